@@ -1,0 +1,35 @@
+"""aekit: the autoencoder toolkit.
+
+Train an encoder, a bottleneck and a decoder on unlabelled data, then embed,
+reconstruct, score and explore, with the PCA baseline always beside the result.
+
+Examples
+--------
+>>> import aekit
+>>> X = aekit.data.load("builtin:digits").x            # (1797, 1, 8, 8) in [0, 1]
+>>> ae = aekit.AutoEncoder(code_dim=8, epochs=2).fit(X)
+>>> ae.transform(X).shape
+(1797, 8)
+"""
+
+from __future__ import annotations
+
+__version__ = "0.1.0"
+
+from aekit import data  # noqa: E402
+from aekit.estimator import AutoEncoder  # noqa: E402
+
+
+def load(path) -> AutoEncoder:
+    """Load a model directory written by ``AutoEncoder.save`` or ``aekit fit``.
+
+    Nothing is unpickled: weights come from safetensors, everything else from JSON.
+
+    Examples
+    --------
+    >>> ae = aekit.load("model/")  # doctest: +SKIP
+    """
+    return AutoEncoder.load(path)
+
+
+__all__ = ["AutoEncoder", "data", "load", "__version__"]

@@ -1,0 +1,155 @@
+"""Frozen configuration dataclasses with a JSON round trip.
+
+Every field carries a one-line reason in its ``metadata["doc"]``; ``describe()``
+prints them, so a config can be read without running any class. Validation
+happens in ``__post_init__`` with messages that name the bad value and the
+allowed range.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+from aekit.errors import ConfigError
+
+
+def _f(default: Any, doc: str) -> Any:
+    """A dataclass field whose reason travels with it."""
+    if isinstance(default, (list, dict)):
+        raise TypeError("mutable defaults are not allowed in frozen configs")
+    return field(default=default, metadata={"doc": doc})
+
+
+def _positive_int(name: str, value: Any) -> None:
+    if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+        raise ConfigError(f"{name}={value!r} must be a positive integer")
+
+
+def _positive_float(name: str, value: Any) -> None:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or value <= 0:
+        raise ConfigError(f"{name}={value!r} must be a positive finite number")
+
+
+def _choice(name: str, value: Any, allowed: tuple[str, ...] | list[str]) -> None:
+    if value not in allowed:
+        raise ConfigError(f"{name}={value!r} is not one of: {', '.join(map(str, allowed))}")
+
+
+@dataclass(frozen=True)
+class ModelConfig:
+    """What the network is: shapes, architecture and components by registry name."""
+
+    input_shape: tuple[int, ...] = _f((784,), "shape of one sample: (features,) for tables, (channels, height, width) for images")
+    code_dim: int = _f(32, "width of the bottleneck code z")
+    variant: str = _f("plain", "named preset the components came from (informational once built)")
+    arch: str = _f("mlp", "encoder/decoder architecture, a name in aekit.registry.ARCHITECTURES")
+    hidden: tuple[int, ...] | None = _f(None, "MLP hidden widths of the encoder (decoder mirrors them); None derives them from the input size")
+    channels: tuple[int, ...] = _f((32, 64), "conv channels per stride-2 stage of the encoder (decoder mirrors them)")
+    activation: str = _f("gelu", "nonlinearity between hidden layers, a name in aekit.nn.ACTIVATIONS")
+    linear_path: bool = _f(True, "MLP only: a linear encoder/decoder path beside the nonlinear one, so the model contains PCA")
+    pca_init: bool = _f(True, "warm-start the linear path from the closed-form PCA solution (mse loss only): training starts at PCA's error")
+    bottleneck: str = _f("deterministic", "how the encoder output becomes the code z, a name in aekit.registry.BOTTLENECKS")
+    loss: str = _f("mse", "reconstruction loss, a name in aekit.registry.LOSSES; bce makes the decoder output probabilities")
+
+    def __post_init__(self) -> None:
+        shape = tuple(int(s) for s in self.input_shape)
+        object.__setattr__(self, "input_shape", shape)
+        if len(shape) not in (1, 3) or any(s <= 0 for s in shape):
+            raise ConfigError(
+                f"input_shape={shape!r} must be (features,) or (channels, height, width) with positive sizes"
+            )
+        _positive_int("code_dim", self.code_dim)
+        if self.hidden is not None:
+            object.__setattr__(self, "hidden", tuple(int(h) for h in self.hidden))
+            for h in self.hidden:
+                _positive_int("hidden width", h)
+        object.__setattr__(self, "channels", tuple(int(c) for c in self.channels))
+        if not self.channels:
+            raise ConfigError("channels=() must name at least one conv stage")
+        for c in self.channels:
+            _positive_int("channels", c)
+        if self.arch == "conv" and len(shape) != 3:
+            raise ConfigError(
+                f"arch='conv' needs image samples (channels, height, width), got input_shape={shape!r}; use arch='mlp' for tables"
+            )
+
+    @property
+    def n_features(self) -> int:
+        return math.prod(self.input_shape)
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """How the network is trained. The trainer reads nothing else."""
+
+    epochs: int = _f(20, "passes over the training data")
+    batch_size: int = _f(256, "samples per optimiser step")
+    lr: float = _f(2e-3, "peak learning rate")
+    optimizer: str = _f("adamw", "adam or adamw")
+    weight_decay: float = _f(0.0, "decoupled weight decay (adamw) or L2 (adam)")
+    schedule: str = _f("onecycle", "learning-rate schedule over all steps: onecycle, cosine or constant")
+    warmup: float = _f(0.15, "share of the steps the onecycle schedule spends rising to lr")
+    val_fraction: float = _f(0.1, "share of the training data held out for validation and early stopping (0 disables both)")
+    patience: int | None = _f(5, "epochs without validation improvement before stopping; None trains all epochs")
+    seed: int = _f(0, "seeds initialisation, the validation split and the shuffle order")
+    device: str = _f("auto", "auto (cuda, then mps, then cpu), or an explicit torch device string")
+    precision: str = _f("auto", "auto (bfloat16 autocast where the hardware runs it fast), bf16 or fp32")
+
+    def __post_init__(self) -> None:
+        _positive_int("epochs", self.epochs)
+        _positive_int("batch_size", self.batch_size)
+        _positive_float("lr", self.lr)
+        _choice("optimizer", self.optimizer, ("adam", "adamw"))
+        if not (isinstance(self.weight_decay, (int, float)) and 0 <= self.weight_decay < math.inf):
+            raise ConfigError(f"weight_decay={self.weight_decay!r} must be a finite number >= 0")
+        _choice("schedule", self.schedule, ("onecycle", "cosine", "constant"))
+        if not (0 <= self.warmup < 1):
+            raise ConfigError(f"warmup={self.warmup!r} must be in [0, 1)")
+        if not (isinstance(self.val_fraction, (int, float)) and 0 <= self.val_fraction < 1):
+            raise ConfigError(f"val_fraction={self.val_fraction!r} must be in [0, 1)")
+        if self.patience is not None:
+            _positive_int("patience", self.patience)
+        if isinstance(self.seed, bool) or not isinstance(self.seed, int) or self.seed < 0:
+            raise ConfigError(f"seed={self.seed!r} must be a non-negative integer")
+        _choice("precision", self.precision, ("auto", "bf16", "fp32"))
+        if not isinstance(self.device, str) or not self.device:
+            raise ConfigError(f"device={self.device!r} must be 'auto' or a torch device string such as 'cpu' or 'cuda:0'")
+
+
+def to_dict(config: Any) -> dict[str, Any]:
+    """A JSON-ready dict of a config dataclass (tuples become lists)."""
+    out = {}
+    for f in dataclasses.fields(config):
+        value = getattr(config, f.name)
+        out[f.name] = list(value) if isinstance(value, tuple) else value
+    return out
+
+
+def from_dict(cls: type, data: dict[str, Any]) -> Any:
+    """Build ``cls`` from a dict, rejecting unknown keys by name.
+
+    Examples
+    --------
+    >>> cfg = from_dict(ModelConfig, {"input_shape": [1, 8, 8], "code_dim": 4})
+    >>> cfg.input_shape, cfg.code_dim
+    ((1, 8, 8), 4)
+    """
+    if not isinstance(data, dict):
+        raise ConfigError(f"{cls.__name__} must be a JSON object, got {type(data).__name__}")
+    names = {f.name for f in dataclasses.fields(cls)}
+    unknown = sorted(set(data) - names)
+    if unknown:
+        raise ConfigError(f"unknown {cls.__name__} option(s) {unknown}; allowed: {sorted(names)}")
+    kwargs = {k: (tuple(v) if isinstance(v, list) else v) for k, v in data.items()}
+    return cls(**kwargs)
+
+
+def describe(cls: type) -> str:
+    """One line per field: name, default and the reason it exists."""
+    lines = []
+    for f in dataclasses.fields(cls):
+        lines.append(f"{f.name} = {f.default!r}: {f.metadata.get('doc', '')}")
+    return "\n".join(lines)

@@ -1,0 +1,316 @@
+"""The scikit-learn facade: ``AutoEncoder`` as an estimator and transformer.
+
+``__init__`` only stores its keyword arguments; everything learned ends in an
+underscore; ``fit`` returns ``self``. Works in a ``Pipeline``, under ``clone`` and
+in ``GridSearchCV`` (``score`` is the negative mean reconstruction error, so the
+search picks the model that reconstructs best).
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from sklearn.base import BaseEstimator, TransformerMixin
+from sklearn.utils.validation import check_is_fitted
+
+from aekit import io
+from aekit.analysis.baselines import PCABaseline
+from aekit.config import ModelConfig, TrainConfig
+from aekit.data import Dataset, check_array
+from aekit.errors import ConfigError, DataError
+from aekit.model import Autoencoder, map_batches
+from aekit.preprocess import Preprocessing
+from aekit.registry import VARIANTS
+from aekit.train import Trainer
+
+# Model options that a variant preset may fill when the user leaves them as None.
+_MODEL_OPTIONS = ("arch", "hidden", "channels", "activation", "linear_path", "pca_init", "bottleneck", "loss")
+
+
+class AutoEncoder(TransformerMixin, BaseEstimator):
+    """An autoencoder with the scikit-learn estimator API.
+
+    Parameters
+    ----------
+    code_dim : int, default=32
+        Width of the bottleneck code.
+    variant : str, default="plain"
+        Named preset from ``aekit.registry.VARIANTS``; explicit options override it.
+    arch, hidden, channels, activation, linear_path, pca_init, bottleneck, loss
+        Model options (see :class:`aekit.config.ModelConfig`); None takes the
+        variant's value, else the config default.
+    input_shape : tuple, optional
+        Shape of one sample, e.g. ``(1, 28, 28)`` to treat flat rows as images.
+    scaling : {"auto", "standard", "none"}, default="auto"
+        "auto" standardises table columns and leaves images (in [0, 1]) as they are.
+    epochs, batch_size, lr, optimizer, weight_decay, schedule, val_fraction, patience, device, precision
+        Training options (see :class:`aekit.config.TrainConfig`).
+    random_state : int, default=0
+        Seeds initialisation, the validation split and the shuffle order.
+    checkpoint_dir : path, optional
+        Write a checkpoint after every epoch there; with ``resume=True`` continue from it.
+    resume : bool, default=False
+    verbose : bool, default=False
+        Show the training progress bar.
+
+    Attributes
+    ----------
+    model_ : aekit.model.Autoencoder
+    pca_ : aekit.analysis.PCABaseline
+        PCA with ``code_dim`` components fitted on the same (scaled) training data.
+    preprocessing_ : aekit.preprocess.Preprocessing
+    history_ : list of dict
+        Per-epoch losses, every term, learning rate and wall time.
+    input_shape_ : tuple
+    n_features_in_ : int
+
+    Examples
+    --------
+    >>> from sklearn.datasets import load_digits
+    >>> X = load_digits().data / 16.0                        # (1797, 64)
+    >>> ae = AutoEncoder(code_dim=8, epochs=3, random_state=0).fit(X)
+    >>> ae.transform(X).shape
+    (1797, 8)
+    >>> ae.reconstruct(X).shape
+    (1797, 64)
+    >>> bool(ae.score(X) < 0)
+    True
+    """
+
+    def __init__(self, code_dim: int = 32, *, variant: str = "plain", arch: str | None = None,
+                 hidden: tuple[int, ...] | None = None, channels: tuple[int, ...] | None = None,
+                 activation: str | None = None, linear_path: bool | None = None, pca_init: bool | None = None,
+                 bottleneck: str | None = None, loss: str | None = None, input_shape: tuple[int, ...] | None = None,
+                 scaling: str = "auto", epochs: int = 20, batch_size: int = 256, lr: float = 2e-3,
+                 optimizer: str = "adamw", weight_decay: float = 0.0, schedule: str = "onecycle",
+                 val_fraction: float = 0.1, patience: int | None = 5, random_state: int = 0, device: str = "auto",
+                 precision: str = "auto", checkpoint_dir: str | Path | None = None, resume: bool = False,
+                 verbose: bool = False):
+        self.code_dim = code_dim
+        self.variant = variant
+        self.arch = arch
+        self.hidden = hidden
+        self.channels = channels
+        self.activation = activation
+        self.linear_path = linear_path
+        self.pca_init = pca_init
+        self.bottleneck = bottleneck
+        self.loss = loss
+        self.input_shape = input_shape
+        self.scaling = scaling
+        self.epochs = epochs
+        self.batch_size = batch_size
+        self.lr = lr
+        self.optimizer = optimizer
+        self.weight_decay = weight_decay
+        self.schedule = schedule
+        self.val_fraction = val_fraction
+        self.patience = patience
+        self.random_state = random_state
+        self.device = device
+        self.precision = precision
+        self.checkpoint_dir = checkpoint_dir
+        self.resume = resume
+        self.verbose = verbose
+
+    # -- configs ---------------------------------------------------------------
+    def model_config(self, input_shape: tuple[int, ...]) -> ModelConfig:
+        """The :class:`ModelConfig` this estimator builds for samples of ``input_shape``."""
+        preset = VARIANTS.get(self.variant)
+        options: dict[str, Any] = dict(preset.model)
+        for name in _MODEL_OPTIONS:
+            value = getattr(self, name)
+            if value is not None:
+                options[name] = tuple(value) if isinstance(value, list) else value
+        return ModelConfig(input_shape=tuple(input_shape), code_dim=self.code_dim, variant=self.variant, **options)
+
+    def train_config(self) -> TrainConfig:
+        """The :class:`TrainConfig` this estimator trains with."""
+        preset = VARIANTS.get(self.variant)
+        options = dict(epochs=self.epochs, batch_size=self.batch_size, lr=self.lr, optimizer=self.optimizer,
+                       weight_decay=self.weight_decay, schedule=self.schedule, val_fraction=self.val_fraction,
+                       patience=self.patience, seed=self.random_state, device=self.device,
+                       precision=self.precision)
+        options.update(preset.train)
+        return TrainConfig(**options)
+
+    # -- fitting -----------------------------------------------------------------
+    def fit(self, X: Any, y: Any = None) -> AutoEncoder:
+        """Train on ``X``: (n, features), (n, H, W), (n, C, H, W) or an ``aekit.data.Dataset``.
+
+        ``y`` is ignored (present for Pipeline compatibility).
+        """
+        x, kind = self._as_samples(X, fitting=True)
+        if self.scaling not in ("auto", "standard", "none"):
+            raise ConfigError(f"scaling={self.scaling!r} is not one of: auto, standard, none")
+        model_config = self.model_config(x.shape[1:])
+        train_config = self.train_config()
+        if model_config.loss == "bce" and (x.min() < 0 or x.max() > 1):
+            raise DataError(f"loss='bce' needs inputs in [0, 1], got values in [{x.min():.3g}, {x.max():.3g}]; "
+                            "scale the data or use loss='mse'")
+        standardise = self.scaling == "standard" or (self.scaling == "auto" and kind == "table"
+                                                      and model_config.loss != "bce")
+        self.preprocessing_ = Preprocessing.fit(x, "standard" if standardise else "none")
+        xs = self.preprocessing_.transform(x)
+
+        self.input_shape_ = tuple(x.shape[1:])
+        self.n_features_in_ = int(math.prod(self.input_shape_))
+        self.kind_ = kind
+        self.pca_ = PCABaseline(min(self.code_dim, self.n_features_in_)).fit(xs)
+
+        torch.manual_seed(train_config.seed)
+        self.model_ = Autoencoder(model_config)
+        if model_config.pca_init:
+            self.model_.init_from_pca(torch.from_numpy(self.pca_.components_), torch.from_numpy(self.pca_.mean_))
+        trainer = Trainer(self.model_, train_config, checkpoint_dir=self.checkpoint_dir, progress=self.verbose)
+        self.history_ = trainer.fit(torch.from_numpy(xs), resume=self.resume)
+        self.best_epoch_ = trainer.best_epoch
+        self.n_iter_ = len(self.history_)
+        self.model_.cpu().eval()
+        return self
+
+    # -- using a fitted model ------------------------------------------------------
+    def transform(self, X: Any) -> np.ndarray:
+        """Deterministic codes (the mean code), shape (n, code_dim)."""
+        xs = self._model_input(X)
+        with torch.no_grad():
+            return map_batches(lambda b: self.model_.encode(b).mean, xs).numpy()
+
+    def inverse_transform(self, Z: Any) -> np.ndarray:
+        """Decode codes ``Z`` (n, code_dim) to samples in the input's units and shape."""
+        check_is_fitted(self, "model_")
+        z = np.asarray(Z, dtype=np.float32)
+        if z.ndim != 2 or z.shape[1] != self.model_.config.code_dim:
+            raise DataError(f"codes must have shape (n, {self.model_.config.code_dim}), got {z.shape}")
+        if not np.isfinite(z).all():
+            raise DataError("codes contain NaN or infinite values")
+        with torch.no_grad():
+            out = map_batches(self.model_.decode, torch.from_numpy(z)).numpy()
+        return self.preprocessing_.inverse_transform(out).reshape(len(z), *self._output_shape())
+
+    def reconstruct(self, X: Any) -> np.ndarray:
+        """Reconstructions of ``X`` in its own units and shape."""
+        xs = self._model_input(X)
+        with torch.no_grad():
+            out = map_batches(self.model_.reconstruct, xs).numpy()
+        return self.preprocessing_.inverse_transform(out).reshape(len(xs), *self._output_shape())
+
+    def reconstruction_error(self, X: Any) -> np.ndarray:
+        """Mean squared error per sample (in the scaled space the model sees), shape (n,)."""
+        return self._errors(self._model_input(X))
+
+    def score(self, X: Any, y: Any = None) -> float:
+        """Negative mean reconstruction error: higher is better, as GridSearchCV expects."""
+        return -float(self.reconstruction_error(X).mean())
+
+    def evaluate(self, X: Any) -> dict[str, Any]:
+        """Test metrics with PCA's beside them (same code size, same training data).
+
+        Returns a dict with ``mse`` and ``pca_mse`` (mean squared error per
+        feature), ``gain_vs_pca`` (1 - mse / pca_mse: positive means better than
+        PCA), ``n_samples``, ``code_dim`` and ``compression_ratio``.
+        """
+        xs = self._model_input(X)
+        mse = float(self._errors(xs).mean())
+        pca_mse = float(self.pca_.reconstruction_error(xs).mean())
+        return {
+            "n_samples": int(len(xs)),
+            "code_dim": int(self.model_.config.code_dim),
+            "compression_ratio": self.n_features_in_ / self.model_.config.code_dim,
+            "mse": mse,
+            "pca_mse": pca_mse,
+            "gain_vs_pca": 1.0 - mse / pca_mse if pca_mse > 0 else float("nan"),
+        }
+
+    def _errors(self, xs: torch.Tensor) -> np.ndarray:
+        with torch.no_grad():
+            return map_batches(self.model_.reconstruction_error, xs).numpy().astype(np.float64)
+
+    # -- persistence ---------------------------------------------------------------
+    def save(self, path: str | Path, *, metrics: dict | None = None, data: dict | None = None) -> Path:
+        """Write the model directory (config.json, model.safetensors, history.json, metrics.json)."""
+        check_is_fitted(self, "model_")
+        saved = io.SavedModel(self.model_, self.train_config(), self.preprocessing_, self.pca_,
+                              self.history_, metrics or {}, {"kind": self.kind_, **(data or {})})
+        return io.save(path, saved)
+
+    @classmethod
+    def load(cls, path: str | Path) -> AutoEncoder:
+        """Load a model directory; nothing is unpickled.
+
+        Examples
+        --------
+        >>> import tempfile
+        >>> X = np.random.default_rng(0).random((50, 6))
+        >>> ae = AutoEncoder(code_dim=2, epochs=1).fit(X)
+        >>> again = AutoEncoder.load(ae.save(tempfile.mkdtemp() + "/m"))
+        >>> bool(np.allclose(again.transform(X), ae.transform(X)))
+        True
+        """
+        saved = io.load(path)
+        mc, tc = saved.model.config, saved.train_config
+        est = cls(code_dim=mc.code_dim, variant=mc.variant, arch=mc.arch, hidden=mc.hidden, channels=mc.channels,
+                  activation=mc.activation, linear_path=mc.linear_path, pca_init=mc.pca_init,
+                  bottleneck=mc.bottleneck, loss=mc.loss, input_shape=mc.input_shape, epochs=tc.epochs,
+                  batch_size=tc.batch_size, lr=tc.lr, optimizer=tc.optimizer, weight_decay=tc.weight_decay,
+                  schedule=tc.schedule, val_fraction=tc.val_fraction, patience=tc.patience, random_state=tc.seed,
+                  device=tc.device, precision=tc.precision)
+        est.model_ = saved.model
+        est.preprocessing_ = saved.preprocessing
+        est.pca_ = saved.pca
+        est.history_ = saved.history
+        est.metrics_ = saved.metrics
+        est.data_ = saved.data
+        est.input_shape_ = mc.input_shape
+        est.n_features_in_ = mc.n_features
+        est.kind_ = saved.data.get("kind", "image" if len(mc.input_shape) == 3 else "table")
+        est.n_iter_ = len(saved.history)
+        return est
+
+    # -- helpers -------------------------------------------------------------------
+    def _as_samples(self, X: Any, fitting: bool = False) -> tuple[np.ndarray, str]:
+        """Validate ``X`` and return float32 samples (n, *sample_shape) and the kind."""
+        name = "X"
+        if isinstance(X, Dataset):
+            x, kind, name = X.x, X.kind, X.name
+        else:
+            if isinstance(X, torch.Tensor):
+                X = X.detach().cpu().numpy()
+            try:
+                x = np.asarray(X, dtype=np.float32)
+            except (TypeError, ValueError) as exc:
+                raise DataError(f"X must be numeric samples, got {type(X).__name__} ({exc})") from None
+            if x.ndim == 3:  # (n, H, W) grey images
+                x = x[:, None]
+            kind = "image" if x.ndim == 4 else "table"
+        if x.ndim < 2:
+            raise DataError(f"{name} must have one row per sample, got an array of shape {x.shape}; "
+                            "reshape a single sample with X.reshape(1, -1)")
+        shape = self.input_shape if fitting else getattr(self, "input_shape_", None)
+        if shape is not None:
+            shape = tuple(int(s) for s in shape)
+            if math.prod(x.shape[1:]) != math.prod(shape):
+                raise DataError(f"{name} has samples of shape {x.shape[1:]} ({math.prod(x.shape[1:])} values); "
+                                f"this model expects {shape} ({math.prod(shape)} values)")
+            x = x.reshape(len(x), *shape)
+            if len(shape) == 3:
+                kind = "image"
+        x = check_array(x, name=name, kind=kind)
+        return x, kind
+
+    def _model_input(self, X: Any) -> torch.Tensor:
+        check_is_fitted(self, "model_")
+        x, _ = self._as_samples(X)
+        return torch.from_numpy(self.preprocessing_.transform(x))
+
+    def _output_shape(self) -> tuple[int, ...]:
+        return tuple(self.input_shape_)
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.non_deterministic = False
+        return tags

@@ -1,0 +1,125 @@
+"""The Autoencoder: encoder -> bottleneck -> decoder, plus its objective.
+
+The model owns its loss (``loss(x) -> dict``), so the trainer can train any
+variant without knowing which it is. Components come from :mod:`aekit.registry`
+by the names in a :class:`~aekit.config.ModelConfig`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import torch
+from torch import nn
+
+from aekit.config import ModelConfig
+from aekit.errors import DataError
+from aekit.nn.bottlenecks import Code
+from aekit.registry import ARCHITECTURES, BOTTLENECKS, LOSSES
+
+
+class Autoencoder(nn.Module):
+    """An autoencoder built from a :class:`~aekit.config.ModelConfig`.
+
+    Parameters
+    ----------
+    config : ModelConfig
+        Shapes and component names.
+
+    Examples
+    --------
+    >>> model = Autoencoder(ModelConfig(input_shape=(1, 8, 8), code_dim=2))
+    >>> x = torch.rand(4, 1, 8, 8)
+    >>> tuple(model.encode(x).z.shape), tuple(model.reconstruct(x).shape)
+    ((4, 2), (4, 1, 8, 8))
+    >>> sorted(model.loss(x))
+    ['loss', 'recon']
+    """
+
+    def __init__(self, config: ModelConfig):
+        super().__init__()
+        self.config = config
+        self.bottleneck = BOTTLENECKS.get(config.bottleneck)(config.code_dim)
+        build = ARCHITECTURES.get(config.arch)
+        self.encoder, self.decoder = build(config, self.bottleneck.in_features)
+        self.recon_loss = LOSSES.get(config.loss)()
+
+    # -- the contract --------------------------------------------------------
+    def encode(self, x: torch.Tensor) -> Code:
+        """Encode a batch ``x`` of shape (batch, *input_shape) into a :class:`Code`."""
+        self._check_input(x)
+        return self.bottleneck(self.encoder(x))
+
+    def decode(self, z: torch.Tensor) -> torch.Tensor:
+        """Decode codes ``z`` (batch, code_dim) to data space (batch, *input_shape)."""
+        if z.ndim != 2 or z.shape[1] != self.config.code_dim:
+            raise DataError(f"codes must have shape (batch, {self.config.code_dim}), got {tuple(z.shape)}")
+        return self.recon_loss.to_data(self.decoder(z))
+
+    def loss(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
+        """The training objective on a batch: ``"loss"`` plus every named term (batch means)."""
+        code = self.encode(x)
+        raw = self.decoder(code.z)
+        recon = self.recon_loss(raw, x)  # (batch,)
+        terms = {"recon": recon.mean()}
+        for name, value in self.bottleneck.terms(code).items():
+            terms[name] = value.mean()
+        terms["loss"] = sum(terms.values())
+        return terms
+
+    def reconstruct(self, x: torch.Tensor) -> torch.Tensor:
+        """Decode the deterministic (mean) code: repeated calls give identical output."""
+        return self.decode(self.encode(x).mean)
+
+    def reconstruction_error(self, x: torch.Tensor) -> torch.Tensor:
+        """Mean squared error per sample in data space, shape (batch,)."""
+        return (self.reconstruct(x) - x).pow(2).flatten(1).mean(1)
+
+    # -- helpers -------------------------------------------------------------
+    @torch.no_grad()
+    def init_from_pca(self, components: torch.Tensor, mean: torch.Tensor) -> bool:
+        """Start the linear path at the PCA solution; returns whether it applied.
+
+        ``components`` (k, n_features) are orthonormal rows, ``mean`` (n_features,).
+        The encoder's linear path becomes ``components @ (x - mean)`` and the
+        decoder's ``components.T @ z + mean``, so the untrained model reconstructs
+        exactly as PCA does. Applies only to a linear-path MLP with an MSE loss and a
+        deterministic code of at most k dimensions.
+        """
+        cfg = self.config
+        if not (cfg.arch == "mlp" and cfg.linear_path and cfg.loss == "mse" and cfg.bottleneck == "deterministic"):
+            return False
+        k = cfg.code_dim
+        if components.shape[0] < k:
+            return False
+        w = components[:k].to(torch.float32)  # (code_dim, n_features)
+        mu = mean.to(torch.float32)  # (n_features,)
+        self.encoder.init_linear(w, -(w @ mu))
+        self.decoder.init_linear(w.T.contiguous(), mu)
+        return True
+
+    def _check_input(self, x: torch.Tensor) -> None:
+        expected = self.config.input_shape
+        if tuple(x.shape[1:]) != expected:
+            raise DataError(
+                f"this model expects samples of shape {expected} ({self.config.n_features} values), "
+                f"got {tuple(x.shape[1:])}"
+            )
+
+    @property
+    def n_parameters(self) -> int:
+        return sum(p.numel() for p in self.parameters())
+
+
+@torch.no_grad()
+def map_batches(fn: Callable[[torch.Tensor], torch.Tensor], x: torch.Tensor, batch_size: int = 4096) -> torch.Tensor:
+    """Apply ``fn`` to ``x`` in slices of ``batch_size`` rows and concatenate.
+
+    Examples
+    --------
+    >>> map_batches(lambda b: b * 2, torch.arange(5.0), batch_size=2)
+    tensor([0., 2., 4., 6., 8.])
+    """
+    if len(x) == 0:
+        return fn(x)
+    return torch.cat([fn(x[i : i + batch_size]) for i in range(0, len(x), batch_size)])

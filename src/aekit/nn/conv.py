@@ -1,0 +1,99 @@
+"""Convolutional encoder and decoder for images of any size.
+
+Each encoder stage is a stride-2 3x3 convolution, so a side of length ``h``
+becomes ``ceil(h / 2)``; the decoder records those sizes and undoes each stage
+with a transposed convolution whose ``output_padding`` restores the exact size,
+so 8x8, 12x12, 28x28 and 32x32 (any channels) all round-trip without cropping.
+Stages stop early rather than shrink a side below 2 pixels.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+import torch
+from torch import nn
+
+from aekit.nn import activation
+
+
+def _stage_sizes(height: int, width: int, n_stages: int) -> list[tuple[int, int]]:
+    """Spatial sizes before each stage and after the last, e.g. 28 -> 14 -> 7."""
+    sizes = [(height, width)]
+    for _ in range(n_stages):
+        h, w = sizes[-1]
+        if min(h, w) < 4:  # another stage would leave a side of 1 pixel
+            break
+        sizes.append((math.ceil(h / 2), math.ceil(w / 2)))
+    return sizes
+
+
+class ConvEncoder(nn.Module):
+    """Stride-2 convolutions then a linear map to the bottleneck's input.
+
+    Examples
+    --------
+    >>> enc = ConvEncoder((1, 12, 12), out_features=2, channels=(8, 16))
+    >>> tuple(enc(torch.zeros(3, 1, 12, 12)).shape)
+    (3, 2)
+    """
+
+    def __init__(self, input_shape: Sequence[int], out_features: int, channels: Sequence[int] = (32, 64),
+                 act: str = "gelu"):
+        super().__init__()
+        c_in, height, width = input_shape
+        self.sizes = _stage_sizes(height, width, len(channels))
+        self.channels = [c_in, *channels[: len(self.sizes) - 1]]
+        layers: list[nn.Module] = []
+        for a, b in zip(self.channels[:-1], self.channels[1:]):
+            layers += [nn.Conv2d(a, b, kernel_size=3, stride=2, padding=1), activation(act)]
+        self.features = nn.Sequential(*layers)
+        h, w = self.sizes[-1]
+        self.flat = self.channels[-1] * h * w
+        self.head = nn.Linear(self.flat, out_features)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.head(self.features(x).flatten(1))  # (batch, C, H, W) -> (batch, out_features)
+
+
+class ConvDecoder(nn.Module):
+    """A linear map to the smallest feature map, then transposed convolutions
+    back up to exactly ``output_shape``.
+
+    Examples
+    --------
+    >>> dec = ConvDecoder(2, (1, 12, 12), channels=(8, 16))
+    >>> tuple(dec(torch.zeros(3, 2)).shape)
+    (3, 1, 12, 12)
+    """
+
+    def __init__(self, code_dim: int, output_shape: Sequence[int], channels: Sequence[int] = (32, 64),
+                 act: str = "gelu"):
+        super().__init__()
+        c_out, height, width = output_shape
+        sizes = _stage_sizes(height, width, len(channels))
+        chans = [c_out, *channels[: len(sizes) - 1]]
+        self.start = (chans[-1], *sizes[-1])
+        self.head = nn.Linear(code_dim, math.prod(self.start))
+        self.head_act = activation(act)
+        layers: list[nn.Module] = []
+        for i in range(len(chans) - 1, 0, -1):
+            (h_in, w_in), (h_out, w_out) = sizes[i], sizes[i - 1]
+            # ConvTranspose2d(k=3, s=2, p=1) gives 2*in - 1 (+ output_padding).
+            pad = (h_out - (2 * h_in - 1), w_out - (2 * w_in - 1))
+            layers.append(nn.ConvTranspose2d(chans[i], chans[i - 1], 3, stride=2, padding=1, output_padding=pad))
+            if i > 1:
+                layers.append(activation(act))
+        self.features = nn.Sequential(*layers)
+
+    def forward(self, z: torch.Tensor) -> torch.Tensor:
+        h = self.head_act(self.head(z)).reshape(z.shape[0], *self.start)
+        return self.features(h)
+
+
+def build_conv(config, enc_out: int) -> tuple[nn.Module, nn.Module]:
+    """Encoder and decoder for ``arch='conv'`` from a :class:`~aekit.config.ModelConfig`."""
+    encoder = ConvEncoder(config.input_shape, enc_out, config.channels, config.activation)
+    decoder = ConvDecoder(config.code_dim, config.input_shape, config.channels, config.activation)
+    return encoder, decoder

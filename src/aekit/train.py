@@ -1,0 +1,337 @@
+"""The training loop. It trains any module with ``loss(x) -> dict`` and knows
+nothing about variants.
+
+Batches are slices of one contiguous tensor indexed by a per-epoch permutation
+(no DataLoader, no per-sample Python). After every finished epoch a checkpoint
+holding weights, optimiser, schedule position, RNG states and history is written
+atomically, so ``resume=True`` continues exactly: a run interrupted at epoch 3
+and resumed ends with the same weights as an uninterrupted one.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import math
+import time
+from pathlib import Path
+from typing import Any
+
+import torch
+from safetensors.torch import load as st_load
+from safetensors.torch import save as st_save
+from torch import nn
+
+from aekit._atomic import atomic_write_bytes
+from aekit.config import TrainConfig, to_dict
+from aekit.errors import ConfigError, DataError, TrainingError, TrainingInterrupted
+
+CHECKPOINT_FILE = "checkpoint.safetensors"
+
+
+def resolve_device(name: str = "auto") -> torch.device:
+    """``auto`` picks cuda, then mps, then cpu; anything else is passed to torch."""
+    if name == "auto":
+        if torch.cuda.is_available():
+            return torch.device("cuda")
+        if getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available():
+            return torch.device("mps")
+        return torch.device("cpu")
+    try:
+        return torch.device(name)
+    except RuntimeError as exc:
+        raise ConfigError(f"device={name!r} is not a torch device ({exc}); use auto, cpu, cuda or mps") from None
+
+
+def cpu_has_fast_bf16() -> bool:
+    """Whether this CPU has native bfloat16 dot products (AVX512-BF16 or AMX)."""
+    try:
+        with open("/proc/cpuinfo") as fh:
+            flags = fh.read()
+    except OSError:
+        return False
+    return "avx512_bf16" in flags or "amx_bf16" in flags
+
+
+def resolve_precision(precision: str, device: torch.device) -> torch.dtype | None:
+    """The autocast dtype to train with, or None for float32.
+
+    ``auto`` uses bfloat16 where the hardware runs it natively and falls back to
+    float32 elsewhere; ``bf16`` insists (and still falls back, with no error, on a
+    device that cannot autocast at all).
+    """
+    if precision == "fp32":
+        return None
+    if device.type == "cuda":
+        ok = torch.cuda.is_bf16_supported()
+    elif device.type == "cpu":
+        ok = precision == "bf16" or cpu_has_fast_bf16()
+    else:
+        ok = False
+    return torch.bfloat16 if ok else None
+
+
+def lr_at(config: TrainConfig, step: int, total: int) -> float:
+    """The learning rate at optimiser step ``step`` of ``total``."""
+    peak = config.lr
+    t = min(step / max(total, 1), 1.0)
+    if config.schedule == "constant":
+        return peak
+    if config.schedule == "cosine":
+        return peak * 0.5 * (1 + math.cos(math.pi * t))
+    # onecycle (Smith & Topin 2017): linear warm-up from peak/25, cosine down to peak/1e4.
+    start, end = peak / 25, peak / 1e4
+    if t < config.warmup:
+        return start + (peak - start) * t / config.warmup
+    u = (t - config.warmup) / max(1 - config.warmup, 1e-12)
+    return end + (peak - end) * 0.5 * (1 + math.cos(math.pi * u))
+
+
+class Trainer:
+    """Train ``model`` on one tensor of samples.
+
+    Parameters
+    ----------
+    model : nn.Module
+        Anything with ``loss(x) -> dict`` holding a scalar ``"loss"``.
+    config : TrainConfig
+    checkpoint_dir : path, optional
+        Where the per-epoch checkpoint lives; None trains without checkpoints.
+    progress : bool
+        Show a progress bar (epoch, loss, validation loss, samples/s).
+    resume_hint : str
+        Command shown after Ctrl-C, e.g. ``aekit fit ... --resume``.
+
+    Examples
+    --------
+    >>> from aekit.model import Autoencoder
+    >>> from aekit.config import ModelConfig, TrainConfig
+    >>> model = Autoencoder(ModelConfig(input_shape=(6,), code_dim=2))
+    >>> history = Trainer(model, TrainConfig(epochs=2, batch_size=8), progress=False).fit(torch.rand(40, 6))
+    >>> len(history), sorted(history[-1])
+    (2, ['epoch', 'lr', 'samples_per_s', 'seconds', 'train', 'val'])
+    """
+
+    def __init__(self, model: nn.Module, config: TrainConfig, checkpoint_dir: str | Path | None = None,
+                 progress: bool = True, resume_hint: str = "call fit again with resume=True"):
+        self.model = model
+        self.config = config
+        self.checkpoint_dir = Path(checkpoint_dir) if checkpoint_dir is not None else None
+        self.progress = progress
+        self.resume_hint = resume_hint
+        self.device = resolve_device(config.device)
+        self.autocast_dtype = resolve_precision(config.precision, self.device)
+        self.history: list[dict[str, Any]] = []
+        self.best_epoch: int | None = None
+        self.stopped_early = False
+
+    # -- public --------------------------------------------------------------
+    def fit(self, x: torch.Tensor, resume: bool = False) -> list[dict[str, Any]]:
+        """Train on ``x`` (n, *sample_shape); returns the per-epoch history.
+
+        The last ``val_fraction`` of a seeded permutation is held out for
+        validation and early stopping; the best weights are restored at the end.
+        """
+        cfg = self.config
+        if len(x) < 2:
+            raise DataError(f"training needs at least 2 samples, got {len(x)}")
+        x = x.to(self.device, torch.float32).contiguous()
+        split = torch.Generator().manual_seed(cfg.seed)
+        order = torch.randperm(len(x), generator=split).to(self.device)
+        n_val = int(round(len(x) * cfg.val_fraction))
+        if n_val < 1 or len(x) - n_val < 1:
+            n_val = 0
+        x_train = x[order[: len(x) - n_val]]
+        x_val = x[order[len(x) - n_val :]] if n_val else None
+
+        self.model.to(self.device)
+        optimizer = self._optimizer()
+        shuffle = torch.Generator().manual_seed(cfg.seed + 1)
+        torch.manual_seed(cfg.seed + 2)
+        state = {"epoch": 0, "step": 0, "best_val": math.inf, "best_epoch": None, "bad_epochs": 0}
+        best_weights = None
+        if resume:
+            loaded = self._load_checkpoint(optimizer, shuffle)
+            if loaded is not None:
+                state, best_weights = loaded
+
+        steps_per_epoch = math.ceil(len(x_train) / cfg.batch_size)
+        total = steps_per_epoch * cfg.epochs
+        bar = self._bar(state["epoch"])
+        finished = state["epoch"]
+        try:
+            for epoch in range(state["epoch"], cfg.epochs):
+                if state["bad_epochs"] >= (cfg.patience or math.inf):
+                    break
+                t0 = time.perf_counter()
+                train_terms, state["step"] = self._train_epoch(x_train, optimizer, shuffle, state["step"], total,
+                                                               epoch)
+                seconds = time.perf_counter() - t0
+                val_terms = self._evaluate(x_val) if x_val is not None else None
+                record = {
+                    "epoch": epoch + 1,
+                    "train": train_terms,
+                    "val": val_terms,
+                    "lr": lr_at(cfg, state["step"], total),
+                    "seconds": seconds,
+                    "samples_per_s": len(x_train) / max(seconds, 1e-9),
+                }
+                self.history.append(record)
+                watched = val_terms["loss"] if val_terms is not None else train_terms["loss"]
+                if watched < state["best_val"]:
+                    state.update(best_val=watched, best_epoch=epoch + 1, bad_epochs=0)
+                    best_weights = {k: v.detach().clone() for k, v in self.model.state_dict().items()}
+                else:
+                    state["bad_epochs"] += 1
+                state["epoch"] = epoch + 1
+                self._save_checkpoint(optimizer, shuffle, state, best_weights)
+                finished = epoch + 1
+                if bar is not None:
+                    bar.set_postfix(self._postfix(record))
+                    bar.update(1)
+        except KeyboardInterrupt:
+            where = (f"finished epochs (1-{finished}) are saved in {self.checkpoint_dir}"
+                     if self.checkpoint_dir is not None and finished else "no checkpoint was written")
+            raise TrainingInterrupted(f"training interrupted during epoch {finished + 1}; {where}. "
+                                      f"To resume: {self.resume_hint}") from None
+        finally:
+            if bar is not None:
+                bar.close()
+
+        self.stopped_early = state["epoch"] < cfg.epochs
+        self.best_epoch = state["best_epoch"]
+        if best_weights is not None:
+            self.model.load_state_dict(best_weights)
+        self.model.eval()
+        return self.history
+
+    def remove_checkpoint(self) -> None:
+        """Delete the checkpoint once its run is safely saved elsewhere."""
+        if self.checkpoint_dir is not None:
+            with contextlib.suppress(FileNotFoundError):
+                (self.checkpoint_dir / CHECKPOINT_FILE).unlink()
+            with contextlib.suppress(OSError):
+                self.checkpoint_dir.rmdir()
+
+    # -- the loop ------------------------------------------------------------
+    def _train_epoch(self, x_train, optimizer, shuffle, step, total, epoch):
+        cfg = self.config
+        self.model.train()
+        perm = torch.randperm(len(x_train), generator=shuffle).to(self.device)
+        sums: dict[str, torch.Tensor] = {}
+        for batch_no, i in enumerate(range(0, len(x_train), cfg.batch_size)):
+            xb = x_train[perm[i : i + cfg.batch_size]]  # (batch, *sample_shape)
+            for group in optimizer.param_groups:
+                group["lr"] = lr_at(cfg, step, total)
+            with self._autocast():
+                terms = self.model.loss(xb)
+            loss = terms["loss"]
+            if not torch.isfinite(loss):
+                kept = (f"the last good checkpoint (epoch {epoch}) is intact in {self.checkpoint_dir}"
+                        if self.checkpoint_dir is not None and epoch > 0 else "no checkpoint was written")
+                raise TrainingError(
+                    f"the loss became {loss.item()} at epoch {epoch + 1}, batch {batch_no + 1}; {kept}. "
+                    f"Check the data for extreme values or lower the learning rate (lr={cfg.lr})"
+                )
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            optimizer.step()
+            step += 1
+            for name, value in terms.items():
+                sums[name] = sums.get(name, 0.0) + value.detach().float() * len(xb)
+        return {k: float(v) / len(x_train) for k, v in sums.items()}, step
+
+    @torch.no_grad()
+    def _evaluate(self, x: torch.Tensor, batch_size: int = 4096) -> dict[str, float]:
+        self.model.eval()
+        sums: dict[str, float] = {}
+        for i in range(0, len(x), batch_size):
+            xb = x[i : i + batch_size]
+            for name, value in self.model.loss(xb).items():
+                sums[name] = sums.get(name, 0.0) + float(value) * len(xb)
+        return {k: v / len(x) for k, v in sums.items()}
+
+    def _optimizer(self) -> torch.optim.Optimizer:
+        cfg = self.config
+        cls = torch.optim.AdamW if cfg.optimizer == "adamw" else torch.optim.Adam
+        return cls(self.model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
+
+    def _autocast(self):
+        if self.autocast_dtype is None:
+            return contextlib.nullcontext()
+        return torch.autocast(self.device.type, dtype=self.autocast_dtype)
+
+    def _bar(self, initial: int):
+        if not self.progress:
+            return None
+        from tqdm.auto import tqdm
+
+        return tqdm(total=self.config.epochs, initial=initial, unit="epoch", desc="training", dynamic_ncols=True)
+
+    @staticmethod
+    def _postfix(record: dict[str, Any]) -> dict[str, str]:
+        post = {"loss": f"{record['train']['loss']:.4g}"}
+        if record["val"] is not None:
+            post["val_loss"] = f"{record['val']['loss']:.4g}"
+        post["samples/s"] = f"{record['samples_per_s']:.0f}"
+        return post
+
+    # -- checkpoints ---------------------------------------------------------
+    def _save_checkpoint(self, optimizer, shuffle, state, best_weights) -> None:
+        if self.checkpoint_dir is None:
+            return
+        self.checkpoint_dir.mkdir(parents=True, exist_ok=True)
+        tensors: dict[str, torch.Tensor] = {}
+        for name, value in self.model.state_dict().items():
+            tensors[f"model/{name}"] = value.detach().cpu().contiguous()
+        for name, value in (best_weights or {}).items():
+            tensors[f"best/{name}"] = value.detach().cpu().contiguous()
+        opt_state = optimizer.state_dict()
+        for index, slots in opt_state["state"].items():
+            for key, value in slots.items():
+                tensors[f"optim/{index}/{key}"] = torch.as_tensor(value).detach().cpu().contiguous()
+        tensors["rng/torch"] = torch.get_rng_state()
+        tensors["rng/shuffle"] = shuffle.get_state()
+        meta = {
+            "state": state,
+            "history": self.history,
+            "param_groups": opt_state["param_groups"],
+            "train_config": to_dict(self.config),
+            "has_best": best_weights is not None,
+        }
+        payload = st_save(tensors, metadata={"format": "aekit-checkpoint-1", "meta": json.dumps(meta)})
+        atomic_write_bytes(self.checkpoint_dir / CHECKPOINT_FILE, payload)
+
+    def _load_checkpoint(self, optimizer, shuffle):
+        path = self.checkpoint_dir / CHECKPOINT_FILE if self.checkpoint_dir is not None else None
+        if path is None or not path.exists():
+            return None
+        from safetensors import safe_open
+
+        try:
+            with safe_open(str(path), framework="pt") as fh:
+                header = fh.metadata() or {}
+            tensors = st_load(path.read_bytes())
+            meta = json.loads(header["meta"])
+        except Exception as exc:  # truncated, tampered or foreign file
+            raise TrainingError(f"checkpoint {path} is unreadable ({exc}); delete it to start over") from None
+        if meta.get("train_config") != to_dict(self.config):
+            saved, now = meta.get("train_config", {}), to_dict(self.config)
+            diff = sorted(k for k in set(saved) | set(now) if saved.get(k) != now.get(k))
+            raise ConfigError(f"checkpoint {path} was written with different training options {diff}; "
+                              "resume with the same options or delete the checkpoint")
+        try:
+            self.model.load_state_dict({k[6:]: v for k, v in tensors.items() if k.startswith("model/")})
+        except RuntimeError as exc:
+            raise ConfigError(f"checkpoint {path} does not fit this model: {exc}") from None
+        best = {k[5:]: v for k, v in tensors.items() if k.startswith("best/")} if meta["has_best"] else None
+        opt_state: dict[str, Any] = {"state": {}, "param_groups": meta["param_groups"]}
+        for key, value in tensors.items():
+            if key.startswith("optim/"):
+                _, index, slot = key.split("/", 2)
+                opt_state["state"].setdefault(int(index), {})[slot] = value
+        optimizer.load_state_dict(opt_state)
+        torch.set_rng_state(tensors["rng/torch"])
+        shuffle.set_state(tensors["rng/shuffle"])
+        self.history = meta["history"]
+        return meta["state"], best
