@@ -15,6 +15,10 @@ class DataError(AekitError, ValueError):
     """Input data that cannot be used: unreadable, empty, non-finite, wrong shape."""
 
 
+class DataTypeError(DataError, TypeError):
+    """Input of a kind aekit cannot use at all: sparse, complex or non-numeric."""
+
+
 class ConfigError(AekitError, ValueError):
     """An option outside its allowed range, or an unknown component name."""
 

@@ -21,7 +21,7 @@ from aekit import io
 from aekit.analysis.baselines import PCABaseline
 from aekit.config import ModelConfig, TrainConfig
 from aekit.data import Dataset, check_array
-from aekit.errors import ConfigError, DataError
+from aekit.errors import ConfigError, DataError, DataTypeError
 from aekit.model import Autoencoder, map_batches
 from aekit.preprocess import Preprocessing
 from aekit.registry import VARIANTS
@@ -278,24 +278,22 @@ class AutoEncoder(TransformerMixin, BaseEstimator):
         if isinstance(X, Dataset):
             x, kind, name = X.x, X.kind, X.name
         else:
-            if isinstance(X, torch.Tensor):
-                X = X.detach().cpu().numpy()
-            try:
-                x = np.asarray(X, dtype=np.float32)
-            except (TypeError, ValueError) as exc:
-                raise DataError(f"X must be numeric samples, got {type(X).__name__} ({exc})") from None
+            x = _to_numpy(X)
             if x.ndim == 3:  # (n, H, W) grey images
                 x = x[:, None]
             kind = "image" if x.ndim == 4 else "table"
         if x.ndim < 2:
-            raise DataError(f"{name} must have one row per sample, got an array of shape {x.shape}; "
-                            "reshape a single sample with X.reshape(1, -1)")
+            raise DataError(f"{name} must have one row per sample, got an array of shape {x.shape}. Reshape your "
+                            "data with X.reshape(-1, 1) for one feature or X.reshape(1, -1) for one sample")
+        if x.ndim == 2 and x.shape[1] == 0:
+            raise DataError(f"0 feature(s) (shape={x.shape}) while a minimum of 1 is required.")
         shape = self.input_shape if fitting else getattr(self, "input_shape_", None)
         if shape is not None:
             shape = tuple(int(s) for s in shape)
             if math.prod(x.shape[1:]) != math.prod(shape):
-                raise DataError(f"{name} has samples of shape {x.shape[1:]} ({math.prod(x.shape[1:])} values); "
-                                f"this model expects {shape} ({math.prod(shape)} values)")
+                raise DataError(f"{name} has {math.prod(x.shape[1:])} features, but {type(self).__name__} is "
+                                f"expecting {math.prod(shape)} features as input (samples of shape {shape}, "
+                                f"got {x.shape[1:]})")
             x = x.reshape(len(x), *shape)
             if len(shape) == 3:
                 kind = "image"
@@ -313,4 +311,21 @@ class AutoEncoder(TransformerMixin, BaseEstimator):
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.non_deterministic = False
+        tags.transformer_tags.preserves_dtype = ["float32"]  # torch computes in float32
         return tags
+
+
+def _to_numpy(X: Any) -> np.ndarray:
+    """Array-like -> float32 ndarray, refusing sparse, complex and non-numeric input by name."""
+    if isinstance(X, torch.Tensor):
+        X = X.detach().cpu().numpy()
+    if hasattr(X, "toarray") and hasattr(X, "nnz"):
+        raise DataTypeError("A sparse matrix was passed, but dense data is required: aekit does not support "
+                            "sparse input; use X.toarray() to convert it to a dense numpy array")
+    raw = np.asarray(X)
+    if np.iscomplexobj(raw):
+        raise DataError("Complex data not supported: aekit needs real numbers")
+    try:
+        return raw.astype(np.float32)
+    except (TypeError, ValueError) as exc:
+        raise DataTypeError(f"X must hold numbers, got values of type {raw.dtype} ({exc})") from None

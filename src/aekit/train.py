@@ -113,7 +113,8 @@ class Trainer:
     """
 
     def __init__(self, model: nn.Module, config: TrainConfig, checkpoint_dir: str | Path | None = None,
-                 progress: bool = True, resume_hint: str = "call fit again with resume=True"):
+                 progress: bool = True,
+                 resume_hint: str = "run the same fit with resume enabled (--resume in the CLI, resume=True in Python)"):
         self.model = model
         self.config = config
         self.checkpoint_dir = Path(checkpoint_dir) if checkpoint_dir is not None else None
@@ -134,7 +135,7 @@ class Trainer:
         """
         cfg = self.config
         if len(x) < 2:
-            raise DataError(f"training needs at least 2 samples, got {len(x)}")
+            raise DataError(f"training needs at least 2 samples, got n_samples={len(x)}")
         x = x.to(self.device, torch.float32).contiguous()
         split = torch.Generator().manual_seed(cfg.seed)
         order = torch.randperm(len(x), generator=split).to(self.device)
