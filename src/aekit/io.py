@@ -56,7 +56,7 @@ def save(path: str | Path, saved: SavedModel) -> Path:
     --------
     >>> import tempfile
     >>> from aekit.config import ModelConfig, TrainConfig
-    >>> m = SavedModel(Autoencoder(ModelConfig(input_shape=(4,), code_dim=2)), TrainConfig(), Preprocessing("table"))
+    >>> m = SavedModel(Autoencoder(ModelConfig(input_shape=(4,), code_dim=2)), TrainConfig(), Preprocessing())
     >>> d = save(tempfile.mkdtemp() + "/m", m)
     >>> sorted(p.name for p in d.iterdir())
     ['config.json', 'history.json', 'metrics.json', 'model.safetensors']
@@ -101,7 +101,7 @@ def load(path: str | Path) -> SavedModel:
     --------
     >>> import tempfile
     >>> from aekit.config import ModelConfig, TrainConfig
-    >>> m = SavedModel(Autoencoder(ModelConfig(input_shape=(4,), code_dim=2)), TrainConfig(), Preprocessing("table"))
+    >>> m = SavedModel(Autoencoder(ModelConfig(input_shape=(4,), code_dim=2)), TrainConfig(), Preprocessing())
     >>> load(save(tempfile.mkdtemp() + "/m", m)).model.config.code_dim
     2
     """

@@ -62,6 +62,8 @@ class Preprocessing:
     def from_dict(cls, data: dict, n_features: int, source: str = "config.json") -> Preprocessing:
         try:
             method = data["method"]
+            if method not in ("none", "standard"):
+                raise ValueError(f"method={method!r} is not one of: none, standard")
             if method == "none":
                 return cls(method)
             shift = np.asarray(data["shift"], dtype=np.float32)
