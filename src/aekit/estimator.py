@@ -85,10 +85,11 @@ class AutoEncoder(TransformerMixin, BaseEstimator):
                  hidden: tuple[int, ...] | None = None, channels: tuple[int, ...] | None = None,
                  activation: str | None = None, linear_path: bool | None = None, pca_init: bool | None = None,
                  bottleneck: str | None = None, loss: str | None = None, input_shape: tuple[int, ...] | None = None,
-                 scaling: str = "auto", epochs: int = 20, batch_size: int = 256, lr: float = 2e-3,
-                 optimizer: str = "adamw", weight_decay: float = 0.0, schedule: str = "onecycle",
-                 val_fraction: float = 0.1, patience: int | None = 5, random_state: int = 0, device: str = "auto",
-                 precision: str = "auto", checkpoint_dir: str | Path | None = None, resume: bool = False,
+                 scaling: str = "auto", epochs: int = TrainConfig.epochs, batch_size: int = TrainConfig.batch_size,
+                 lr: float = TrainConfig.lr, optimizer: str = TrainConfig.optimizer,
+                 weight_decay: float = TrainConfig.weight_decay, schedule: str = TrainConfig.schedule,
+                 val_fraction: float = TrainConfig.val_fraction, patience: int | None = TrainConfig.patience,
+                 random_state: int = 0, device: str = TrainConfig.device, precision: str = TrainConfig.precision, checkpoint_dir: str | Path | None = None, resume: bool = False,
                  verbose: bool = False):
         self.code_dim = code_dim
         self.variant = variant
@@ -118,10 +119,11 @@ class AutoEncoder(TransformerMixin, BaseEstimator):
         self.verbose = verbose
 
     # -- configs ---------------------------------------------------------------
-    def model_config(self, input_shape: tuple[int, ...]) -> ModelConfig:
+    def model_config(self, input_shape: tuple[int, ...], output_range: tuple[float, float] | None = None
+                     ) -> ModelConfig:
         """The :class:`ModelConfig` this estimator builds for samples of ``input_shape``."""
         preset = VARIANTS.get(self.variant)
-        options: dict[str, Any] = dict(preset.model)
+        options: dict[str, Any] = {"output_range": output_range, **preset.model}
         for name in _MODEL_OPTIONS:
             value = getattr(self, name)
             if value is not None:
@@ -147,13 +149,15 @@ class AutoEncoder(TransformerMixin, BaseEstimator):
         x, kind = self._as_samples(X, fitting=True)
         if self.scaling not in ("auto", "standard", "none"):
             raise ConfigError(f"scaling={self.scaling!r} is not one of: auto, standard, none")
-        model_config = self.model_config(x.shape[1:])
-        train_config = self.train_config()
-        if model_config.loss == "bce" and (x.min() < 0 or x.max() > 1):
+        loss = self.loss or VARIANTS.get(self.variant).model.get("loss", ModelConfig.loss)
+        if loss == "bce" and (x.min() < 0 or x.max() > 1):
             raise DataError(f"loss='bce' needs inputs in [0, 1], got values in [{x.min():.3g}, {x.max():.3g}]; "
                             "scale the data or use loss='mse'")
-        standardise = self.scaling == "standard" or (self.scaling == "auto" and kind == "table"
-                                                      and model_config.loss != "bce")
+        standardise = self.scaling == "standard" or (self.scaling == "auto" and kind == "table" and loss != "bce")
+        # Images in [0, 1] stay there: decoded pixels are clipped to it outside training.
+        unit_images = kind == "image" and not standardise and x.min() >= 0 and x.max() <= 1
+        model_config = self.model_config(x.shape[1:], (0.0, 1.0) if unit_images else None)
+        train_config = self.train_config()
         self.preprocessing_ = Preprocessing.fit(x, "standard" if standardise else "none")
         xs = self.preprocessing_.transform(x)
 

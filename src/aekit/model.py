@@ -54,7 +54,11 @@ class Autoencoder(nn.Module):
         """Decode codes ``z`` (batch, code_dim) to data space (batch, *input_shape)."""
         if z.ndim != 2 or z.shape[1] != self.config.code_dim:
             raise DataError(f"codes must have shape (batch, {self.config.code_dim}), got {tuple(z.shape)}")
-        return self.recon_loss.to_data(self.decoder(z))
+        x_hat = self.recon_loss.to_data(self.decoder(z))
+        if self.config.output_range is not None and not self.training:
+            # Clipping to the data's known range only removes error; training sees raw outputs.
+            x_hat = x_hat.clamp(*self.config.output_range)
+        return x_hat
 
     def loss(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
         """The training objective on a batch: ``"loss"`` plus every named term (batch means)."""
