@@ -1,0 +1,311 @@
+"""The in-memory dataset every aekit component consumes, and the validation that guards it.
+
+Every loader funnels through :func:`check_array`, so the trainer, the estimators and
+the explorer can rely on one contract: ``x`` is float32, C-contiguous, finite and
+has at least one sample.
+"""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass, replace
+from typing import Sequence
+
+import numpy as np
+
+from aekit.errors import DataError
+
+KINDS = ("image", "table")
+
+
+def check_array(
+    x,
+    *,
+    name: str,
+    kind: str | None = None,
+    columns: Sequence[str] | None = None,
+) -> np.ndarray:
+    """Validate a loaded array and return it as float32, C-contiguous.
+
+    Parameters
+    ----------
+    x : array-like, shape (n, *sample_shape)
+        The samples. Images are ``(n, C, H, W)``, tables ``(n, d)``.
+    name : str
+        What to call the data in error messages (usually the file path).
+    kind : {"image", "table"} or None
+        When given, the number of dimensions is checked against it, and images
+        whose values exceed 1 trigger a ``UserWarning`` (they look like 0-255).
+    columns : sequence of str, optional
+        Column names of a table, used only to name a bad column in messages.
+
+    Returns
+    -------
+    numpy.ndarray, shape (n, *sample_shape), float32
+        The same values; no copy when ``x`` already is float32 and C-contiguous.
+
+    Raises
+    ------
+    DataError
+        Non-numeric values, fewer than two dimensions, zero samples, or a NaN or
+        infinite value (the message names the first bad row, column or pixel).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> check_array(np.arange(6).reshape(3, 2), name="demo").dtype
+    dtype('float32')
+    >>> check_array(np.array([[1.0, np.nan]]), name="demo.npy")
+    Traceback (most recent call last):
+    ...
+    aekit.errors.DataError: demo.npy: row 0, column 1 is nan; aekit needs finite numbers (drop or impute missing values first)
+    """
+    if kind is not None and kind not in KINDS:
+        raise DataError(f"kind={kind!r} is not one of {KINDS}")
+    raw = np.asarray(x)
+    if raw.dtype == object:
+        try:
+            raw = raw.astype(np.float64)
+        except (TypeError, ValueError):
+            raise DataError(
+                f"{name} holds non-numeric values (dtype object); aekit needs numbers"
+            ) from None
+    if not (np.issubdtype(raw.dtype, np.number) or raw.dtype == np.bool_) or np.iscomplexobj(raw):
+        raise DataError(f"{name} holds {raw.dtype} values, not real numbers; aekit needs numbers")
+    if raw.ndim < 2:
+        raise DataError(
+            f"{name} is {raw.ndim}-D with shape {raw.shape}; expected (n_samples, n_features) "
+            "or (n, channels, height, width); use reshape(-1, 1) for a single feature"
+        )
+    expected_ndim = {"image": 4, "table": 2}.get(kind)
+    if expected_ndim is not None and raw.ndim != expected_ndim:
+        layout = "(n, channels, height, width)" if kind == "image" else "(n, features)"
+        raise DataError(f"{name} has shape {raw.shape}; {kind} data must be {layout}")
+    if raw.shape[0] == 0:
+        raise DataError(f"{name} holds no samples")
+    out = np.ascontiguousarray(raw, dtype=np.float32)
+    # min and max propagate NaN and reach any inf: a full mask only when something is wrong.
+    low, top = float(out.min()), float(out.max())
+    if not (np.isfinite(low) and np.isfinite(top)):
+        _raise_non_finite(raw, out, np.isfinite(out), name, kind, columns)
+    if kind == "image":
+        if top > 1.0:
+            warnings.warn(
+                f"{name}: image values reach {top:g}; they look like 0-255 pixel values "
+                "and should be scaled to [0, 1] (divide by 255)",
+                UserWarning,
+                stacklevel=2,
+            )
+    return out
+
+
+def _raise_non_finite(raw, out, finite, name, kind, columns) -> None:
+    bad = ~finite.reshape(len(out), -1)  # (n, n_features)
+    row = int(bad.any(axis=1).argmax())
+    flat_index = int(bad[row].argmax())
+    position = np.unravel_index(flat_index, out.shape[1:])
+    value = raw[(row, *position)]
+    # A float64 value can be finite yet overflow float32; say so instead of "inf".
+    shown = f"{value!r} (too large for float32)" if np.isfinite(value) else str(float(value))
+    if kind == "image" and out.ndim == 4:
+        where = f"channel {position[0]}, pixel (row {position[1]}, column {position[2]})"
+    elif out.ndim == 2:
+        where = f"column {flat_index}"
+        if columns is not None and flat_index < len(columns):
+            where = f"column {columns[flat_index]!r} ({flat_index})"
+    else:
+        where = f"element {tuple(int(p) for p in position)}"
+    raise DataError(
+        f"{name}: row {row}, {where} is {shown}; aekit needs finite numbers "
+        "(drop or impute missing values first)"
+    )
+
+
+@dataclass(repr=False)
+class Dataset:
+    """Samples with optional labels, as every aekit component consumes them.
+
+    Parameters
+    ----------
+    x : numpy.ndarray, shape (n, *sample_shape), float32
+        Images are ``(n, C, H, W)`` in [0, 1]; tables are ``(n, d)``.
+    y : numpy.ndarray, shape (n,), int64, or None
+        Labels, used only for colouring plots and for evaluation.
+    kind : {"image", "table"}
+    name : str
+        Where the data came from, e.g. ``"builtin:digits"`` or a file path.
+    is_test : numpy.ndarray, shape (n,), bool, or None
+        True for rows in the source's own test split; None when it has none.
+    columns : list of str, optional
+        Table column names.
+    label_names : list of str, optional
+        ``label_names[y[i]]`` names the class of sample ``i``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> ds = Dataset(x=np.zeros((10, 3), np.float32), y=None, kind="table", name="demo")
+    >>> len(ds), ds.sample_shape, ds.n_features
+    (10, (3,), 3)
+    >>> train, test = ds.split(test_size=0.2, seed=0)
+    >>> len(train), len(test)
+    (8, 2)
+    """
+
+    x: np.ndarray
+    y: np.ndarray | None
+    kind: str
+    name: str
+    is_test: np.ndarray | None = None
+    columns: list[str] | None = None
+    label_names: list[str] | None = None
+
+    def __post_init__(self) -> None:
+        if self.kind not in KINDS:
+            raise DataError(f"{self.name}: kind={self.kind!r} is not one of {KINDS}")
+        n = len(self.x)
+        for field in ("y", "is_test"):
+            values = getattr(self, field)
+            if values is not None and values.shape != (n,):
+                raise DataError(
+                    f"{self.name}: {field} has shape {values.shape} but x holds {n} samples"
+                )
+
+    def __len__(self) -> int:
+        return len(self.x)
+
+    def __repr__(self) -> str:
+        labels = "none" if self.y is None else f"{len(np.unique(self.y))} classes"
+        split = "" if self.is_test is None else f", test rows={int(self.is_test.sum())}"
+        return (
+            f"Dataset(name={self.name!r}, kind={self.kind!r}, n={len(self)}, "
+            f"sample_shape={self.sample_shape}, labels={labels}{split})"
+        )
+
+    @property
+    def sample_shape(self) -> tuple:
+        """Shape of one sample, ``x.shape[1:]``: ``(C, H, W)`` or ``(d,)``."""
+        return tuple(self.x.shape[1:])
+
+    @property
+    def n_features(self) -> int:
+        """Numbers per sample: ``C * H * W`` for images, ``d`` for tables."""
+        return int(np.prod(self.sample_shape))
+
+    def flat(self) -> np.ndarray:
+        """Samples as rows, shape ``(n, n_features)``; a view, not a copy.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> ds = Dataset(x=np.zeros((4, 1, 8, 8), np.float32), y=None, kind="image", name="demo")
+        >>> ds.flat().shape
+        (4, 64)
+        """
+        return self.x.reshape(len(self.x), -1)
+
+    def subset(self, idx) -> Dataset:
+        """Rows selected by integer indices, a boolean mask or a slice.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> ds = Dataset(x=np.arange(10, dtype=np.float32).reshape(5, 2), y=None,
+        ...              kind="table", name="demo")
+        >>> ds.subset([0, 2]).x
+        array([[0., 1.],
+               [4., 5.]], dtype=float32)
+        """
+        if not isinstance(idx, slice):
+            idx = np.asarray(idx)
+            if idx.dtype != np.bool_:
+                idx = idx.astype(np.intp, copy=False)
+        return replace(
+            self,
+            x=np.ascontiguousarray(self.x[idx]),
+            y=None if self.y is None else self.y[idx],
+            is_test=None if self.is_test is None else self.is_test[idx],
+        )
+
+    def train(self) -> Dataset:
+        """The source's training rows (all rows when the source defines no split).
+
+        The result has ``is_test=None``: its split has been taken.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> ds = Dataset(x=np.zeros((3, 2), np.float32), y=None, kind="table", name="demo",
+        ...              is_test=np.array([False, False, True]))
+        >>> len(ds.train())
+        2
+        """
+        if self.is_test is None:
+            return self
+        return replace(self.subset(~self.is_test), is_test=None)
+
+    def test(self) -> Dataset:
+        """The source's test rows.
+
+        Raises
+        ------
+        DataError
+            When the source defines no test split (use :meth:`split`), or when
+            ``limit`` cut all of its test rows off.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> ds = Dataset(x=np.zeros((3, 2), np.float32), y=None, kind="table", name="demo",
+        ...              is_test=np.array([False, False, True]))
+        >>> len(ds.test())
+        1
+        """
+        if self.is_test is None:
+            raise DataError(
+                f"{self.name} defines no train/test split; use split(test_size=..., seed=...)"
+            )
+        if not self.is_test.any():
+            raise DataError(
+                f"{self.name} holds no rows of its source's test split "
+                "(a limit may have cut them off); use split(test_size=..., seed=...)"
+            )
+        return replace(self.subset(self.is_test), is_test=None)
+
+    def split(self, test_size: float = 0.2, seed: int = 0) -> tuple[Dataset, Dataset]:
+        """Train and test parts: the source's own split, else a seeded random one.
+
+        Parameters
+        ----------
+        test_size : float
+            Fraction of rows in the test part, in (0, 1); ignored when the source
+            defines a split that still has rows on both sides.
+        seed : int
+            Seed of the permutation; the same seed always gives the same split.
+
+        Returns
+        -------
+        (Dataset, Dataset)
+            Train and test parts, each keeping the original row order.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> ds = Dataset(x=np.zeros((10, 2), np.float32), y=None, kind="table", name="demo")
+        >>> [len(part) for part in ds.split(test_size=0.3, seed=1)]
+        [7, 3]
+        """
+        if self.is_test is not None and self.is_test.any() and not self.is_test.all():
+            return self.train(), self.test()
+        if not 0.0 < test_size < 1.0:
+            raise DataError(f"test_size={test_size} must lie strictly between 0 and 1")
+        n = len(self)
+        if n < 2:
+            raise DataError(f"{self.name} holds {n} sample; a split needs at least 2")
+        n_test = min(max(int(round(n * test_size)), 1), n - 1)
+        order = np.random.default_rng(seed).permutation(n)
+        mask = np.zeros(n, dtype=bool)
+        mask[order[:n_test]] = True
+        train = replace(self.subset(~mask), is_test=None)
+        test = replace(self.subset(mask), is_test=None)
+        return train, test

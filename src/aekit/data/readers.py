@@ -1,0 +1,541 @@
+"""File readers: a path in, an unvalidated :class:`Dataset` out.
+
+``aekit.data.load`` picks the reader by suffix (:func:`read_path`) and then runs
+:func:`~aekit.data.dataset.check_array` on the result, so readers only parse and
+shape; they do not re-check finiteness except where they can name a file line.
+"""
+
+from __future__ import annotations
+
+import csv
+import gzip
+import re
+from pathlib import Path
+
+import numpy as np
+
+from aekit.data.dataset import Dataset
+from aekit.errors import DataError
+
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp")
+LABEL_COLUMNS = ("label", "y", "target")
+SUPPORTED = (
+    ".npy, .npz, .csv, .tsv (optionally .gz), .parquet, MNIST-format IDX files "
+    "(.idx, *-ubyte, gzipped or not), a folder of images (.png, .jpg, ...), builtin:NAME"
+)
+
+# IDX type codes (http://yann.lecun.com/exdb/mnist/, "THE IDX FILE FORMAT"); big-endian.
+IDX_DTYPES = {
+    0x08: np.dtype(">u1"),
+    0x09: np.dtype(">i1"),
+    0x0B: np.dtype(">i2"),
+    0x0C: np.dtype(">i4"),
+    0x0D: np.dtype(">f4"),
+    0x0E: np.dtype(">f8"),
+}
+
+
+def array_to_samples(arr: np.ndarray, name: str) -> tuple[np.ndarray, str]:
+    """Infer the data kind from an array's shape and bring images to ``(n, C, H, W)``.
+
+    Parameters
+    ----------
+    arr : numpy.ndarray
+        ``(n, d)`` is a table; ``(n, H, W)`` grayscale images; ``(n, C, H, W)`` or
+        ``(n, H, W, C)`` images with C in 1, 3 or 4 (channels-last is detected when
+        the last axis looks like channels and the second does not).
+    name : str
+        What to call the array in error messages.
+
+    Returns
+    -------
+    x : numpy.ndarray
+        Tables unchanged; images channels-first, integer images scaled to [0, 1]
+        (uint8 and any integer array within 0-255 by 1/255, uint16 by 1/65535).
+    kind : {"image", "table"}
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> x, kind = array_to_samples(np.full((2, 5, 5, 3), 255, np.uint8), "demo")
+    >>> x.shape, kind, float(x.max())
+    ((2, 3, 5, 5), 'image', 1.0)
+    """
+    channels = (1, 3, 4)
+    if arr.ndim == 2:
+        return arr, "table"
+    if arr.ndim == 3:
+        return _scale_images(arr[:, None], name), "image"
+    if arr.ndim == 4:
+        if arr.shape[-1] in channels and arr.shape[1] not in channels:
+            arr = np.moveaxis(arr, -1, 1)
+        elif arr.shape[1] not in channels:
+            raise DataError(
+                f"{name} has shape {arr.shape}; cannot tell the channel axis: images must be "
+                "(n, C, H, W) or (n, H, W, C) with C = 1, 3 or 4"
+            )
+        return _scale_images(arr, name), "image"
+    raise DataError(
+        f"{name} has shape {arr.shape}; aekit reads (n, features) tables and "
+        "(n, H, W), (n, C, H, W) or (n, H, W, C) images"
+    )
+
+
+def _scale_images(arr: np.ndarray, name: str) -> np.ndarray:
+    if arr.dtype == np.bool_:
+        return arr.astype(np.float32)
+    if not np.issubdtype(arr.dtype, np.integer) or arr.size == 0:
+        return arr
+    if arr.dtype == np.uint8:
+        scale = 255.0
+    elif arr.min() >= 0 and arr.max() <= 255:
+        scale = 255.0
+    elif arr.dtype == np.uint16:
+        scale = 65535.0
+    else:
+        return arr  # Unknown range: check_array warns if the values exceed 1.
+    out = arr.astype(np.float32)
+    out /= scale  # Division, not multiplication by 1/255, so 255 maps to exactly 1.0.
+    return out
+
+
+def _labels(values, name: str) -> tuple[np.ndarray, list[str] | None]:
+    """Labels as int64 codes, with names when they were text."""
+    values = np.asarray(values)
+    if values.ndim != 1:
+        raise DataError(f"{name}: labels have shape {values.shape}; expected (n,)")
+    if np.issubdtype(values.dtype, np.integer) or values.dtype == np.bool_:
+        return values.astype(np.int64), None
+    if np.issubdtype(values.dtype, np.floating):
+        if not np.isfinite(values).all():
+            row = int((~np.isfinite(values)).argmax())
+            raise DataError(f"{name}: label of row {row} is {values[row]}; labels must be set")
+        if np.array_equal(values, np.round(values)):
+            return values.astype(np.int64), None
+    # Text (or fractional) labels become codes in sorted order of their names.
+    names, codes = np.unique(values.astype(str), return_inverse=True)
+    return codes.astype(np.int64), [str(v) for v in names]
+
+
+def read_npy(path: Path, limit: int | None = None) -> Dataset:
+    """Read a ``.npy`` array; see :func:`array_to_samples` for the layouts.
+
+    Examples
+    --------
+    >>> import numpy as np, tempfile, pathlib
+    >>> p = pathlib.Path(tempfile.mkdtemp()) / "x.npy"
+    >>> np.save(p, np.zeros((4, 3)))
+    >>> read_npy(p).kind
+    'table'
+    """
+    try:
+        # A memory map lets a limit read only the rows it keeps.
+        arr = np.load(path, allow_pickle=False, mmap_mode="r" if limit else None)
+    except ValueError as exc:
+        raise DataError(f"{path}: cannot read ({exc}); save a numeric array without pickle") from None
+    except (OSError, EOFError) as exc:
+        raise DataError(f"{path}: not a readable .npy file ({exc})") from None
+    if limit and arr.ndim >= 1:
+        arr = np.array(arr[:limit])
+    x, kind = array_to_samples(arr, str(path))
+    return Dataset(x=x, y=None, kind=kind, name=str(path))
+
+
+def read_npz(path: Path, limit: int | None = None) -> Dataset:
+    """Read a ``.npz`` archive: samples under ``x``, ``X`` or ``data`` (else its only
+    array), labels under ``y`` or ``labels`` when present.
+
+    Examples
+    --------
+    >>> import numpy as np, tempfile, pathlib
+    >>> p = pathlib.Path(tempfile.mkdtemp()) / "d.npz"
+    >>> np.savez(p, x=np.zeros((4, 3)), y=np.arange(4))
+    >>> read_npz(p).y
+    array([0, 1, 2, 3])
+    """
+    try:
+        with np.load(path, allow_pickle=False) as archive:
+            arrays = {key: archive[key] for key in archive.files}
+    except ValueError as exc:
+        raise DataError(f"{path}: cannot read ({exc}); save numeric arrays without pickle") from None
+    except (OSError, EOFError, KeyError) as exc:
+        raise DataError(f"{path}: not a readable .npz file ({exc})") from None
+    label_key = next((k for k in ("y", "labels") if k in arrays), None)
+    data_key = next((k for k in ("x", "X", "data") if k in arrays), None)
+    if data_key is None:
+        others = [k for k in arrays if k != label_key]
+        if len(others) != 1:
+            raise DataError(
+                f"{path} holds arrays {sorted(arrays)}; name the samples 'x', 'X' or 'data'"
+            )
+        data_key = others[0]
+    arr = arrays[data_key][:limit] if limit else arrays[data_key]
+    x, kind = array_to_samples(arr, f"{path}[{data_key}]")
+    y = label_names = None
+    if label_key is not None:
+        labels = arrays[label_key][:limit] if limit else arrays[label_key]
+        if len(labels) != len(x):
+            raise DataError(
+                f"{path}: '{label_key}' holds {len(labels)} labels but '{data_key}' "
+                f"holds {len(x)} samples"
+            )
+        y, label_names = _labels(labels, f"{path}[{label_key}]")
+    return Dataset(x=x, y=y, kind=kind, name=str(path), label_names=label_names)
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
+
+
+def _split_label_column(frame, path: Path, header: bool, first_line: int):
+    """Pop the label column, if any; return (frame, y, label_names)."""
+    if not header:
+        return frame, None, None
+    found = [c for c in frame.columns if str(c).strip().lower() in LABEL_COLUMNS]
+    if not found:
+        return frame, None, None
+    column = found[0]
+    values = frame.pop(column)
+    missing = values.isna().to_numpy()
+    if missing.any():
+        row = int(missing.argmax()) + first_line
+        raise DataError(f"{path}: row {row}, label column {column!r} is missing")
+    y, label_names = _labels(values.to_numpy(), f"{path}[{column}]")
+    return frame, y, label_names
+
+
+def read_csv(path: Path, limit: int | None = None) -> Dataset:
+    """Read a table of numeric columns from a ``.csv`` or ``.tsv`` file (optionally gzipped).
+
+    The first row is a header when none of its cells is a number. A column named
+    ``label``, ``y`` or ``target`` (any case) becomes the labels. Row numbers in
+    messages count file lines from 1, header included.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> p = pathlib.Path(tempfile.mkdtemp()) / "t.csv"
+    >>> _ = p.write_text("a,b,label\\n1,2,0\\n3,4,1\\n")
+    >>> ds = read_csv(p)
+    >>> ds.x.shape, ds.columns, ds.y.tolist()
+    ((2, 2), ['a', 'b'], [0, 1])
+    """
+    import pandas as pd
+
+    sep = "\t" if ".tsv" in path.suffixes else ","
+    opener = gzip.open if path.suffix == ".gz" else open
+    try:
+        with opener(path, "rt", newline="") as handle:
+            first = next(csv.reader(handle, delimiter=sep), None)
+    except (OSError, UnicodeDecodeError, EOFError) as exc:
+        raise DataError(f"{path}: not a readable text table ({exc})") from None
+    if first is None:
+        raise DataError(f"{path} holds no samples")
+    header = not any(_is_number(cell) for cell in first)
+    first_line = 2 if header else 1  # File line of the first data row.
+    try:
+        frame = pd.read_csv(path, sep=sep, header=0 if header else None, nrows=limit)
+    except pd.errors.EmptyDataError:
+        raise DataError(f"{path} holds no samples") from None
+    except (pd.errors.ParserError, UnicodeDecodeError) as exc:
+        raise DataError(f"{path}: cannot parse as a table ({exc})") from None
+    if not header:
+        frame.columns = [f"column {i}" for i in range(frame.shape[1])]
+    frame, y, label_names = _split_label_column(frame, path, header, first_line)
+    columns = [str(c) for c in frame.columns]
+    for position, column in enumerate(frame.columns):
+        values = frame[column]
+        if values.dtype.kind in "biuf":
+            continue
+        numeric = pd.to_numeric(values, errors="coerce")
+        bad = (numeric.isna() & values.notna()).to_numpy()
+        row = int(bad.argmax())
+        raise DataError(
+            f"{path}: row {row + first_line}, column {columns[position]!r} holds "
+            f"{values.iloc[row]!r}, which is not a number; aekit reads numeric columns only"
+        )
+    x = frame.to_numpy(dtype=np.float64)
+    finite = np.isfinite(x)
+    if not finite.all():
+        row, col = np.argwhere(~finite)[0]
+        what = "is missing" if np.isnan(x[row, col]) else f"is {x[row, col]}"
+        raise DataError(
+            f"{path}: row {row + first_line}, column {columns[col]!r} {what}; aekit needs "
+            "finite numbers (drop or impute missing values first)"
+        )
+    return Dataset(
+        x=x.astype(np.float32),
+        y=y,
+        kind="table",
+        name=str(path),
+        columns=columns if header else None,
+        label_names=label_names,
+    )
+
+
+def read_parquet(path: Path, limit: int | None = None) -> Dataset:
+    """Read a table of numeric columns from a ``.parquet`` file (needs pyarrow).
+
+    A column named ``label``, ``y`` or ``target`` becomes the labels.
+
+    Examples
+    --------
+    >>> import pandas as pd, tempfile, pathlib
+    >>> p = pathlib.Path(tempfile.mkdtemp()) / "t.parquet"
+    >>> pd.DataFrame({"a": [1.0, 2.0], "y": [0, 1]}).to_parquet(p)
+    >>> read_parquet(p).columns
+    ['a']
+    """
+    import pandas as pd
+
+    try:
+        frame = pd.read_parquet(path)
+    except ImportError as exc:
+        raise DataError(f"{path}: reading parquet needs pyarrow ({exc})") from None
+    except Exception as exc:  # pyarrow raises its own error types for bad files.
+        raise DataError(f"{path}: not a readable parquet file ({exc})") from None
+    if limit:
+        frame = frame.iloc[:limit]
+    frame, y, label_names = _split_label_column(frame, path, True, 0)
+    for column in frame.columns:
+        if frame[column].dtype.kind not in "biuf":
+            raise DataError(
+                f"{path}: column {column!r} has dtype {frame[column].dtype}; "
+                "aekit reads numeric columns only"
+            )
+    columns = [str(c) for c in frame.columns]
+    return Dataset(
+        x=frame.to_numpy(dtype=np.float32),
+        y=y,
+        kind="table",
+        name=str(path),
+        columns=columns,
+        label_names=label_names,
+    )
+
+
+def _image_files(folder: Path) -> list[Path]:
+    return sorted(
+        p for p in folder.iterdir()
+        if p.is_file() and not p.name.startswith(".") and p.suffix.lower() in IMAGE_SUFFIXES
+    )
+
+
+def _pixels(image, channels: int) -> np.ndarray:
+    """One PIL image as (channels, H, W) in [0, 1]; alpha is dropped."""
+    mode = image.mode
+    if mode.startswith("I;16"):
+        arr = np.asarray(image, dtype=np.float32) / 65535.0
+        gray = True
+    elif mode in ("I", "F"):
+        arr, gray = np.asarray(image, dtype=np.float32), True
+    elif mode in ("1", "L", "LA") or (mode == "P" and channels == 1):
+        arr, gray = np.asarray(image.convert("L"), dtype=np.float32) / 255.0, True
+    else:
+        arr, gray = np.asarray(image.convert("RGB"), dtype=np.float32) / 255.0, False
+    if gray:
+        return np.broadcast_to(arr, (channels, *arr.shape))
+    return arr.transpose(2, 0, 1)
+
+
+def read_image_folder(folder: Path, limit: int | None = None) -> Dataset:
+    """Read a folder of images, or a folder of class sub-folders of images.
+
+    Files are taken in sorted name order. Grayscale images give one channel and
+    colour images three (alpha is dropped); a folder mixing both gives three.
+    When the folder holds only sub-folders, each sub-folder is a class and its
+    name becomes a label name.
+
+    Examples
+    --------
+    >>> import numpy as np, tempfile, pathlib
+    >>> from PIL import Image
+    >>> d = pathlib.Path(tempfile.mkdtemp())
+    >>> for i in range(3):
+    ...     Image.fromarray(np.full((4, 5), 255, np.uint8)).save(d / f"{i}.png")
+    >>> read_image_folder(d).x.shape
+    (3, 1, 4, 5)
+    """
+    from PIL import Image, UnidentifiedImageError
+
+    entries = [p for p in folder.iterdir() if not p.name.startswith(".")]
+    classes = sorted(p for p in entries if p.is_dir())
+    if classes and len(classes) == len(entries):
+        files, codes = [], []
+        for code, sub in enumerate(classes):
+            found = _image_files(sub)
+            files += found
+            codes += [code] * len(found)
+        label_names = [p.name for p in classes]
+    else:
+        files, codes, label_names = _image_files(folder), None, None
+    if not files:
+        raise DataError(f"{folder} holds no samples (no {', '.join(IMAGE_SUFFIXES)} files)")
+    if limit:
+        files = files[:limit]
+    # First pass reads headers only, so sizes and channels are known before decoding.
+    size = None
+    channels = 1
+    for path in files:
+        try:
+            with Image.open(path) as image:
+                if size is None:
+                    size, first = image.size, path
+                elif image.size != size:
+                    raise DataError(
+                        f"{path} is {image.size[0]}x{image.size[1]} pixels (width x height) "
+                        f"but {first} is {size[0]}x{size[1]}; resize the images to one size"
+                    )
+                if image.mode not in ("1", "L", "LA", "I", "F") and not image.mode.startswith("I;16"):
+                    if image.mode != "P" or _palette_has_colour(image):
+                        channels = 3
+        except (UnidentifiedImageError, OSError) as exc:
+            raise DataError(f"{path}: not a readable image ({exc})") from None
+    x = np.empty((len(files), channels, size[1], size[0]), dtype=np.float32)
+    for i, path in enumerate(files):
+        try:
+            with Image.open(path) as image:
+                x[i] = _pixels(image, channels)
+        except (UnidentifiedImageError, OSError) as exc:
+            raise DataError(f"{path}: not a readable image ({exc})") from None
+    y = None if codes is None else np.asarray(codes[: len(files)], dtype=np.int64)
+    return Dataset(x=x, y=y, kind="image", name=str(folder), label_names=label_names)
+
+
+def _palette_has_colour(image) -> bool:
+    rgb = np.asarray(image.convert("RGB"))
+    return not (np.array_equal(rgb[..., 0], rgb[..., 1]) and np.array_equal(rgb[..., 1], rgb[..., 2]))
+
+
+def parse_idx(data: bytes, name: str) -> np.ndarray:
+    """Parse the bytes of an (uncompressed) IDX file into an array, without copying.
+
+    Raises
+    ------
+    DataError
+        Wrong magic number, unknown type code, or a payload shorter or longer
+        than the header promises.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> header = bytes([0, 0, 0x08, 2]) + (2).to_bytes(4, "big") + (3).to_bytes(4, "big")
+    >>> parse_idx(header + bytes(range(6)), "demo").tolist()
+    [[0, 1, 2], [3, 4, 5]]
+    """
+    if len(data) < 4:
+        raise DataError(f"{name}: truncated IDX file ({len(data)} bytes, header needs 4)")
+    if data[0] != 0 or data[1] != 0 or data[2] not in IDX_DTYPES:
+        raise DataError(
+            f"{name}: not an IDX file (magic number {data[:4].hex()}; expected 0000 then a "
+            "type code 08, 09, 0b, 0c, 0d or 0e and the number of dimensions)"
+        )
+    dtype, ndim = IDX_DTYPES[data[2]], data[3]
+    offset = 4 + 4 * ndim
+    if len(data) < offset:
+        raise DataError(f"{name}: truncated IDX file (header of {ndim} dimensions cut off)")
+    shape = tuple(int.from_bytes(data[4 + 4 * i : 8 + 4 * i], "big") for i in range(ndim))
+    expected = offset + int(np.prod(shape, dtype=np.int64)) * dtype.itemsize
+    if len(data) != expected:
+        problem = "truncated IDX file" if len(data) < expected else "IDX file with trailing bytes"
+        raise DataError(
+            f"{name}: {problem}: header promises shape {shape} ({expected} bytes), "
+            f"file holds {len(data)} bytes"
+        )
+    arr = np.frombuffer(data, dtype=dtype, offset=offset).reshape(shape)
+    return arr if dtype.byteorder in ("=", "|") else arr.astype(dtype.newbyteorder("="))
+
+
+def read_idx_array(path: Path) -> np.ndarray:
+    """Read an IDX file, gzipped or not (detected from its first bytes).
+
+    Examples
+    --------
+    >>> import gzip, tempfile, pathlib
+    >>> p = pathlib.Path(tempfile.mkdtemp()) / "l-idx1-ubyte.gz"
+    >>> _ = p.write_bytes(gzip.compress(bytes([0, 0, 8, 1, 0, 0, 0, 2, 7, 9])))
+    >>> read_idx_array(p).tolist()
+    [7, 9]
+    """
+    try:
+        data = path.read_bytes()
+        if data[:2] == b"\x1f\x8b":
+            data = gzip.decompress(data)
+    except (EOFError, gzip.BadGzipFile, OSError) as exc:
+        raise DataError(f"{path}: truncated or corrupt gzip data ({exc})") from None
+    return parse_idx(data, str(path))
+
+
+def labels_sibling(path: Path) -> Path | None:
+    """The labels file beside an images IDX file (``*-labels-idx1-ubyte[.gz]``), if any."""
+    stem = path.name[:-3] if path.name.endswith(".gz") else path.name
+    if "images" not in stem:
+        return None
+    wanted = stem.replace("images", "labels").replace("idx3", "idx1")
+    for candidate in (path.with_name(wanted), path.with_name(wanted + ".gz")):
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def read_idx(path: Path, limit: int | None = None) -> Dataset:
+    """Read an MNIST-format IDX file; an images file picks up its sibling labels file.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> p = pathlib.Path(tempfile.mkdtemp()) / "x-images-idx3-ubyte"
+    >>> _ = p.write_bytes(bytes([0, 0, 8, 3, 0, 0, 0, 1, 0, 0, 0, 2, 0, 0, 0, 2, 0, 255, 0, 255]))
+    >>> read_idx(p).x.shape
+    (1, 1, 2, 2)
+    """
+    arr = read_idx_array(path)
+    arr = arr[:limit] if limit else arr
+    x, kind = array_to_samples(arr, str(path))
+    y = None
+    sibling = labels_sibling(path)
+    if sibling is not None:
+        labels = read_idx_array(sibling)[: len(x)]
+        if len(labels) != len(x) or labels.ndim != 1:
+            raise DataError(
+                f"{sibling} holds labels of shape {labels.shape} but {path} holds {len(x)} images"
+            )
+        y = labels.astype(np.int64)
+    return Dataset(x=x, y=y, kind=kind, name=str(path))
+
+
+_IDX_NAME = re.compile(r"(\.idx$|[-_.]ubyte$|idx\d)")
+
+
+def read_path(path: Path, limit: int | None = None) -> Dataset:
+    """Dispatch a path to its reader by suffix (a folder is read as images).
+
+    Examples
+    --------
+    >>> import numpy as np, tempfile, pathlib
+    >>> p = pathlib.Path(tempfile.mkdtemp()) / "x.npy"
+    >>> np.save(p, np.zeros((2, 2)))
+    >>> len(read_path(p))
+    2
+    """
+    if path.is_dir():
+        return read_image_folder(path, limit)
+    if not path.exists():
+        raise DataError(f"no such file or folder: {path}")
+    name = path.name.lower()
+    inner = name[:-3] if name.endswith(".gz") else name
+    if name.endswith(".npy"):
+        return read_npy(path, limit)
+    if name.endswith(".npz"):
+        return read_npz(path, limit)
+    if inner.endswith((".csv", ".tsv")):
+        return read_csv(path, limit)
+    if name.endswith((".parquet", ".pq")):
+        return read_parquet(path, limit)
+    if _IDX_NAME.search(inner):
+        return read_idx(path, limit)
+    raise DataError(f"{path}: unknown format {path.suffix or '(no suffix)'!r}; aekit reads {SUPPORTED}")
