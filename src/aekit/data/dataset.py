@@ -58,7 +58,7 @@ def check_array(
     >>> check_array(np.array([[1.0, np.nan]]), name="demo.npy")
     Traceback (most recent call last):
     ...
-    aekit.errors.DataError: demo.npy: row 0, column 1 is nan; aekit needs finite numbers (drop or impute missing values first)
+    aekit.errors.DataError: demo.npy: row 0, column 1 is NaN; aekit needs finite numbers (drop or impute missing values first)
     """
     if kind is not None and kind not in KINDS:
         raise DataError(f"kind={kind!r} is not one of {KINDS}")
@@ -106,7 +106,9 @@ def _raise_non_finite(raw, out, finite, name, kind, columns) -> None:
     position = np.unravel_index(flat_index, out.shape[1:])
     value = raw[(row, *position)]
     # A float64 value can be finite yet overflow float32; say so instead of "inf".
-    shown = f"{value!r} (too large for float32)" if np.isfinite(value) else str(float(value))
+    # "NaN" as numpy and scikit-learn spell it, so messages match what users search for.
+    shown = (f"{value!r} (too large for float32)" if np.isfinite(value)
+             else "NaN" if np.isnan(value) else str(float(value)))
     if kind == "image" and out.ndim == 4:
         where = f"channel {position[0]}, pixel (row {position[1]}, column {position[2]})"
     elif out.ndim == 2:
