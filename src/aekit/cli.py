@@ -93,6 +93,13 @@ def _write_output(array: np.ndarray, out: Path, *, images_above: np.ndarray | No
         _write_array(array, out, columns)
 
 
+def _data_record(ds, train, test, split_seed: int, limit: int | None = None) -> dict[str, Any]:
+    """What the model directory remembers of its data, so evaluate can find the held-out rows."""
+    split = "source" if ds.is_test is not None and ds.is_test.any() else "random"
+    return {"spec": ds.name, "n": len(ds), "limit": limit, "split": split, "test_size": 0.2,
+            "split_seed": split_seed, "n_train": len(train), "n_test": len(test), "columns": ds.columns}
+
+
 def _test_part(ds, saved_data: dict) -> tuple[Any, str]:
     """The rows to evaluate on: the source's test split, else the rows ``fit`` held out."""
     if ds.is_test is not None and ds.is_test.any():
@@ -166,6 +173,7 @@ def fit(data: str, output: str, config_file: str | None, resume: bool, quiet: bo
       aekit fit images/ -o faces --arch conv --code-dim 16 --epochs 30
     """
     from aekit.estimator import AutoEncoder
+    from aekit.train import remove_checkpoint
 
     options = _read_toml(config_file)
     rename = {"seed": "random_state"}
@@ -180,7 +188,6 @@ def fit(data: str, output: str, config_file: str | None, resume: bool, quiet: bo
     ds = _load_data(data, limit)
     seed = est.random_state
     train, test = ds.split(test_size=0.2, seed=seed)
-    split = "source" if ds.is_test is not None and ds.is_test.any() else "random"
     model_dir = Path(output)
     est.set_params(checkpoint_dir=model_dir / "checkpoint", resume=resume, verbose=not quiet)
     if not quiet:
@@ -191,22 +198,10 @@ def fit(data: str, output: str, config_file: str | None, resume: bool, quiet: bo
     metrics = est.evaluate(test)
     metrics["train_seconds"] = seconds
     metrics["best_epoch"] = est.best_epoch_
-    saved_data = {"spec": ds.name, "n": len(ds), "limit": limit, "split": split, "test_size": 0.2,
-                  "split_seed": seed, "n_train": len(train), "n_test": len(test), "columns": ds.columns}
-    est.save(model_dir, metrics=metrics, data=saved_data)
-    _remove_checkpoint(model_dir / "checkpoint")
+    est.save(model_dir, metrics=metrics, data=_data_record(ds, train, test, seed, limit))
+    remove_checkpoint(model_dir / "checkpoint")
     _print_metrics(metrics, "held-out data")
     click.echo(f"trained in {seconds:.1f} s; model saved to {model_dir}")
-
-
-def _remove_checkpoint(path: Path) -> None:
-    from aekit.train import CHECKPOINT_FILE
-
-    (path / CHECKPOINT_FILE).unlink(missing_ok=True)
-    try:
-        path.rmdir()
-    except OSError:
-        pass
 
 
 @main.command(context_settings=CONTEXT)
@@ -323,10 +318,7 @@ def demo(output: str, data: str, code_dim: int, epochs: int, batch_size: int, qu
     metrics = est.evaluate(test)
     metrics["train_seconds"] = time.perf_counter() - t0
     out = Path(output)
-    split = "source" if ds.is_test is not None and ds.is_test.any() else "random"
-    model_dir = est.save(out / "model", metrics=metrics,
-                         data={"spec": ds.name, "n": len(ds), "split": split, "test_size": 0.2, "split_seed": 0,
-                               "n_train": len(train), "n_test": len(test)})
+    model_dir = est.save(out / "model", metrics=metrics, data=_data_record(ds, train, test, 0))
     _print_metrics(metrics, "held-out data")
     if ds.kind == "image":
         png = save_png(image_grid([test.x[:16], est.reconstruct(test.subset(slice(0, 16)))],

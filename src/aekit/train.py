@@ -13,6 +13,7 @@ from __future__ import annotations
 import contextlib
 import json
 import math
+import struct
 import time
 from pathlib import Path
 from typing import Any
@@ -27,6 +28,22 @@ from aekit.config import TrainConfig, to_dict
 from aekit.errors import ConfigError, DataError, TrainingError, TrainingInterrupted
 
 CHECKPOINT_FILE = "checkpoint.safetensors"
+
+
+def remove_checkpoint(checkpoint_dir: str | Path) -> None:
+    """Delete a run's checkpoint (and its folder, if empty) once the model is saved elsewhere."""
+    checkpoint_dir = Path(checkpoint_dir)
+    (checkpoint_dir / CHECKPOINT_FILE).unlink(missing_ok=True)
+    with contextlib.suppress(OSError):
+        checkpoint_dir.rmdir()
+
+
+def _read_safetensors(path: Path) -> tuple[dict[str, torch.Tensor], dict[str, str]]:
+    """Tensors and header metadata from one read of a safetensors file."""
+    data = path.read_bytes()
+    (header_len,) = struct.unpack("<Q", data[:8])
+    metadata = json.loads(data[8 : 8 + header_len]).get("__metadata__", {})
+    return st_load(data), metadata
 
 
 def resolve_device(name: str = "auto") -> torch.device:
@@ -206,14 +223,6 @@ class Trainer:
         self.model.eval()
         return self.history
 
-    def remove_checkpoint(self) -> None:
-        """Delete the checkpoint once its run is safely saved elsewhere."""
-        if self.checkpoint_dir is not None:
-            with contextlib.suppress(FileNotFoundError):
-                (self.checkpoint_dir / CHECKPOINT_FILE).unlink()
-            with contextlib.suppress(OSError):
-                self.checkpoint_dir.rmdir()
-
     # -- the loop ------------------------------------------------------------
     def _train_epoch(self, x_train, optimizer, shuffle, step, total, epoch):
         cfg = self.config
@@ -307,12 +316,8 @@ class Trainer:
         path = self.checkpoint_dir / CHECKPOINT_FILE if self.checkpoint_dir is not None else None
         if path is None or not path.exists():
             return None
-        from safetensors import safe_open
-
         try:
-            with safe_open(str(path), framework="pt") as fh:
-                header = fh.metadata() or {}
-            tensors = st_load(path.read_bytes())
+            tensors, header = _read_safetensors(path)
             meta = json.loads(header["meta"])
         except Exception as exc:  # truncated, tampered or foreign file
             raise TrainingError(f"checkpoint {path} is unreadable ({exc}); delete it to start over") from None
