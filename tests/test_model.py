@@ -60,11 +60,12 @@ def test_same_seed_same_model(arch):
     assert not torch.equal(weights[0], weights[2])
 
 
-def test_pca_init_starts_exactly_at_pca(images):
-    """A linear-path MLP initialised from PCA reconstructs exactly as PCA before any training."""
+@pytest.mark.parametrize("arch", ["mlp", "conv"])
+def test_pca_init_starts_exactly_at_pca(images, arch):
+    """A linear-path model initialised from PCA reconstructs exactly as PCA before any training."""
     x = torch.from_numpy(images)
     pca = PCABaseline(4).fit(images)
-    model = Autoencoder(ModelConfig(input_shape=(1, 8, 8), code_dim=4))
+    model = Autoencoder(ModelConfig(input_shape=(1, 8, 8), code_dim=4, arch=arch))
     assert model.init_from_pca(torch.from_numpy(pca.components_), torch.from_numpy(pca.mean_))
     ours = model.reconstruction_error(x).detach().numpy()
     np.testing.assert_allclose(ours, pca.reconstruction_error(images), rtol=1e-4, atol=1e-7)
@@ -72,7 +73,8 @@ def test_pca_init_starts_exactly_at_pca(images):
 
 def test_pca_init_refused_where_it_cannot_apply():
     comps, mean = torch.eye(64)[:4], torch.zeros(64)
-    for options in ({"loss": "bce"}, {"arch": "conv"}, {"linear_path": False}):
+    for options in ({"loss": "bce"}, {"arch": "linear"}, {"linear_path": False},
+                    {"arch": "conv", "linear_path": False}):
         model = Autoencoder(ModelConfig(input_shape=(1, 8, 8), code_dim=4, **options))
         assert model.init_from_pca(comps, mean) is False
 

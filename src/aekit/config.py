@@ -49,7 +49,7 @@ class ModelConfig:
     hidden: tuple[int, ...] | None = _f(None, "MLP hidden widths of the encoder (decoder mirrors them); None derives them from the input size")
     channels: tuple[int, ...] = _f((32, 64), "conv channels per stride-2 stage of the encoder (decoder mirrors them)")
     activation: str = _f("gelu", "nonlinearity between hidden layers, a name in aekit.nn.ACTIVATIONS")
-    linear_path: bool = _f(True, "MLP only: a linear encoder/decoder path beside the nonlinear one, so the model contains PCA")
+    linear_path: bool = _f(True, "mlp and conv: a linear encoder/decoder path beside the nonlinear one, so the model contains PCA")
     pca_init: bool = _f(True, "warm-start the linear path from the closed-form PCA solution (mse loss only): training starts at PCA's error")
     bottleneck: str = _f("deterministic", "how the encoder output becomes the code z, a name in aekit.registry.BOTTLENECKS")
     loss: str = _f("mse", "reconstruction loss, a name in aekit.registry.LOSSES; bce makes the decoder output probabilities")

@@ -87,11 +87,11 @@ class Autoencoder(nn.Module):
         ``components`` (k, n_features) are orthonormal rows, ``mean`` (n_features,).
         The encoder's linear path becomes ``components @ (x - mean)`` and the
         decoder's ``components.T @ z + mean``, so the untrained model reconstructs
-        exactly as PCA does. Applies only to a linear-path MLP with an MSE loss and a
-        deterministic code of at most k dimensions.
+        exactly as PCA does. Applies to a linear-path MLP or conv model with an MSE
+        loss and a deterministic code of at most k dimensions.
         """
         cfg = self.config
-        if not (cfg.arch == "mlp" and cfg.linear_path and cfg.loss == "mse" and cfg.bottleneck == "deterministic"):
+        if not (cfg.arch in ("mlp", "conv") and cfg.linear_path and cfg.loss == "mse" and cfg.bottleneck == "deterministic"):
             return False
         k = cfg.code_dim
         if components.shape[0] < k:

@@ -5,6 +5,11 @@ becomes ``ceil(h / 2)``; the decoder records those sizes and undoes each stage
 with a transposed convolution whose ``output_padding`` restores the exact size,
 so 8x8, 12x12, 28x28 and 32x32 (any channels) all round-trip without cropping.
 Stages stop early rather than shrink a side below 2 pixels.
+
+With ``linear_path=True`` (the default, as for the MLP) each side also has a
+linear map on the flat image, and the convolutional branch's last layer starts at
+zero: initialised from PCA, the untrained model reconstructs exactly as PCA does
+and training adds what convolutions find beyond it.
 """
 
 from __future__ import annotations
@@ -40,7 +45,7 @@ class ConvEncoder(nn.Module):
     """
 
     def __init__(self, input_shape: Sequence[int], out_features: int, channels: Sequence[int] = (32, 64),
-                 act: str = "gelu"):
+                 act: str = "gelu", linear_path: bool = False):
         super().__init__()
         c_in, height, width = input_shape
         self.sizes = _stage_sizes(height, width, len(channels))
@@ -52,9 +57,18 @@ class ConvEncoder(nn.Module):
         h, w = self.sizes[-1]
         self.flat = self.channels[-1] * h * w
         self.head = nn.Linear(self.flat, out_features)
+        self.linear = _linear_path(self.head, math.prod(input_shape), out_features) if linear_path else None
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.head(self.features(x).flatten(1))  # (batch, C, H, W) -> (batch, out_features)
+        out = self.head(self.features(x).flatten(1))  # (batch, C, H, W) -> (batch, out_features)
+        if self.linear is not None:
+            out = out + self.linear(x.flatten(1))
+        return out
+
+    @torch.no_grad()
+    def init_linear(self, weight: torch.Tensor, bias: torch.Tensor) -> None:
+        """Set the linear path, e.g. from PCA; ``weight`` (out_features, C*H*W)."""
+        _set_linear(self.linear, weight, bias)
 
 
 class ConvDecoder(nn.Module):
@@ -69,14 +83,16 @@ class ConvDecoder(nn.Module):
     """
 
     def __init__(self, code_dim: int, output_shape: Sequence[int], channels: Sequence[int] = (32, 64),
-                 act: str = "gelu"):
+                 act: str = "gelu", linear_path: bool = False):
         super().__init__()
+        self.output_shape = tuple(output_shape)
         c_out, height, width = output_shape
         sizes = _stage_sizes(height, width, len(channels))
         chans = [c_out, *channels[: len(sizes) - 1]]
         self.start = (chans[-1], *sizes[-1])
         self.head = nn.Linear(code_dim, math.prod(self.start))
-        self.head_act = activation(act)
+        # With no stage left (tiny images) the head's output is the image: no activation.
+        self.head_act = activation(act) if len(chans) > 1 else nn.Identity()
         layers: list[nn.Module] = []
         for i in range(len(chans) - 1, 0, -1):
             (h_in, w_in), (h_out, w_out) = sizes[i], sizes[i - 1]
@@ -86,14 +102,39 @@ class ConvDecoder(nn.Module):
             if i > 1:
                 layers.append(activation(act))
         self.features = nn.Sequential(*layers)
+        last = self.features[-1] if len(self.features) else self.head
+        self.linear = _linear_path(last, code_dim, math.prod(output_shape)) if linear_path else None
 
     def forward(self, z: torch.Tensor) -> torch.Tensor:
         h = self.head_act(self.head(z)).reshape(z.shape[0], *self.start)
-        return self.features(h)
+        out = self.features(h)
+        if self.linear is not None:
+            out = out + self.linear(z).reshape(z.shape[0], *self.output_shape)
+        return out
+
+    @torch.no_grad()
+    def init_linear(self, weight: torch.Tensor, bias: torch.Tensor) -> None:
+        """Set the linear path, e.g. from PCA; ``weight`` (C*H*W, code_dim)."""
+        _set_linear(self.linear, weight, bias)
+
+
+def _linear_path(last: nn.Module, n_in: int, n_out: int) -> nn.Linear:
+    """A linear map beside the conv branch, whose last layer ``last`` starts at zero."""
+    nn.init.zeros_(last.weight)
+    nn.init.zeros_(last.bias)
+    return nn.Linear(n_in, n_out)
+
+
+def _set_linear(linear: nn.Linear | None, weight: torch.Tensor, bias: torch.Tensor) -> None:
+    if linear is None:
+        raise ValueError("this network has no linear path (linear_path=False)")
+    linear.weight.copy_(weight)
+    linear.bias.copy_(bias)
 
 
 def build_conv(config, enc_out: int) -> tuple[nn.Module, nn.Module]:
     """Encoder and decoder for ``arch='conv'`` from a :class:`~aekit.config.ModelConfig`."""
-    encoder = ConvEncoder(config.input_shape, enc_out, config.channels, config.activation)
-    decoder = ConvDecoder(config.code_dim, config.input_shape, config.channels, config.activation)
+    encoder = ConvEncoder(config.input_shape, enc_out, config.channels, config.activation, config.linear_path)
+    decoder = ConvDecoder(config.code_dim, config.input_shape, config.channels, config.activation,
+                          config.linear_path)
     return encoder, decoder
