@@ -136,9 +136,9 @@ def test_inf_is_refused(table):
 
 def test_empty_and_one_sample(table):
     with pytest.raises(DataError, match="no samples"):
-        aekit.AutoEncoder(epochs=1).fit(table[:0])
+        aekit.AutoEncoder(code_dim=2, epochs=1).fit(table[:0])
     with pytest.raises(DataError, match="n_samples=1"):
-        aekit.AutoEncoder(epochs=1).fit(table[:1])
+        aekit.AutoEncoder(code_dim=2, epochs=1).fit(table[:1])
 
 
 def test_model_applied_to_data_of_another_shape(images):

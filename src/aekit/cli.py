@@ -15,7 +15,8 @@ from typing import Any
 import click
 import numpy as np
 
-from aekit.errors import AekitError, ConfigError, DataError, TrainingInterrupted
+from aekit.errors import AekitError, ConfigError, TrainingInterrupted
+from aekit.registry import ARCHITECTURES, VARIANTS
 
 CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 
@@ -121,6 +122,21 @@ def _print_metrics(metrics: dict, where: str) -> None:
     click.echo(f"  -> {verdict}")
 
 
+def _parse_settings(settings: tuple[str, ...]) -> dict[str, Any]:
+    """``KEY=VALUE`` pairs; values are read as JSON where they parse (numbers, true, null, lists)."""
+    out: dict[str, Any] = {}
+    for item in settings:
+        key, sep, text = item.partition("=")
+        if not sep or not key:
+            raise ConfigError(f"--set {item!r} must look like KEY=VALUE, e.g. --set corruption_level=0.5")
+        try:
+            value = json.loads(text)
+        except json.JSONDecodeError:
+            value = text
+        out[key.strip().replace("-", "_")] = value
+    return out
+
+
 def _read_toml(path: str | None) -> dict[str, Any]:
     if path is None:
         return {}
@@ -144,9 +160,9 @@ def _read_toml(path: str | None) -> dict[str, Any]:
 @main.command(context_settings=CONTEXT)
 @click.argument("data")
 @click.option("-o", "--output", "output", required=True, type=click.Path(), help="Model directory to write.")
-@click.option("--variant", default=None, help="Named preset, e.g. plain or linear.")
+@click.option("--variant", type=click.Choice(VARIANTS.names()), default=None, help="Named preset (default plain).")
 @click.option("--code-dim", type=int, default=None, help="Bottleneck size (default 32).")
-@click.option("--arch", default=None, help="mlp (default), conv or linear.")
+@click.option("--arch", type=click.Choice(ARCHITECTURES.names()), default=None, help="Architecture (default mlp).")
 @click.option("--epochs", type=int, default=None, help="Passes over the training data (default 20).")
 @click.option("--batch-size", type=int, default=None, help="Samples per step (default 256).")
 @click.option("--lr", type=float, default=None, help="Peak learning rate (default 2e-3).")
@@ -156,10 +172,12 @@ def _read_toml(path: str | None) -> dict[str, Any]:
 @click.option("--limit", type=int, default=None, help="Use only the first N samples (quick runs).")
 @click.option("--config", "config_file", type=click.Path(), default=None,
               help="TOML file of options ([model] and [train] tables); flags override it.")
+@click.option("--set", "settings", multiple=True, metavar="KEY=VALUE",
+              help="Any other option, e.g. --set corruption_level=0.5 --set penalty=l1 (repeatable).")
 @click.option("--resume", is_flag=True, help="Continue from MODEL/checkpoint after an interruption.")
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar.")
 def fit(data: str, output: str, config_file: str | None, resume: bool, quiet: bool, limit: int | None,
-        **flags: Any) -> None:
+        settings: tuple[str, ...], **flags: Any) -> None:
     """Train an autoencoder on DATA and save it to a model directory.
 
     DATA is a .npy/.npz/.csv file, a folder of images, IDX files or builtin:NAME
@@ -171,11 +189,13 @@ def fit(data: str, output: str, config_file: str | None, resume: bool, quiet: bo
     Example:
       aekit fit builtin:fashion-mnist -o fmnist-32 --code-dim 32
       aekit fit images/ -o faces --arch conv --code-dim 16 --epochs 30
+      aekit fit builtin:digits -o den --variant denoising --set corruption_level=0.5
     """
     from aekit.estimator import AutoEncoder
     from aekit.train import remove_checkpoint
 
     options = _read_toml(config_file)
+    options.update(_parse_settings(settings))
     rename = {"seed": "random_state"}
     for key, value in flags.items():
         if value is not None:

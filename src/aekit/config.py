@@ -54,6 +54,15 @@ class ModelConfig:
     bottleneck: str = _f("deterministic", "how the encoder output becomes the code z, a name in aekit.registry.BOTTLENECKS")
     loss: str = _f("mse", "reconstruction loss, a name in aekit.registry.LOSSES; bce makes the decoder output probabilities")
     output_range: tuple[float, float] | None = _f(None, "decoded values are clipped to this range outside training, e.g. (0, 1) for images")
+    tied: bool = _f(False, "mlp/linear only: the decoder reuses the encoder's weights transposed (half the weights)")
+    corruption: str | None = _f(None, "denoising: corrupt the training input (target stays clean), a name in aekit.registry.CORRUPTIONS")
+    corruption_level: float = _f(0.0, "noise sigma for gaussian, drop probability for mask and salt_pepper")
+    penalty: str | None = _f(None, "a penalty on the code, a name in aekit.registry.PENALTIES (l1, kl_sparsity, contractive)")
+    penalty_weight: float = _f(0.0, "lambda: the penalty's weight in the loss")
+    sparsity_target: float = _f(0.05, "kl_sparsity only: target mean activation rho of sigmoid(code)")
+    beta: float = _f(1.0, "gaussian bottleneck: weight of the KL term (beta-VAE for beta > 1)")
+    kl_warmup_epochs: int = _f(0, "gaussian bottleneck: epochs over which the KL weight rises linearly to beta")
+    free_bits: float = _f(0.0, "gaussian bottleneck: nats per latent dimension the KL may use for free")
 
     def __post_init__(self) -> None:
         shape = tuple(int(s) for s in self.input_shape)
@@ -77,6 +86,17 @@ class ModelConfig:
             if not lo < hi:
                 raise ConfigError(f"output_range={self.output_range!r} must be (low, high) with low < high")
             object.__setattr__(self, "output_range", (lo, hi))
+        if self.tied and self.arch not in ("mlp", "linear"):
+            raise ConfigError(f"tied=True needs arch='mlp' or 'linear' (a decoder that mirrors linear layers), "
+                              f"got arch={self.arch!r}")
+        if self.tied and self.bottleneck != "deterministic":
+            raise ConfigError(f"tied=True needs bottleneck='deterministic' (the decoder mirrors the encoder's "
+                              f"layers), got bottleneck={self.bottleneck!r}")
+        if self.corruption is None and self.corruption_level:
+            raise ConfigError(f"corruption_level={self.corruption_level!r} needs a corruption "
+                              "(gaussian, mask or salt_pepper)")
+        if self.penalty is None and self.penalty_weight:
+            raise ConfigError(f"penalty_weight={self.penalty_weight!r} needs a penalty (l1, kl_sparsity or contractive)")
         if self.arch == "conv" and len(shape) != 3:
             raise ConfigError(
                 f"arch='conv' needs image samples (channels, height, width), got input_shape={shape!r}; use arch='mlp' for tables"
@@ -99,7 +119,7 @@ class TrainConfig:
     schedule: str = _f("onecycle", "learning-rate schedule over all steps: onecycle, cosine or constant")
     warmup: float = _f(0.3, "share of the steps the onecycle schedule spends rising to lr")
     val_fraction: float = _f(0.1, "share of the training data held out for validation and early stopping (0 disables both)")
-    patience: int | None = _f(5, "epochs without validation improvement before stopping; None trains all epochs")
+    patience: int | None = _f(10, "epochs without validation improvement before stopping; None trains all epochs")
     seed: int = _f(0, "seeds initialisation, the validation split and the shuffle order")
     device: str = _f("auto", "auto (cuda, then mps, then cpu), or an explicit torch device string")
     precision: str = _f("auto", "auto (bfloat16 autocast where the hardware runs it fast), bf16 or fp32")

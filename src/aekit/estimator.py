@@ -9,6 +9,7 @@ search picks the model that reconstructs best).
 from __future__ import annotations
 
 import math
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -22,13 +23,17 @@ from aekit.analysis.baselines import PCABaseline
 from aekit.config import ModelConfig, TrainConfig
 from aekit.data import Dataset, check_array
 from aekit.errors import ConfigError, DataError, DataTypeError
+from aekit.analysis.vae import vae_metrics
 from aekit.model import Autoencoder, map_batches
+from aekit.nn.penalties import code_sparsity
 from aekit.preprocess import Preprocessing
 from aekit.registry import VARIANTS
 from aekit.train import Trainer
 
 # Model options that a variant preset may fill when the user leaves them as None.
-_MODEL_OPTIONS = ("arch", "hidden", "channels", "activation", "linear_path", "pca_init", "bottleneck", "loss")
+_MODEL_OPTIONS = ("arch", "hidden", "channels", "activation", "linear_path", "pca_init", "bottleneck", "loss",
+                  "tied", "corruption", "corruption_level", "penalty", "penalty_weight", "sparsity_target", "beta",
+                  "kl_warmup_epochs", "free_bits")
 
 
 class AutoEncoder(TransformerMixin, BaseEstimator):
@@ -40,9 +45,10 @@ class AutoEncoder(TransformerMixin, BaseEstimator):
         Width of the bottleneck code.
     variant : str, default="plain"
         Named preset from ``aekit.registry.VARIANTS``; explicit options override it.
-    arch, hidden, channels, activation, linear_path, pca_init, bottleneck, loss
-        Model options (see :class:`aekit.config.ModelConfig`); None takes the
-        variant's value, else the config default.
+    arch, hidden, channels, activation, linear_path, pca_init, bottleneck, loss, tied, corruption, \
+    corruption_level, penalty, penalty_weight, sparsity_target, beta, kl_warmup_epochs, free_bits
+        Model options (see :class:`aekit.config.ModelConfig`, which gives each one's
+        reason); None takes the variant's value, else the config default.
     input_shape : tuple, optional
         Shape of one sample, e.g. ``(1, 28, 28)`` to treat flat rows as images.
     scaling : {"auto", "standard", "none"}, default="auto"
@@ -84,7 +90,11 @@ class AutoEncoder(TransformerMixin, BaseEstimator):
     def __init__(self, code_dim: int = 32, *, variant: str = "plain", arch: str | None = None,
                  hidden: tuple[int, ...] | None = None, channels: tuple[int, ...] | None = None,
                  activation: str | None = None, linear_path: bool | None = None, pca_init: bool | None = None,
-                 bottleneck: str | None = None, loss: str | None = None, input_shape: tuple[int, ...] | None = None,
+                 bottleneck: str | None = None, loss: str | None = None, tied: bool | None = None,
+                 corruption: str | None = None, corruption_level: float | None = None, penalty: str | None = None,
+                 penalty_weight: float | None = None, sparsity_target: float | None = None,
+                 beta: float | None = None, kl_warmup_epochs: int | None = None, free_bits: float | None = None,
+                 input_shape: tuple[int, ...] | None = None,
                  scaling: str = "auto", epochs: int = TrainConfig.epochs, batch_size: int = TrainConfig.batch_size,
                  lr: float = TrainConfig.lr, optimizer: str = TrainConfig.optimizer,
                  weight_decay: float = TrainConfig.weight_decay, schedule: str = TrainConfig.schedule,
@@ -101,6 +111,15 @@ class AutoEncoder(TransformerMixin, BaseEstimator):
         self.pca_init = pca_init
         self.bottleneck = bottleneck
         self.loss = loss
+        self.tied = tied
+        self.corruption = corruption
+        self.corruption_level = corruption_level
+        self.penalty = penalty
+        self.penalty_weight = penalty_weight
+        self.sparsity_target = sparsity_target
+        self.beta = beta
+        self.kl_warmup_epochs = kl_warmup_epochs
+        self.free_bits = free_bits
         self.input_shape = input_shape
         self.scaling = scaling
         self.epochs = epochs
@@ -165,6 +184,12 @@ class AutoEncoder(TransformerMixin, BaseEstimator):
         self.n_features_in_ = int(math.prod(self.input_shape_))
         self.kind_ = kind
         self.pca_ = PCABaseline(min(self.code_dim, self.n_features_in_)).fit(xs)
+        if (model_config.code_dim >= self.n_features_in_ and model_config.bottleneck == "deterministic"
+                and model_config.corruption is None and model_config.penalty is None):
+            warnings.warn(f"code_dim={model_config.code_dim} is at least the number of features "
+                          f"({self.n_features_in_}) with no corruption or penalty: the autoencoder can learn the "
+                          "identity and its code says nothing; use a smaller code_dim, variant='denoising' or "
+                          "variant='sparse'", UserWarning, stacklevel=2)
 
         torch.manual_seed(train_config.seed)
         self.model_ = Autoencoder(model_config)
@@ -216,19 +241,29 @@ class AutoEncoder(TransformerMixin, BaseEstimator):
 
         Returns a dict with ``mse`` and ``pca_mse`` (mean squared error per
         feature), ``gain_vs_pca`` (1 - mse / pca_mse: positive means better than
-        PCA), ``n_samples``, ``code_dim`` and ``compression_ratio``.
+        PCA), ``n_samples``, ``code_dim``, ``compression_ratio``, ``code_sparsity``
+        (share of near-zero code units, mean activation) and, for a VAE, ``vae``:
+        ELBO and importance-weighted bound in nats per sample, KL per latent
+        dimension and the number of active units.
         """
         xs = self._model_input(X)
         mse = float(self._errors(xs).mean())
         pca_mse = float(self.pca_.reconstruction_error(xs).mean())
-        return {
+        with torch.no_grad():
+            codes = map_batches(lambda b: self.model_.encode(b).mean, xs)
+        metrics = {
             "n_samples": int(len(xs)),
             "code_dim": int(self.model_.config.code_dim),
             "compression_ratio": self.n_features_in_ / self.model_.config.code_dim,
             "mse": mse,
             "pca_mse": pca_mse,
             "gain_vs_pca": 1.0 - mse / pca_mse if pca_mse > 0 else float("nan"),
+            "code_sparsity": code_sparsity(codes),
         }
+        if self.model_.config.bottleneck == "gaussian":
+            torch.manual_seed(0)  # the bounds sample z: fixed so evaluate is repeatable
+            metrics["vae"] = vae_metrics(self.model_, xs)
+        return metrics
 
     def _errors(self, xs: torch.Tensor) -> np.ndarray:
         with torch.no_grad():
@@ -257,9 +292,8 @@ class AutoEncoder(TransformerMixin, BaseEstimator):
         """
         saved = io.load(path)
         mc, tc = saved.model.config, saved.train_config
-        est = cls(code_dim=mc.code_dim, variant=mc.variant, arch=mc.arch, hidden=mc.hidden, channels=mc.channels,
-                  activation=mc.activation, linear_path=mc.linear_path, pca_init=mc.pca_init,
-                  bottleneck=mc.bottleneck, loss=mc.loss, input_shape=mc.input_shape, epochs=tc.epochs,
+        est = cls(code_dim=mc.code_dim, variant=mc.variant, **{name: getattr(mc, name) for name in _MODEL_OPTIONS},
+                  input_shape=mc.input_shape, epochs=tc.epochs,
                   batch_size=tc.batch_size, lr=tc.lr, optimizer=tc.optimizer, weight_decay=tc.weight_decay,
                   schedule=tc.schedule, val_fraction=tc.val_fraction, patience=tc.patience, random_state=tc.seed,
                   device=tc.device, precision=tc.precision)

@@ -15,7 +15,7 @@ from torch import nn
 from aekit.config import ModelConfig
 from aekit.errors import DataError
 from aekit.nn.bottlenecks import Code
-from aekit.registry import ARCHITECTURES, BOTTLENECKS, LOSSES
+from aekit.registry import ARCHITECTURES, BOTTLENECKS, CORRUPTIONS, LOSSES, PENALTIES
 
 
 class Autoencoder(nn.Module):
@@ -39,10 +39,13 @@ class Autoencoder(nn.Module):
     def __init__(self, config: ModelConfig):
         super().__init__()
         self.config = config
-        self.bottleneck = BOTTLENECKS.get(config.bottleneck)(config.code_dim)
+        self.bottleneck = BOTTLENECKS.get(config.bottleneck)(config)
         build = ARCHITECTURES.get(config.arch)
         self.encoder, self.decoder = build(config, self.bottleneck.in_features)
         self.recon_loss = LOSSES.get(config.loss)()
+        self.corruption = CORRUPTIONS.get(config.corruption)(config.corruption_level) if config.corruption else None
+        self.penalty = (PENALTIES.get(config.penalty)(config.penalty_weight, config.sparsity_target)
+                        if config.penalty else None)
 
     # -- the contract --------------------------------------------------------
     def encode(self, x: torch.Tensor) -> Code:
@@ -61,15 +64,48 @@ class Autoencoder(nn.Module):
         return x_hat
 
     def loss(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
-        """The training objective on a batch: ``"loss"`` plus every named term (batch means)."""
-        code = self.encode(x)
+        """The training objective on a batch: ``"loss"`` plus every named term (batch means).
+
+        With a corruption (denoising) the input is corrupted first while the target
+        stays ``x``, in evaluation mode too: the validation loss that early stopping
+        watches must be the objective being trained, not clean reconstruction.
+        ``reconstruct`` and ``reconstruction_error`` never corrupt. Probabilistic bottlenecks (``nats = True``) get the
+        reconstruction as a negative log-likelihood in nats summed over features;
+        the others a per-feature mean, comparable to PCA's mean squared error.
+        """
+        x_in = self.corruption(x) if self.corruption is not None else x
+        code = self.encode(x_in)
         raw = self.decoder(code.z)
-        recon = self.recon_loss(raw, x)  # (batch,)
+        if getattr(self.bottleneck, "nats", False):
+            recon = self.recon_loss.nll(raw, x)  # (batch,) nats
+        else:
+            recon = self.recon_loss(raw, x)  # (batch,)
+        total = recon
         terms = {"recon": recon.mean()}
-        for name, value in self.bottleneck.terms(code).items():
-            terms[name] = value.mean()
-        terms["loss"] = sum(terms.values())
+        for name, term in self.bottleneck.terms(code).items():
+            terms[name] = term.value.mean()
+            total = total + term.contribution()
+        if self.penalty is not None:
+            value = self.penalty(self.encoder, x_in, code.mean)  # (batch,)
+            terms[self.config.penalty] = value.mean()
+            total = total + self.penalty.weight * value
+        terms["loss"] = total.mean()
         return terms
+
+    def sample(self, n: int, generator: torch.Generator | None = None) -> torch.Tensor:
+        """Decode ``n`` draws from the prior N(0, I): (n, *input_shape) in data space.
+
+        Meaningful for a VAE, whose decoder was trained on codes from that prior; a
+        plain autoencoder decodes such codes into the "holes" between its data.
+        """
+        z = torch.randn(n, self.config.code_dim, generator=generator)
+        return self.decode(z)
+
+    def on_epoch_start(self, epoch: int) -> None:
+        """Called by the trainer before each epoch (0-based): warm-ups and schedules live here."""
+        set_epoch = getattr(self.bottleneck, "set_epoch", None)
+        if set_epoch is not None:
+            set_epoch(epoch)
 
     def reconstruct(self, x: torch.Tensor) -> torch.Tensor:
         """Decode the deterministic (mean) code: repeated calls give identical output."""
@@ -91,7 +127,8 @@ class Autoencoder(nn.Module):
         loss and a deterministic code of at most k dimensions.
         """
         cfg = self.config
-        if not (cfg.arch in ("mlp", "conv") and cfg.linear_path and cfg.loss == "mse" and cfg.bottleneck == "deterministic"):
+        if not (cfg.arch in ("mlp", "conv") and cfg.linear_path and cfg.loss == "mse"
+                and cfg.bottleneck == "deterministic"):
             return False
         k = cfg.code_dim
         if components.shape[0] < k:

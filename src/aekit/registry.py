@@ -14,8 +14,11 @@ from typing import Any, Generic, TypeVar
 from aekit.errors import ConfigError
 from aekit.nn.bottlenecks import DeterministicBottleneck
 from aekit.nn.conv import build_conv
+from aekit.nn.corruption import GaussianNoise, Mask, SaltPepper
+from aekit.nn.gaussian import GaussianBottleneck
 from aekit.nn.losses import BCELoss, MSELoss
 from aekit.nn.mlp import build_linear, build_mlp
+from aekit.nn.penalties import ContractivePenalty, KLSparsity, L1Penalty
 
 T = TypeVar("T")
 
@@ -68,9 +71,31 @@ ARCHITECTURES.add("mlp", build_mlp, "fully connected; a PCA-initialised linear p
 ARCHITECTURES.add("conv", build_conv, "stride-2 convolutions for images of any size")
 ARCHITECTURES.add("linear", build_linear, "one linear layer each way: spans the PCA subspace")
 
-#: ``cls(code_dim)`` with ``in_features``, ``forward(h) -> Code`` and ``terms(code)``
+def _deterministic(config) -> DeterministicBottleneck:
+    return DeterministicBottleneck(config.code_dim)
+
+
+def _gaussian(config) -> GaussianBottleneck:
+    return GaussianBottleneck(config.code_dim, beta=config.beta, kl_warmup_epochs=config.kl_warmup_epochs,
+                              free_bits=config.free_bits)
+
+
+#: ``build(model_config)`` -> module with ``in_features``, ``forward(h) -> Code`` and ``terms(code)``
 BOTTLENECKS: Registry[Callable[..., Any]] = Registry("bottleneck")
-BOTTLENECKS.add("deterministic", DeterministicBottleneck, "the code is the encoder output")
+BOTTLENECKS.add("deterministic", _deterministic, "the code is the encoder output")
+BOTTLENECKS.add("gaussian", _gaussian, "VAE: mean and log-variance heads, reparameterised sample, KL to N(0, I)")
+
+#: ``cls(level)``: corrupts the training input only; the target stays clean
+CORRUPTIONS: Registry[Callable[..., Any]] = Registry("corruption")
+CORRUPTIONS.add("gaussian", GaussianNoise, "additive Gaussian noise with sigma = corruption_level")
+CORRUPTIONS.add("mask", Mask, "each pixel or cell set to 0 with probability corruption_level")
+CORRUPTIONS.add("salt_pepper", SaltPepper, "each pixel or cell set to 0 or 1 with probability corruption_level")
+
+#: ``cls(weight, target)`` with ``forward(encoder, x_in, z) -> per-sample penalty``
+PENALTIES: Registry[Callable[..., Any]] = Registry("penalty")
+PENALTIES.add("l1", L1Penalty, "sum of |z|: sparse codes")
+PENALTIES.add("kl_sparsity", KLSparsity, "KL between the target and the mean sigmoid activation of each unit")
+PENALTIES.add("contractive", ContractivePenalty, "squared Frobenius norm of the encoder's Jacobian")
 
 #: ``cls()`` with ``forward(raw, x) -> per-sample loss`` and ``to_data(raw)``
 LOSSES: Registry[Callable[..., Any]] = Registry("loss")
@@ -88,5 +113,16 @@ class Variant:
 
 VARIANTS: Registry[Variant] = Registry("variant")
 VARIANTS.add("plain", Variant(), "deterministic code, reconstruction loss only")
+VARIANTS.add("denoising", Variant(model={"corruption": "gaussian", "corruption_level": 0.3}),
+             "trained to reconstruct clean inputs from inputs with Gaussian noise (sigma 0.3)")
+VARIANTS.add("sparse", Variant(model={"penalty": "l1", "penalty_weight": 1e-3}),
+             "an L1 penalty makes most code units near zero for any one input")
+VARIANTS.add("contractive", Variant(model={"penalty": "contractive", "penalty_weight": 1e-4}),
+             "a Jacobian penalty makes the code insensitive to small input changes")
+VARIANTS.add("tied", Variant(model={"tied": True}), "the decoder reuses the encoder's weights transposed")
 VARIANTS.add("linear", Variant(model={"arch": "linear", "pca_init": False, "linear_path": False}),
              "no nonlinearity: the learned subspace is PCA's")
+VARIANTS.add("vae", Variant(model={"bottleneck": "gaussian"}),
+             "variational: a Gaussian code with a KL term to N(0, I); sample new data from the prior")
+VARIANTS.add("beta_vae", Variant(model={"bottleneck": "gaussian", "beta": 4.0}),
+             "a VAE with beta = 4: a stronger pull to the prior, more disentangled codes")

@@ -181,6 +181,9 @@ class Trainer:
             for epoch in range(state["epoch"], cfg.epochs):
                 if state["bad_epochs"] >= (cfg.patience or math.inf):
                     break
+                on_epoch_start = getattr(self.model, "on_epoch_start", None)
+                if on_epoch_start is not None:  # a generic hook: warm-ups live in the model, not here
+                    on_epoch_start(epoch)
                 t0 = time.perf_counter()
                 train_terms, state["step"] = self._train_epoch(x_train, optimizer, shuffle, state["step"], total,
                                                                epoch)

@@ -2,7 +2,11 @@
 
 A bottleneck says how wide the encoder output must be (``in_features``), maps it
 to a :class:`Code`, and names the loss terms it adds (none for a plain
-autoencoder; KL for a VAE, commitment for VQ in later variants).
+autoencoder; KL for a VAE, commitment for VQ).
+
+Loss terms are :class:`Term` objects: a per-sample value that is logged as it is,
+and the weight it enters the loss with (beta times a warm-up factor, say), so the
+history shows the raw KL while the optimiser sees the weighted one.
 """
 
 from __future__ import annotations
@@ -11,6 +15,23 @@ from dataclasses import dataclass
 
 import torch
 from torch import nn
+
+
+@dataclass
+class Term:
+    """One named loss term: ``value`` (batch,) is logged, ``weight * loss_value`` is optimised.
+
+    ``loss_value`` defaults to ``value``; it differs where the optimised quantity is
+    a modified one, e.g. KL with free bits.
+    """
+
+    value: torch.Tensor
+    weight: float = 1.0
+    loss_value: torch.Tensor | None = None
+
+    def contribution(self) -> torch.Tensor:
+        """What this term adds to the per-sample loss, shape (batch,)."""
+        return self.weight * (self.value if self.loss_value is None else self.loss_value)
 
 
 @dataclass
@@ -54,6 +75,6 @@ class DeterministicBottleneck(nn.Module):
     def forward(self, h: torch.Tensor) -> Code:
         return Code(z=h, mean=h)
 
-    def terms(self, code: Code) -> dict[str, torch.Tensor]:
-        """Per-sample loss terms this bottleneck adds: none."""
+    def terms(self, code: Code) -> dict[str, Term]:
+        """Loss terms this bottleneck adds: none."""
         return {}

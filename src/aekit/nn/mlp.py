@@ -111,10 +111,60 @@ class MLPDecoder(_LinearPlusMLP):
         return super().forward(z).reshape(z.shape[0], *self.output_shape)
 
 
+class TiedMLPDecoder(nn.Module):
+    """A decoder that reuses its encoder's weight matrices, transposed, in reverse
+    order (tied weights); it owns only its biases, so the pair has about half the
+    weights of an untied one.
+
+    Its biases start at zero: with the encoder's zero-initialised last layer, the
+    nonlinear branch then outputs exactly zero at the start (every activation in
+    aekit maps 0 to 0), so a PCA-initialised tied model also starts as PCA.
+
+    Examples
+    --------
+    >>> enc = MLPEncoder((6,), out_features=2, hidden=(4,))
+    >>> dec = TiedMLPDecoder(enc, output_shape=(6,))
+    >>> tuple(dec(torch.zeros(3, 2)).shape), sum(p.numel() for p in dec.parameters())
+    ((3, 6), 16)
+    """
+
+    def __init__(self, encoder: MLPEncoder, output_shape: Sequence[int], act: str = "gelu"):
+        super().__init__()
+        self.output_shape = tuple(output_shape)
+        # Kept in a list, not as a submodule: the encoder owns (and saves) these weights.
+        self._encoder = [encoder]
+        layers = [m for m in encoder.mlp if isinstance(m, nn.Linear)]
+        self.biases = nn.ParameterList([nn.Parameter(torch.zeros(layer.in_features)) for layer in reversed(layers)])
+        self.act = activation(act)
+        if encoder.linear is not None:
+            self.linear_bias = nn.Parameter(torch.zeros(encoder.linear.in_features))
+
+    def forward(self, z: torch.Tensor) -> torch.Tensor:
+        encoder = self._encoder[0]
+        layers = [m for m in encoder.mlp if isinstance(m, nn.Linear)][::-1]
+        h = z
+        for i, (layer, bias) in enumerate(zip(layers, self.biases)):
+            h = torch.nn.functional.linear(h, layer.weight.t(), bias)
+            if i < len(layers) - 1:
+                h = self.act(h)
+        if encoder.linear is not None:
+            h = h + torch.nn.functional.linear(z, encoder.linear.weight.t(), self.linear_bias)
+        return h.reshape(z.shape[0], *self.output_shape)
+
+    @torch.no_grad()
+    def init_linear(self, weight: torch.Tensor, bias: torch.Tensor) -> None:
+        """Only the bias is the decoder's own; the weight is the encoder's, transposed."""
+        if not torch.allclose(weight, self._encoder[0].linear.weight.t()):
+            raise ValueError("a tied decoder's linear weight must be the encoder's transposed")
+        self.linear_bias.copy_(bias)
+
+
 def build_mlp(config, enc_out: int) -> tuple[nn.Module, nn.Module]:
     """Encoder and decoder for ``arch='mlp'`` from a :class:`~aekit.config.ModelConfig`."""
     hidden = config.hidden if config.hidden is not None else default_hidden(config.n_features, config.code_dim)
     encoder = MLPEncoder(config.input_shape, enc_out, hidden, config.activation, config.linear_path)
+    if config.tied:
+        return encoder, TiedMLPDecoder(encoder, config.input_shape, config.activation)
     decoder = MLPDecoder(config.code_dim, config.input_shape, tuple(reversed(hidden)), config.activation,
                          config.linear_path)
     return encoder, decoder
@@ -123,5 +173,7 @@ def build_mlp(config, enc_out: int) -> tuple[nn.Module, nn.Module]:
 def build_linear(config, enc_out: int) -> tuple[nn.Module, nn.Module]:
     """Encoder and decoder with no hidden layer and no nonlinearity (``arch='linear'``)."""
     encoder = MLPEncoder(config.input_shape, enc_out, (), config.activation, linear_path=False)
+    if config.tied:
+        return encoder, TiedMLPDecoder(encoder, config.input_shape, config.activation)
     decoder = MLPDecoder(config.code_dim, config.input_shape, (), config.activation, linear_path=False)
     return encoder, decoder
