@@ -120,6 +120,14 @@ def _print_metrics(metrics: dict, where: str) -> None:
     click.echo(f"  autoencoder MSE {metrics['mse']:.5f}")
     click.echo(f"  PCA-{k} MSE       {metrics['pca_mse']:.5f}")
     click.echo(f"  -> {verdict}")
+    sparsity = metrics.get("code_sparsity")
+    if sparsity:
+        click.echo(f"  code: {sparsity['near_zero_share']:.0%} of units near zero, "
+                   f"mean |z| {sparsity['mean_abs_activation']:.3g}")
+    vae = metrics.get("vae")
+    if vae:
+        click.echo(f"  VAE: ELBO {vae['elbo']:.2f} nats, importance-weighted bound (k={vae['iw_k']}) "
+                   f"{vae['iw_bound']:.2f}, KL {vae['kl']:.2f}, active units {vae['active_units']}/{k}")
 
 
 def _parse_settings(settings: tuple[str, ...]) -> dict[str, Any]:

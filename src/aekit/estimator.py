@@ -33,7 +33,8 @@ from aekit.train import Trainer
 # Model options that a variant preset may fill when the user leaves them as None.
 _MODEL_OPTIONS = ("arch", "hidden", "channels", "activation", "linear_path", "pca_init", "bottleneck", "loss",
                   "tied", "corruption", "corruption_level", "penalty", "penalty_weight", "sparsity_target", "beta",
-                  "kl_warmup_epochs", "free_bits")
+                  "kl_warmup_epochs", "free_bits", "codebook_size", "token_dim", "commitment", "vq_ema", "vq_decay",
+                  "kmeans_init", "dead_code_reset")
 
 
 class AutoEncoder(TransformerMixin, BaseEstimator):
@@ -46,7 +47,8 @@ class AutoEncoder(TransformerMixin, BaseEstimator):
     variant : str, default="plain"
         Named preset from ``aekit.registry.VARIANTS``; explicit options override it.
     arch, hidden, channels, activation, linear_path, pca_init, bottleneck, loss, tied, corruption, \
-    corruption_level, penalty, penalty_weight, sparsity_target, beta, kl_warmup_epochs, free_bits
+    corruption_level, penalty, penalty_weight, sparsity_target, beta, kl_warmup_epochs, free_bits, \
+    codebook_size, token_dim, commitment, vq_ema, vq_decay, kmeans_init, dead_code_reset
         Model options (see :class:`aekit.config.ModelConfig`, which gives each one's
         reason); None takes the variant's value, else the config default.
     input_shape : tuple, optional
@@ -94,6 +96,9 @@ class AutoEncoder(TransformerMixin, BaseEstimator):
                  corruption: str | None = None, corruption_level: float | None = None, penalty: str | None = None,
                  penalty_weight: float | None = None, sparsity_target: float | None = None,
                  beta: float | None = None, kl_warmup_epochs: int | None = None, free_bits: float | None = None,
+                 codebook_size: int | None = None, token_dim: int | None = None, commitment: float | None = None,
+                 vq_ema: bool | None = None, vq_decay: float | None = None, kmeans_init: bool | None = None,
+                 dead_code_reset: bool | None = None,
                  input_shape: tuple[int, ...] | None = None,
                  scaling: str = "auto", epochs: int = TrainConfig.epochs, batch_size: int = TrainConfig.batch_size,
                  lr: float = TrainConfig.lr, optimizer: str = TrainConfig.optimizer,
@@ -120,6 +125,13 @@ class AutoEncoder(TransformerMixin, BaseEstimator):
         self.beta = beta
         self.kl_warmup_epochs = kl_warmup_epochs
         self.free_bits = free_bits
+        self.codebook_size = codebook_size
+        self.token_dim = token_dim
+        self.commitment = commitment
+        self.vq_ema = vq_ema
+        self.vq_decay = vq_decay
+        self.kmeans_init = kmeans_init
+        self.dead_code_reset = dead_code_reset
         self.input_shape = input_shape
         self.scaling = scaling
         self.epochs = epochs
@@ -231,6 +243,20 @@ class AutoEncoder(TransformerMixin, BaseEstimator):
     def reconstruction_error(self, X: Any) -> np.ndarray:
         """Mean squared error per sample (in the scaled space the model sees), shape (n,)."""
         return self._errors(self._model_input(X))
+
+    def encode_indices(self, X: Any) -> np.ndarray:
+        """VQ models: the codebook index of every token, shape (n, n_tokens), int64."""
+        xs = self._model_input(X)
+        with torch.no_grad():
+            return map_batches(self.model_.encode_indices, xs).numpy()
+
+    def decode_indices(self, indices: Any) -> np.ndarray:
+        """VQ models: decode token indices (n, n_tokens) to samples in the input's units and shape."""
+        check_is_fitted(self, "model_")
+        idx = torch.as_tensor(np.asarray(indices), dtype=torch.int64)
+        with torch.no_grad():
+            out = map_batches(self.model_.decode_indices, idx).numpy()
+        return self.preprocessing_.inverse_transform(out).reshape(len(idx), *self._output_shape())
 
     def score(self, X: Any, y: Any = None) -> float:
         """Negative mean reconstruction error: higher is better, as GridSearchCV expects."""

@@ -7,13 +7,14 @@ by the names in a :class:`~aekit.config.ModelConfig`.
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable
 
 import torch
 from torch import nn
 
 from aekit.config import ModelConfig
-from aekit.errors import DataError
+from aekit.errors import ConfigError, DataError
 from aekit.nn.bottlenecks import Code
 from aekit.registry import ARCHITECTURES, BOTTLENECKS, CORRUPTIONS, LOSSES, PENALTIES
 
@@ -92,6 +93,26 @@ class Autoencoder(nn.Module):
         terms["loss"] = total.mean()
         return terms
 
+    def encode_indices(self, x: torch.Tensor) -> torch.Tensor:
+        """VQ bottleneck only: codebook indices, shape (batch, n_tokens)."""
+        indices = self.encode(x).indices
+        if indices is None:
+            raise ConfigError(f"encode_indices needs a quantising bottleneck (vq), this model's is "
+                              f"{self.config.bottleneck!r}")
+        return indices
+
+    def decode_indices(self, indices: torch.Tensor) -> torch.Tensor:
+        """VQ bottleneck only: decode codebook indices (batch, n_tokens) to data space."""
+        lookup = getattr(self.bottleneck, "lookup", None)
+        if lookup is None:
+            raise ConfigError(f"decode_indices needs a quantising bottleneck (vq), this model's is "
+                              f"{self.config.bottleneck!r}")
+        n_codes = self.bottleneck.codebook_size
+        if indices.numel() and (int(indices.min()) < 0 or int(indices.max()) >= n_codes):
+            raise DataError(f"indices must lie in [0, {n_codes - 1}], got [{int(indices.min())}, "
+                            f"{int(indices.max())}]")
+        return self.decode(lookup(indices))
+
     def sample(self, n: int, generator: torch.Generator | None = None) -> torch.Tensor:
         """Decode ``n`` draws from the prior N(0, I): (n, *input_shape) in data space.
 
@@ -100,6 +121,20 @@ class Autoencoder(nn.Module):
         """
         z = torch.randn(n, self.config.code_dim, generator=generator)
         return self.decode(z)
+
+    def epoch_metrics(self) -> dict[str, float]:
+        """Called by the trainer after each training epoch: statistics the bottleneck
+        gathered (codebook usage and perplexity for VQ), logged in the history."""
+        stats = getattr(self.bottleneck, "epoch_stats", None)
+        if stats is None:
+            return {}
+        out = stats()
+        usage = out.get("codebook_usage")
+        if usage is not None and usage < 0.1:
+            warnings.warn(f"only {usage:.0%} of the codebook was used this epoch; the codebook is collapsing "
+                          "(try dead_code_reset=True, a smaller codebook_size or a lower commitment)",
+                          UserWarning, stacklevel=2)
+        return out
 
     def on_epoch_start(self, epoch: int) -> None:
         """Called by the trainer before each epoch (0-based): warm-ups and schedules live here."""

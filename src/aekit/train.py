@@ -188,6 +188,8 @@ class Trainer:
                 train_terms, state["step"] = self._train_epoch(x_train, optimizer, shuffle, state["step"], total,
                                                                epoch)
                 seconds = time.perf_counter() - t0
+                epoch_metrics = getattr(self.model, "epoch_metrics", None)
+                model_stats = epoch_metrics() if epoch_metrics is not None else {}
                 val_terms = self._evaluate(x_val) if x_val is not None else None
                 record = {
                     "epoch": epoch + 1,
@@ -197,6 +199,8 @@ class Trainer:
                     "seconds": seconds,
                     "samples_per_s": len(x_train) / max(seconds, 1e-9),
                 }
+                if model_stats:  # what the model reports of itself, e.g. codebook usage
+                    record["model"] = model_stats
                 self.history.append(record)
                 watched = val_terms["loss"] if val_terms is not None else train_terms["loss"]
                 if watched < state["best_val"]:
