@@ -68,8 +68,10 @@ def test_contractive_lowers_the_jacobian_norm(digits):
     train, test = digits
     common = dict(code_dim=8, epochs=40, batch_size=64, random_state=0)
     plain = aekit.AutoEncoder(**common).fit(train)
-    contractive = aekit.AutoEncoder(variant="contractive", penalty_weight=1e-2, **common).fit(train)
+    contractive = aekit.AutoEncoder(variant="contractive", **common).fit(train)
+    # measured: 23.1 -> 7.8 at test error 0.0136 -> 0.0139
     assert _jacobian_norm(contractive, test.x) < 0.5 * _jacobian_norm(plain, test.x)
+    assert contractive.evaluate(test)["mse"] < 1.2 * plain.evaluate(test)["mse"]
 
 
 def test_tied_halves_the_weights(images):
