@@ -145,6 +145,9 @@ def test_overcomplete_code_warns_unless_regularised(table):
 @pytest.mark.parametrize("options,match", [
     ({"variant": "tied", "arch": "conv"}, "tied=True needs arch='mlp' or 'linear'"),
     ({"variant": "vae", "tied": True}, "tied=True needs bottleneck='deterministic'"),
+    ({"variant": "vq", "tied": True}, "tied=True needs bottleneck='deterministic'"),
+    ({"variant": "vq", "codebook_size": 1}, "codebook_size=1 must be an integer >= 2"),
+    ({"variant": "vq", "token_dim": 3}, "token_dim=3 must be None or a positive divisor of code_dim=2"),
     ({"variant": "beta_vae", "beta": -1.0}, "beta=-1.0 must be >= 0"),
     ({"corruption": "blur"}, "unknown corruption 'blur'; choose one of: gaussian, mask, salt_pepper"),
     ({"corruption": "mask", "corruption_level": 1.5}, "corruption_level=1.5 must be in"),
@@ -154,3 +157,28 @@ def test_overcomplete_code_warns_unless_regularised(table):
 def test_invalid_combinations_fail_with_the_option_named(images, options, match):
     with pytest.raises(ConfigError, match=match):
         aekit.AutoEncoder(code_dim=2, epochs=1, **options).fit(images)
+
+
+def test_vq_uses_its_codebook_and_tokens_round_trip(digits):
+    train, test = digits
+    vq = aekit.AutoEncoder(code_dim=16, variant="vq", codebook_size=64, token_dim=4, epochs=30, batch_size=64,
+                           random_state=0).fit(train)
+    last = vq.history_[-1]["model"]
+    assert last["codebook_usage"] >= 0.9 and last["perplexity"] >= 32, last
+    indices = vq.encode_indices(test)
+    assert indices.shape == (len(test), 4) and indices.dtype == np.int64 and indices.max() < 64
+    assert np.array_equal(vq.decode_indices(indices), vq.reconstruct(test))
+    assert vq.evaluate(test)["mse"] < 0.06
+
+
+def test_vq_collapse_warns(digits):
+    train, _ = digits
+    with pytest.warns(UserWarning, match="of the codebook was used this epoch"):
+        aekit.AutoEncoder(code_dim=4, variant="vq", codebook_size=512, dead_code_reset=False, kmeans_init=False,
+                          epochs=2, batch_size=64).fit(train)
+
+
+def test_indices_need_a_vq_model(images):
+    plain = aekit.AutoEncoder(code_dim=2, epochs=1).fit(images)
+    with pytest.raises(ConfigError, match="encode_indices needs a quantising bottleneck"):
+        plain.encode_indices(images)

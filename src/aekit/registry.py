@@ -19,6 +19,7 @@ from aekit.nn.gaussian import GaussianBottleneck
 from aekit.nn.losses import BCELoss, MSELoss
 from aekit.nn.mlp import build_linear, build_mlp
 from aekit.nn.penalties import ContractivePenalty, KLSparsity, L1Penalty
+from aekit.nn.vq import VQBottleneck
 
 T = TypeVar("T")
 
@@ -80,10 +81,17 @@ def _gaussian(config) -> GaussianBottleneck:
                               free_bits=config.free_bits)
 
 
+def _vq(config) -> VQBottleneck:
+    return VQBottleneck(config.code_dim, codebook_size=config.codebook_size, token_dim=config.token_dim,
+                        commitment=config.commitment, ema=config.vq_ema, decay=config.vq_decay,
+                        kmeans_init=config.kmeans_init, dead_code_reset=config.dead_code_reset)
+
+
 #: ``build(model_config)`` -> module with ``in_features``, ``forward(h) -> Code`` and ``terms(code)``
 BOTTLENECKS: Registry[Callable[..., Any]] = Registry("bottleneck")
 BOTTLENECKS.add("deterministic", _deterministic, "the code is the encoder output")
 BOTTLENECKS.add("gaussian", _gaussian, "VAE: mean and log-variance heads, reparameterised sample, KL to N(0, I)")
+BOTTLENECKS.add("vq", _vq, "VQ-VAE: nearest of K codebook vectors per token, straight-through, EMA, dead-code reset")
 
 #: ``cls(level)``: corrupts the training input only; the target stays clean
 CORRUPTIONS: Registry[Callable[..., Any]] = Registry("corruption")
@@ -124,5 +132,7 @@ VARIANTS.add("linear", Variant(model={"arch": "linear", "pca_init": False, "line
              "no nonlinearity: the learned subspace is PCA's")
 VARIANTS.add("vae", Variant(model={"bottleneck": "gaussian"}),
              "variational: a Gaussian code with a KL term to N(0, I); sample new data from the prior")
+VARIANTS.add("vq", Variant(model={"bottleneck": "vq"}),
+             "vector-quantised: each token of the code becomes one of K codebook vectors (discrete tokens)")
 VARIANTS.add("beta_vae", Variant(model={"bottleneck": "gaussian", "beta": 4.0}),
              "a VAE with beta = 4: a stronger pull to the prior, more disentangled codes")
