@@ -64,7 +64,7 @@ class ModelConfig:
     kl_warmup_epochs: int = _f(0, "gaussian bottleneck: epochs over which the KL weight rises linearly to beta")
     free_bits: float = _f(0.0, "gaussian bottleneck: nats per latent dimension the KL may use for free")
     codebook_size: int = _f(512, "vq bottleneck: number of codebook vectors K")
-    token_dim: int | None = _f(None, "vq bottleneck: size of one token; the code is code_dim // token_dim tokens (None: one token)")
+    token_dim: int | None = _f(None, "vq bottleneck: size of one token; the code is code_dim // token_dim tokens (None: the largest divisor of code_dim up to 4)")
     commitment: float = _f(0.25, "vq bottleneck: weight of the commitment loss pulling encoder outputs to their codes")
     vq_ema: bool = _f(True, "vq bottleneck: update the codebook by exponential moving averages instead of a codebook loss")
     vq_decay: float = _f(0.99, "vq bottleneck: EMA decay of the codebook statistics")
