@@ -124,6 +124,10 @@ def _print_metrics(metrics: dict, where: str) -> None:
     if sparsity:
         click.echo(f"  code: {sparsity['near_zero_share']:.0%} of units near zero, "
                    f"mean |z| {sparsity['mean_abs_activation']:.3g}")
+    vq = metrics.get("vq")
+    if vq:
+        click.echo(f"  VQ: {vq['tokens_per_sample']} tokens per sample, codebook usage {vq['codebook_usage']:.0%}, "
+                   f"perplexity {vq['perplexity']:.0f}")
     vae = metrics.get("vae")
     if vae:
         click.echo(f"  VAE: ELBO {vae['elbo']:.2f} nats, importance-weighted bound (k={vae['iw_k']}) "

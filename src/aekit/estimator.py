@@ -286,6 +286,8 @@ class AutoEncoder(TransformerMixin, BaseEstimator):
             "gain_vs_pca": 1.0 - mse / pca_mse if pca_mse > 0 else float("nan"),
             "code_sparsity": code_sparsity(codes),
         }
+        if self.model_.config.bottleneck == "vq":
+            metrics["vq"] = _codebook_stats(self.encode_indices(X), self.model_.bottleneck.codebook_size)
         if self.model_.config.bottleneck == "gaussian":
             torch.manual_seed(0)  # the bounds sample z: fixed so evaluate is repeatable
             metrics["vae"] = vae_metrics(self.model_, xs)
@@ -377,6 +379,14 @@ class AutoEncoder(TransformerMixin, BaseEstimator):
         tags.non_deterministic = False
         tags.transformer_tags.preserves_dtype = ["float32"]  # torch computes in float32
         return tags
+
+
+def _codebook_stats(indices: np.ndarray, codebook_size: int) -> dict[str, float]:
+    """Share of the codebook used and the perplexity of the code frequencies."""
+    counts = np.bincount(indices.ravel(), minlength=codebook_size)
+    p = counts[counts > 0] / counts.sum()
+    return {"codebook_usage": float((counts > 0).mean()), "perplexity": float(np.exp(-(p * np.log(p)).sum())),
+            "tokens_per_sample": int(indices.shape[1])}
 
 
 def _to_numpy(X: Any) -> np.ndarray:
