@@ -7,13 +7,16 @@ C-contiguous and finite, images ``(n, C, H, W)`` in [0, 1], tables ``(n, d)``.
 
 from __future__ import annotations
 
+import re
 from dataclasses import replace
 from pathlib import Path
 
 from aekit.data.builtins import BUILTINS, load_builtin, make_shapes12, shapes12_presets
 from aekit.data.dataset import Dataset, check_array
 from aekit.data.download import cache_dir
-from aekit.data.readers import read_path
+from aekit.data.idx import read_idx
+from aekit.data.images import read_image_folder
+from aekit.data.readers import read_csv, read_npy, read_npz, read_parquet
 from aekit.errors import DataError
 
 __all__ = [
@@ -27,6 +30,30 @@ __all__ = [
 ]
 
 BUILTIN_PREFIX = "builtin:"
+SUPPORTED = (
+    ".npy, .npz, .csv, .tsv (optionally .gz), .parquet, MNIST-format IDX files "
+    "(.idx, *-ubyte, gzipped or not), a folder of images (.png, .jpg, ...), builtin:NAME"
+)
+_IDX_NAME = re.compile(r"(\.idx$|[-_.]ubyte$|idx\d)")
+
+
+def _read_path(path: Path, limit: int | None) -> Dataset:
+    """Dispatch a path to its reader by suffix; a folder is read as images."""
+    if path.is_dir():
+        return read_image_folder(path, limit)
+    name = path.name.lower()
+    inner = name[:-3] if name.endswith(".gz") else name
+    if name.endswith(".npy"):
+        return read_npy(path, limit)
+    if name.endswith(".npz"):
+        return read_npz(path, limit)
+    if inner.endswith((".csv", ".tsv")):
+        return read_csv(path, limit)
+    if name.endswith((".parquet", ".pq")):
+        return read_parquet(path, limit)
+    if _IDX_NAME.search(inner):
+        return read_idx(path, limit)
+    raise DataError(f"{path}: unknown format {path.suffix or '(no suffix)'!r}; aekit reads {SUPPORTED}")
 
 
 def load(spec: str | Path, *, limit: int | None = None) -> Dataset:
@@ -71,7 +98,7 @@ def load(spec: str | Path, *, limit: int | None = None) -> Dataset:
         path = Path(text).expanduser()
         if not path.exists():
             raise DataError(f"no such file or folder: {path}")
-        dataset = read_path(path, limit)
+        dataset = _read_path(path, limit)
     if limit is not None and len(dataset) > limit:
         dataset = dataset.subset(slice(0, limit))
     x = check_array(dataset.x, name=dataset.name, kind=dataset.kind, columns=dataset.columns)

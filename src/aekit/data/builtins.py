@@ -14,7 +14,7 @@ import numpy as np
 
 from aekit.data import download
 from aekit.data.dataset import Dataset
-from aekit.data.readers import read_idx_array
+from aekit.data.idx import read_idx_array
 from aekit.errors import DataError
 
 SHAPES12_CLASSES = ["bar", "ring", "cross", "blob", "square", "triangle"]
@@ -66,7 +66,7 @@ def _sdf(label: int, p: dict) -> np.ndarray:
         return np.abs(box) - width
     if label == 5:  # filled triangle: intersection of three half-planes
         u, v = _rotate(cx, cy, angle)
-        inradius = 1.3 + 0.9 * size
+        inradius = 1.6 + 1.0 * size
         normals = [np.pi / 2 + k * 2 * np.pi / 3 for k in range(3)]
         return np.max([u * np.cos(a) + v * np.sin(a) for a in normals], axis=0) - inradius
     raise AssertionError(label)
@@ -75,7 +75,7 @@ def _sdf(label: int, p: dict) -> np.ndarray:
 def _render(label: int, p: dict) -> np.ndarray:
     if label == 3:  # blob: an anisotropic Gaussian, soft by design (no edge)
         u, v = _rotate(p["cx"], p["cy"], p["angle"])
-        sigma = 1.3 + 0.9 * p["size"]
+        sigma = 1.5 + 1.0 * p["size"]
         return np.exp(-0.5 * ((u / sigma) ** 2 + (v / (sigma * p["aspect"])) ** 2))
     # 0.5 - distance covers a pixel by the fraction its centre is inside: cheap anti-aliasing.
     return np.clip(0.5 - _sdf(label, p), 0.0, 1.0)
@@ -150,9 +150,8 @@ def shapes12_presets() -> dict[str, np.ndarray]:
          {"cx": 6.0, "cy": 6.0, "size": 0.5, "width": 0.8, "aspect": 0.75, "angle": 0.0}.items()}
     out = {}
     for label, name in enumerate(SHAPES12_CLASSES):
-        # -90 degrees puts a triangle's vertex at the top; every other shape reads best at 0.
-        q = dict(p, angle=np.array([[[-np.pi / 2]]])) if name == "triangle" else p
-        out[name] = _render(label, q).astype(np.float32)  # (1, 12, 12)
+        # Angle 0: horizontal bar, upright cross and square, triangle pointing up.
+        out[name] = _render(label, p).astype(np.float32)  # (1, 12, 12)
     return out
 
 

@@ -83,7 +83,9 @@ def check_array(
         raise DataError(f"{name} has shape {raw.shape}; {kind} data must be {layout}")
     if raw.shape[0] == 0:
         raise DataError(f"{name} holds no samples")
-    out = np.ascontiguousarray(raw, dtype=np.float32)
+    # Overflow to inf is reported below, with the row and the original value.
+    with np.errstate(over="ignore"):
+        out = np.ascontiguousarray(raw, dtype=np.float32)
     # min and max propagate NaN and reach any inf: a full mask only when something is wrong.
     low, top = float(out.min()), float(out.max())
     if not (np.isfinite(low) and np.isfinite(top)):

@@ -1,6 +1,7 @@
-"""File readers: a path in, an unvalidated :class:`Dataset` out.
+"""Array and table readers (.npy, .npz, .csv, .parquet): a path in, an unvalidated
+:class:`Dataset` out. Images live in ``images.py``, IDX files in ``idx.py``.
 
-``aekit.data.load`` picks the reader by suffix (:func:`read_path`) and then runs
+``aekit.data.load`` picks the reader by suffix and then runs
 :func:`~aekit.data.dataset.check_array` on the result, so readers only parse and
 shape; they do not re-check finiteness except where they can name a file line.
 """
@@ -9,7 +10,6 @@ from __future__ import annotations
 
 import csv
 import gzip
-import re
 from pathlib import Path
 
 import numpy as np
@@ -17,22 +17,7 @@ import numpy as np
 from aekit.data.dataset import Dataset
 from aekit.errors import DataError
 
-IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp")
 LABEL_COLUMNS = ("label", "y", "target")
-SUPPORTED = (
-    ".npy, .npz, .csv, .tsv (optionally .gz), .parquet, MNIST-format IDX files "
-    "(.idx, *-ubyte, gzipped or not), a folder of images (.png, .jpg, ...), builtin:NAME"
-)
-
-# IDX type codes (http://yann.lecun.com/exdb/mnist/, "THE IDX FILE FORMAT"); big-endian.
-IDX_DTYPES = {
-    0x08: np.dtype(">u1"),
-    0x09: np.dtype(">i1"),
-    0x0B: np.dtype(">i2"),
-    0x0C: np.dtype(">i4"),
-    0x0D: np.dtype(">f4"),
-    0x0E: np.dtype(">f8"),
-}
 
 
 def array_to_samples(arr: np.ndarray, name: str) -> tuple[np.ndarray, str]:
@@ -316,226 +301,3 @@ def read_parquet(path: Path, limit: int | None = None) -> Dataset:
         columns=columns,
         label_names=label_names,
     )
-
-
-def _image_files(folder: Path) -> list[Path]:
-    return sorted(
-        p for p in folder.iterdir()
-        if p.is_file() and not p.name.startswith(".") and p.suffix.lower() in IMAGE_SUFFIXES
-    )
-
-
-def _pixels(image, channels: int) -> np.ndarray:
-    """One PIL image as (channels, H, W) in [0, 1]; alpha is dropped."""
-    mode = image.mode
-    if mode.startswith("I;16"):
-        arr = np.asarray(image, dtype=np.float32) / 65535.0
-        gray = True
-    elif mode in ("I", "F"):
-        arr, gray = np.asarray(image, dtype=np.float32), True
-    elif mode in ("1", "L", "LA") or (mode == "P" and channels == 1):
-        arr, gray = np.asarray(image.convert("L"), dtype=np.float32) / 255.0, True
-    else:
-        arr, gray = np.asarray(image.convert("RGB"), dtype=np.float32) / 255.0, False
-    if gray:
-        return np.broadcast_to(arr, (channels, *arr.shape))
-    return arr.transpose(2, 0, 1)
-
-
-def read_image_folder(folder: Path, limit: int | None = None) -> Dataset:
-    """Read a folder of images, or a folder of class sub-folders of images.
-
-    Files are taken in sorted name order. Grayscale images give one channel and
-    colour images three (alpha is dropped); a folder mixing both gives three.
-    When the folder holds only sub-folders, each sub-folder is a class and its
-    name becomes a label name.
-
-    Examples
-    --------
-    >>> import numpy as np, tempfile, pathlib
-    >>> from PIL import Image
-    >>> d = pathlib.Path(tempfile.mkdtemp())
-    >>> for i in range(3):
-    ...     Image.fromarray(np.full((4, 5), 255, np.uint8)).save(d / f"{i}.png")
-    >>> read_image_folder(d).x.shape
-    (3, 1, 4, 5)
-    """
-    from PIL import Image, UnidentifiedImageError
-
-    entries = [p for p in folder.iterdir() if not p.name.startswith(".")]
-    classes = sorted(p for p in entries if p.is_dir())
-    if classes and len(classes) == len(entries):
-        files, codes = [], []
-        for code, sub in enumerate(classes):
-            found = _image_files(sub)
-            files += found
-            codes += [code] * len(found)
-        label_names = [p.name for p in classes]
-    else:
-        files, codes, label_names = _image_files(folder), None, None
-    if not files:
-        raise DataError(f"{folder} holds no samples (no {', '.join(IMAGE_SUFFIXES)} files)")
-    if limit:
-        files = files[:limit]
-    # First pass reads headers only, so sizes and channels are known before decoding.
-    size = None
-    channels = 1
-    for path in files:
-        try:
-            with Image.open(path) as image:
-                if size is None:
-                    size, first = image.size, path
-                elif image.size != size:
-                    raise DataError(
-                        f"{path} is {image.size[0]}x{image.size[1]} pixels (width x height) "
-                        f"but {first} is {size[0]}x{size[1]}; resize the images to one size"
-                    )
-                if image.mode not in ("1", "L", "LA", "I", "F") and not image.mode.startswith("I;16"):
-                    if image.mode != "P" or _palette_has_colour(image):
-                        channels = 3
-        except (UnidentifiedImageError, OSError) as exc:
-            raise DataError(f"{path}: not a readable image ({exc})") from None
-    x = np.empty((len(files), channels, size[1], size[0]), dtype=np.float32)
-    for i, path in enumerate(files):
-        try:
-            with Image.open(path) as image:
-                x[i] = _pixels(image, channels)
-        except (UnidentifiedImageError, OSError) as exc:
-            raise DataError(f"{path}: not a readable image ({exc})") from None
-    y = None if codes is None else np.asarray(codes[: len(files)], dtype=np.int64)
-    return Dataset(x=x, y=y, kind="image", name=str(folder), label_names=label_names)
-
-
-def _palette_has_colour(image) -> bool:
-    rgb = np.asarray(image.convert("RGB"))
-    return not (np.array_equal(rgb[..., 0], rgb[..., 1]) and np.array_equal(rgb[..., 1], rgb[..., 2]))
-
-
-def parse_idx(data: bytes, name: str) -> np.ndarray:
-    """Parse the bytes of an (uncompressed) IDX file into an array, without copying.
-
-    Raises
-    ------
-    DataError
-        Wrong magic number, unknown type code, or a payload shorter or longer
-        than the header promises.
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> header = bytes([0, 0, 0x08, 2]) + (2).to_bytes(4, "big") + (3).to_bytes(4, "big")
-    >>> parse_idx(header + bytes(range(6)), "demo").tolist()
-    [[0, 1, 2], [3, 4, 5]]
-    """
-    if len(data) < 4:
-        raise DataError(f"{name}: truncated IDX file ({len(data)} bytes, header needs 4)")
-    if data[0] != 0 or data[1] != 0 or data[2] not in IDX_DTYPES:
-        raise DataError(
-            f"{name}: not an IDX file (magic number {data[:4].hex()}; expected 0000 then a "
-            "type code 08, 09, 0b, 0c, 0d or 0e and the number of dimensions)"
-        )
-    dtype, ndim = IDX_DTYPES[data[2]], data[3]
-    offset = 4 + 4 * ndim
-    if len(data) < offset:
-        raise DataError(f"{name}: truncated IDX file (header of {ndim} dimensions cut off)")
-    shape = tuple(int.from_bytes(data[4 + 4 * i : 8 + 4 * i], "big") for i in range(ndim))
-    expected = offset + int(np.prod(shape, dtype=np.int64)) * dtype.itemsize
-    if len(data) != expected:
-        problem = "truncated IDX file" if len(data) < expected else "IDX file with trailing bytes"
-        raise DataError(
-            f"{name}: {problem}: header promises shape {shape} ({expected} bytes), "
-            f"file holds {len(data)} bytes"
-        )
-    arr = np.frombuffer(data, dtype=dtype, offset=offset).reshape(shape)
-    return arr if dtype.byteorder in ("=", "|") else arr.astype(dtype.newbyteorder("="))
-
-
-def read_idx_array(path: Path) -> np.ndarray:
-    """Read an IDX file, gzipped or not (detected from its first bytes).
-
-    Examples
-    --------
-    >>> import gzip, tempfile, pathlib
-    >>> p = pathlib.Path(tempfile.mkdtemp()) / "l-idx1-ubyte.gz"
-    >>> _ = p.write_bytes(gzip.compress(bytes([0, 0, 8, 1, 0, 0, 0, 2, 7, 9])))
-    >>> read_idx_array(p).tolist()
-    [7, 9]
-    """
-    try:
-        data = path.read_bytes()
-        if data[:2] == b"\x1f\x8b":
-            data = gzip.decompress(data)
-    except (EOFError, gzip.BadGzipFile, OSError) as exc:
-        raise DataError(f"{path}: truncated or corrupt gzip data ({exc})") from None
-    return parse_idx(data, str(path))
-
-
-def labels_sibling(path: Path) -> Path | None:
-    """The labels file beside an images IDX file (``*-labels-idx1-ubyte[.gz]``), if any."""
-    stem = path.name[:-3] if path.name.endswith(".gz") else path.name
-    if "images" not in stem:
-        return None
-    wanted = stem.replace("images", "labels").replace("idx3", "idx1")
-    for candidate in (path.with_name(wanted), path.with_name(wanted + ".gz")):
-        if candidate.is_file():
-            return candidate
-    return None
-
-
-def read_idx(path: Path, limit: int | None = None) -> Dataset:
-    """Read an MNIST-format IDX file; an images file picks up its sibling labels file.
-
-    Examples
-    --------
-    >>> import tempfile, pathlib
-    >>> p = pathlib.Path(tempfile.mkdtemp()) / "x-images-idx3-ubyte"
-    >>> _ = p.write_bytes(bytes([0, 0, 8, 3, 0, 0, 0, 1, 0, 0, 0, 2, 0, 0, 0, 2, 0, 255, 0, 255]))
-    >>> read_idx(p).x.shape
-    (1, 1, 2, 2)
-    """
-    arr = read_idx_array(path)
-    arr = arr[:limit] if limit else arr
-    x, kind = array_to_samples(arr, str(path))
-    y = None
-    sibling = labels_sibling(path)
-    if sibling is not None:
-        labels = read_idx_array(sibling)[: len(x)]
-        if len(labels) != len(x) or labels.ndim != 1:
-            raise DataError(
-                f"{sibling} holds labels of shape {labels.shape} but {path} holds {len(x)} images"
-            )
-        y = labels.astype(np.int64)
-    return Dataset(x=x, y=y, kind=kind, name=str(path))
-
-
-_IDX_NAME = re.compile(r"(\.idx$|[-_.]ubyte$|idx\d)")
-
-
-def read_path(path: Path, limit: int | None = None) -> Dataset:
-    """Dispatch a path to its reader by suffix (a folder is read as images).
-
-    Examples
-    --------
-    >>> import numpy as np, tempfile, pathlib
-    >>> p = pathlib.Path(tempfile.mkdtemp()) / "x.npy"
-    >>> np.save(p, np.zeros((2, 2)))
-    >>> len(read_path(p))
-    2
-    """
-    if path.is_dir():
-        return read_image_folder(path, limit)
-    if not path.exists():
-        raise DataError(f"no such file or folder: {path}")
-    name = path.name.lower()
-    inner = name[:-3] if name.endswith(".gz") else name
-    if name.endswith(".npy"):
-        return read_npy(path, limit)
-    if name.endswith(".npz"):
-        return read_npz(path, limit)
-    if inner.endswith((".csv", ".tsv")):
-        return read_csv(path, limit)
-    if name.endswith((".parquet", ".pq")):
-        return read_parquet(path, limit)
-    if _IDX_NAME.search(inner):
-        return read_idx(path, limit)
-    raise DataError(f"{path}: unknown format {path.suffix or '(no suffix)'!r}; aekit reads {SUPPORTED}")
