@@ -70,9 +70,11 @@ class Autoencoder(nn.Module):
         With a corruption (denoising) the input is corrupted first while the target
         stays ``x``, in evaluation mode too: the validation loss that early stopping
         watches must be the objective being trained, not clean reconstruction.
-        ``reconstruct`` and ``reconstruction_error`` never corrupt. Probabilistic bottlenecks (``nats = True``) get the
-        reconstruction as a negative log-likelihood in nats summed over features;
-        the others a per-feature mean, comparable to PCA's mean squared error.
+        ``reconstruct`` and ``reconstruction_error`` never corrupt.
+
+        Probabilistic bottlenecks (``nats = True``) get the reconstruction as a
+        negative log-likelihood in nats summed over features; the others a
+        per-feature mean, comparable to PCA's mean squared error.
         """
         x_in = x
         if self.corruption is not None:
