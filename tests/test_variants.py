@@ -182,3 +182,12 @@ def test_indices_need_a_vq_model(images):
     plain = aekit.AutoEncoder(code_dim=2, epochs=1).fit(images)
     with pytest.raises(ConfigError, match="encode_indices needs a quantising bottleneck"):
         plain.encode_indices(images)
+
+
+def test_evaluate_is_repeatable_and_leaves_the_global_rng_alone(images):
+    vae = aekit.AutoEncoder(code_dim=2, variant="vae", epochs=1).fit(images)
+    torch.manual_seed(123)
+    state = torch.get_rng_state()
+    first = vae.evaluate(images)["vae"]
+    assert torch.equal(torch.get_rng_state(), state)
+    assert vae.evaluate(images)["vae"] == first

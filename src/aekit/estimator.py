@@ -272,11 +272,16 @@ class AutoEncoder(TransformerMixin, BaseEstimator):
         ELBO and importance-weighted bound in nats per sample, KL per latent
         dimension and the number of active units.
         """
-        xs = self._model_input(X)
+        # A VAE's encoder samples z even where only the mean is used, and the bounds
+        # sample too: fork_rng keeps the caller's global RNG state untouched.
+        with torch.random.fork_rng():
+            return self._evaluate(self._model_input(X))
+
+    def _evaluate(self, xs: torch.Tensor) -> dict[str, Any]:
         mse = float(self._errors(xs).mean())
         pca_mse = float(self.pca_.reconstruction_error(xs).mean())
         with torch.no_grad():
-            codes = map_batches(lambda b: self.model_.encode(b).mean, xs)
+            code_mean = map_batches(lambda b: self.model_.encode(b).mean, xs)
         metrics = {
             "n_samples": int(len(xs)),
             "code_dim": int(self.model_.config.code_dim),
@@ -284,10 +289,12 @@ class AutoEncoder(TransformerMixin, BaseEstimator):
             "mse": mse,
             "pca_mse": pca_mse,
             "gain_vs_pca": 1.0 - mse / pca_mse if pca_mse > 0 else float("nan"),
-            "code_sparsity": code_sparsity(codes),
+            "code_sparsity": code_sparsity(code_mean),
         }
         if self.model_.config.bottleneck == "vq":
-            metrics["vq"] = _codebook_stats(self.encode_indices(X), self.model_.bottleneck.codebook_size)
+            with torch.no_grad():
+                indices = map_batches(self.model_.encode_indices, xs).numpy()
+            metrics["vq"] = _codebook_stats(indices, self.model_.bottleneck.codebook_size)
         if self.model_.config.bottleneck == "gaussian":
             torch.manual_seed(0)  # the bounds sample z: fixed so evaluate is repeatable
             metrics["vae"] = vae_metrics(self.model_, xs)
