@@ -191,3 +191,23 @@ def test_evaluate_is_repeatable_and_leaves_the_global_rng_alone(images):
     first = vae.evaluate(images)["vae"]
     assert torch.equal(torch.get_rng_state(), state)
     assert vae.evaluate(images)["vae"] == first
+
+
+def test_vae_embeddings_and_reconstructions_leave_the_global_rng_alone(images):
+    vae = aekit.AutoEncoder(code_dim=2, variant="vae", epochs=1).fit(images)
+    torch.manual_seed(7)
+    state = torch.get_rng_state()
+    codes = vae.transform(images)
+    recon = vae.reconstruct(images)
+    errors = vae.reconstruction_error(images)
+    assert torch.equal(torch.get_rng_state(), state)
+    assert np.array_equal(vae.transform(images), codes)
+    assert np.array_equal(vae.reconstruct(images), recon)
+    assert np.array_equal(vae.reconstruction_error(images), errors)
+    # sample=False gives the mean as z; the default still samples around it.
+    x = vae._model_input(images[:8])
+    with torch.no_grad():
+        mean_code = vae.model_.encode(x, sample=False)
+        drawn = vae.model_.encode(x)
+    assert torch.equal(mean_code.z, mean_code.mean)
+    assert not torch.equal(drawn.z, drawn.mean)

@@ -219,7 +219,7 @@ class AutoEncoder(TransformerMixin, BaseEstimator):
         """Deterministic codes (the mean code), shape (n, code_dim)."""
         xs = self._model_input(X)
         with torch.no_grad():
-            return map_batches(lambda b: self.model_.encode(b).mean, xs).numpy()
+            return map_batches(lambda b: self.model_.encode(b, sample=False).mean, xs).numpy()
 
     def inverse_transform(self, Z: Any) -> np.ndarray:
         """Decode codes ``Z`` (n, code_dim) to samples in the input's units and shape."""
@@ -272,8 +272,7 @@ class AutoEncoder(TransformerMixin, BaseEstimator):
         ELBO and importance-weighted bound in nats per sample, KL per latent
         dimension and the number of active units.
         """
-        # A VAE's encoder samples z even where only the mean is used, and the bounds
-        # sample too: fork_rng keeps the caller's global RNG state untouched.
+        # A VAE's bounds sample z: fork_rng keeps the caller's global RNG state untouched.
         with torch.random.fork_rng():
             return self._evaluate(self._model_input(X))
 
@@ -281,7 +280,7 @@ class AutoEncoder(TransformerMixin, BaseEstimator):
         mse = float(self._errors(xs).mean())
         pca_mse = float(self.pca_.reconstruction_error(xs).mean())
         with torch.no_grad():
-            code_mean = map_batches(lambda b: self.model_.encode(b).mean, xs)
+            code_mean = map_batches(lambda b: self.model_.encode(b, sample=False).mean, xs)
         metrics = {
             "n_samples": int(len(xs)),
             "code_dim": int(self.model_.config.code_dim),

@@ -49,10 +49,18 @@ class Autoencoder(nn.Module):
                         if config.penalty else None)
 
     # -- the contract --------------------------------------------------------
-    def encode(self, x: torch.Tensor) -> Code:
-        """Encode a batch ``x`` of shape (batch, *input_shape) into a :class:`Code`."""
+    def encode(self, x: torch.Tensor, sample: bool = True) -> Code:
+        """Encode a batch ``x`` of shape (batch, *input_shape) into a :class:`Code`.
+
+        ``sample=False`` asks a stochastic bottleneck (the VAE's) for its mean as
+        ``z`` without drawing noise: what deterministic uses (embeddings,
+        reconstructions, anomaly scores) want, and it leaves the global RNG alone.
+        """
         self._check_input(x)
-        return self.bottleneck(self.encoder(x))
+        h = self.encoder(x)
+        if getattr(self.bottleneck, "stochastic", False):
+            return self.bottleneck(h, sample=sample)
+        return self.bottleneck(h)
 
     def decode(self, z: torch.Tensor) -> torch.Tensor:
         """Decode codes ``z`` (batch, code_dim) to data space (batch, *input_shape)."""
@@ -153,7 +161,7 @@ class Autoencoder(nn.Module):
 
     def reconstruct(self, x: torch.Tensor) -> torch.Tensor:
         """Decode the deterministic (mean) code: repeated calls give identical output."""
-        return self.decode(self.encode(x).mean)
+        return self.decode(self.encode(x, sample=False).mean)
 
     def reconstruction_error(self, x: torch.Tensor) -> torch.Tensor:
         """Mean squared error per sample in data space, shape (batch,)."""

@@ -55,9 +55,10 @@ class GaussianBottleneck(nn.Module):
     """The variational bottleneck: a reparameterised sample from a diagonal Gaussian.
 
     The encoder output ``h`` (batch, 2 * code_dim) is split into the mean and
-    log-variance heads. ``forward`` always samples, in eval mode too, since the
-    ELBO and importance-weighted bounds need samples; deterministic uses
-    (``Autoencoder.reconstruct``, embeddings) read ``code.mean``.
+    log-variance heads. ``forward`` samples, in eval mode too, since the ELBO and
+    importance-weighted bounds need samples; deterministic uses
+    (``Autoencoder.reconstruct``, embeddings) pass ``sample=False``, which sets
+    ``z`` to the mean and draws nothing from the random number generator.
 
     Parameters
     ----------
@@ -94,6 +95,8 @@ class GaussianBottleneck(nn.Module):
     """
 
     nats = True
+    #: ``forward`` takes ``sample``: the model asks for no draw where only the mean is used.
+    stochastic = True
 
     def __init__(self, code_dim: int, beta: float = 1.0, kl_warmup_epochs: int = 0, free_bits: float = 0.0):
         super().__init__()
@@ -112,10 +115,16 @@ class GaussianBottleneck(nn.Module):
         self.free_bits = float(free_bits)
         self.epoch = 0
 
-    def forward(self, h: torch.Tensor) -> Code:
-        """Split ``h`` (batch, 2 * code_dim) into heads and sample ``z`` (batch, code_dim)."""
+    def forward(self, h: torch.Tensor, sample: bool = True) -> Code:
+        """Split ``h`` (batch, 2 * code_dim) into heads and sample ``z`` (batch, code_dim).
+
+        With ``sample=False``, ``z`` is the mean and the global RNG is left untouched,
+        so embeddings and reconstructions never disturb a caller's random stream.
+        """
         mu, logvar = h.chunk(2, dim=1)  # (batch, code_dim) each
         logvar = logvar.clamp(*LOGVAR_RANGE)
+        if not sample:
+            return Code(z=mu, mean=mu, logvar=logvar)
         # Reparameterisation trick (Kingma & Welling 2014, sec. 2.4): z is a
         # differentiable function of (mu, logvar) and parameter-free noise.
         eps = torch.randn_like(mu)
