@@ -64,7 +64,7 @@ class ModelConfig:
     kl_warmup_epochs: int = _f(0, "gaussian bottleneck: epochs over which the KL weight rises linearly to beta")
     free_bits: float = _f(0.0, "gaussian bottleneck: nats per latent dimension the KL may use for free")
     codebook_size: int = _f(512, "vq bottleneck: number of codebook vectors K")
-    token_dim: int | None = _f(None, "vq bottleneck: size of one token; the code is code_dim // token_dim tokens (None: the largest divisor of code_dim up to 4)")
+    token_dim: int | None = _f(None, "vq bottleneck: size of one token; the code is code_dim // token_dim tokens (None: the largest divisor of code_dim up to 4; with arch='conv', code_dim / grid cells)")
     commitment: float = _f(0.25, "vq bottleneck: weight of the commitment loss pulling encoder outputs to their codes")
     vq_ema: bool = _f(True, "vq bottleneck: update the codebook by exponential moving averages instead of a codebook loss")
     vq_decay: float = _f(0.99, "vq bottleneck: EMA decay of the codebook statistics")
@@ -108,6 +108,33 @@ class ModelConfig:
             raise ConfigError(
                 f"arch='conv' needs image samples (channels, height, width), got input_shape={shape!r}; use arch='mlp' for tables"
             )
+        if self.arch == "conv" and self.bottleneck == "vq":
+            self._check_token_grid()
+
+    def _check_token_grid(self) -> None:
+        """A conv VQ-VAE's code is a grid of tokens: code_dim = cells * token_dim."""
+        from aekit.nn.conv import token_grid  # config stays importable without building networks
+
+        h, w = token_grid(self.input_shape, self.channels)
+        cells = h * w
+        if self.code_dim % cells:
+            raise ConfigError(
+                f"code_dim={self.code_dim} with arch='conv' and bottleneck='vq': the encoder's {h}x{w} feature map "
+                f"is a grid of {cells} tokens, so code_dim must be a multiple of {cells} (token_dim = code_dim / "
+                f"{cells}), e.g. {4 * cells} for 4-wide tokens; or change channels to change the grid")
+        if self.token_dim is not None and self.token_dim != self.code_dim // cells:
+            raise ConfigError(f"token_dim={self.token_dim} with arch='conv' and bottleneck='vq' must be "
+                              f"code_dim / cells = {self.code_dim} / {cells} = {self.code_dim // cells} "
+                              f"(or None)")
+
+    @property
+    def token_grid(self) -> tuple[int, int] | None:
+        """(height, width) of a conv VQ-VAE's token grid; None for other models."""
+        if self.arch != "conv" or self.bottleneck != "vq":
+            return None
+        from aekit.nn.conv import token_grid
+
+        return token_grid(self.input_shape, self.channels)
 
     @property
     def n_features(self) -> int:

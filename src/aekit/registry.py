@@ -84,7 +84,11 @@ def _gaussian(config) -> GaussianBottleneck:
 def _vq(config) -> VQBottleneck:
     # Several small tokens per sample by default: one 32-wide token per image let a
     # K=512 codebook decay to 31 % use on Fashion-MNIST, eight 4-wide tokens kept 93 %.
-    token_dim = config.token_dim or max(d for d in range(1, 5) if config.code_dim % d == 0)
+    grid = config.token_grid  # conv: one token per cell of the last feature map
+    if grid is not None:
+        token_dim = config.code_dim // (grid[0] * grid[1])
+    else:
+        token_dim = config.token_dim or max(d for d in range(1, 5) if config.code_dim % d == 0)
     return VQBottleneck(config.code_dim, codebook_size=config.codebook_size, token_dim=token_dim,
                         commitment=config.commitment, ema=config.vq_ema, decay=config.vq_decay,
                         kmeans_init=config.kmeans_init, dead_code_reset=config.dead_code_reset)
