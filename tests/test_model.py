@@ -4,6 +4,7 @@ builds, encodes, decodes, computes its loss, trains a step, and is deterministic
 from __future__ import annotations
 
 import itertools
+import math
 
 import numpy as np
 import pytest
@@ -13,6 +14,7 @@ from aekit.analysis.baselines import PCABaseline
 from aekit.config import ModelConfig
 from aekit.errors import ConfigError, DataError
 from aekit.model import Autoencoder, map_batches
+from aekit.nn.conv import token_grid
 from aekit.registry import ARCHITECTURES, BOTTLENECKS, LOSSES
 
 SHAPES = [(1, 8, 8), (1, 12, 12), (1, 28, 28), (3, 32, 32), (2, 7, 9), (10,)]
@@ -28,10 +30,14 @@ def _cases():
 @pytest.mark.parametrize("arch,loss,bottleneck,shape", list(_cases()))
 def test_contract(arch, loss, bottleneck, shape):
     torch.manual_seed(0)
-    model = Autoencoder(ModelConfig(input_shape=shape, code_dim=3, arch=arch, loss=loss, bottleneck=bottleneck))
+    code_dim = 3
+    if arch == "conv" and bottleneck == "vq":  # a grid of tokens: 3 values per cell
+        grid = ModelConfig(input_shape=shape, arch=arch, code_dim=1).channels
+        code_dim = 3 * math.prod(token_grid(shape, grid))
+    model = Autoencoder(ModelConfig(input_shape=shape, code_dim=code_dim, arch=arch, loss=loss, bottleneck=bottleneck))
     x = torch.rand(5, *shape)
     code = model.encode(x)
-    assert code.z.shape == (5, 3) and code.mean.shape == (5, 3)
+    assert code.z.shape == (5, code_dim) and code.mean.shape == (5, code_dim)
     x_hat = model.decode(code.z)
     assert x_hat.shape == x.shape
     if loss == "bce":
