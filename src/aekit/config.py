@@ -53,6 +53,8 @@ class ModelConfig:
     pca_init: bool = _f(True, "warm-start the linear path from the closed-form PCA solution (mse loss only): training starts at PCA's error")
     bottleneck: str = _f("deterministic", "how the encoder output becomes the code z, a name in aekit.registry.BOTTLENECKS")
     loss: str = _f("mse", "reconstruction loss, a name in aekit.registry.LOSSES; bce makes the decoder output probabilities")
+    categorical: tuple[tuple[int, int], ...] | None = _f(None, "loss='ce' only: (start, size) of each one-hot categorical column among the features; the rest are numeric")
+    binarize: bool = _f(False, "loss='bce' only: train on Bernoulli draws of each value, redrawn every batch (dynamic binarisation of grey images)")
     output_range: tuple[float, float] | None = _f(None, "decoded values are clipped to this range outside training, e.g. (0, 1) for images")
     tied: bool = _f(False, "mlp/linear only: the decoder reuses the encoder's weights transposed (half the weights)")
     corruption: str | None = _f(None, "denoising: corrupt the training input (target stays clean), a name in aekit.registry.CORRUPTIONS")
@@ -110,6 +112,37 @@ class ModelConfig:
             )
         if self.arch == "conv" and self.bottleneck == "vq":
             self._check_token_grid()
+        self._check_categorical()
+        if self.binarize and self.loss != "bce":
+            raise ConfigError(f"binarize=True draws binary targets for a Bernoulli likelihood: it needs loss='bce', "
+                              f"got loss={self.loss!r}")
+
+    def _check_categorical(self) -> None:
+        """One-hot groups: only with loss='ce', inside a flat sample, disjoint, 2+ wide."""
+        if self.categorical is None:
+            if self.loss == "ce":
+                raise ConfigError("loss='ce' needs categorical=[(start, size), ...]: the one-hot columns it scores")
+            return
+        try:
+            groups = tuple((int(start), int(size)) for start, size in self.categorical)
+        except (TypeError, ValueError):
+            raise ConfigError(f"categorical={self.categorical!r} must be a list of (start, size) pairs") from None
+        object.__setattr__(self, "categorical", groups)
+        if self.loss != "ce":
+            raise ConfigError(f"categorical groups need loss='ce' (cross-entropy on one-hot columns), got "
+                              f"loss={self.loss!r}")
+        if len(self.input_shape) != 1:
+            raise ConfigError(f"categorical groups need flat table samples (features,), got input_shape="
+                              f"{self.input_shape!r}")
+        if not groups:
+            raise ConfigError("categorical=() names no group; loss='ce' needs at least one")
+        end = 0
+        for start, size in sorted(groups):
+            if size < 2 or start < end or start + size > self.input_shape[0]:
+                raise ConfigError(
+                    f"categorical group (start={start}, size={size}) must have size >= 2, lie within the "
+                    f"{self.input_shape[0]} features and not overlap another group")
+            end = start + size
 
     def _check_token_grid(self) -> None:
         """A conv VQ-VAE's code is a grid of tokens: code_dim = cells * token_dim."""

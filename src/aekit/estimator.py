@@ -34,7 +34,7 @@ from aekit.train import Trainer
 _MODEL_OPTIONS = ("arch", "hidden", "channels", "activation", "linear_path", "pca_init", "bottleneck", "loss",
                   "tied", "corruption", "corruption_level", "penalty", "penalty_weight", "sparsity_target", "beta",
                   "kl_warmup_epochs", "free_bits", "codebook_size", "token_dim", "commitment", "vq_ema", "vq_decay",
-                  "kmeans_init", "dead_code_reset")
+                  "kmeans_init", "dead_code_reset", "categorical", "binarize")
 
 
 class AutoEncoder(TransformerMixin, BaseEstimator):
@@ -48,7 +48,7 @@ class AutoEncoder(TransformerMixin, BaseEstimator):
         Named preset from ``aekit.registry.VARIANTS``; explicit options override it.
     arch, hidden, channels, activation, linear_path, pca_init, bottleneck, loss, tied, corruption, \
     corruption_level, penalty, penalty_weight, sparsity_target, beta, kl_warmup_epochs, free_bits, \
-    codebook_size, token_dim, commitment, vq_ema, vq_decay, kmeans_init, dead_code_reset
+    codebook_size, token_dim, commitment, vq_ema, vq_decay, kmeans_init, dead_code_reset, categorical, binarize
         Model options (see :class:`aekit.config.ModelConfig`, which gives each one's
         reason); None takes the variant's value, else the config default.
     input_shape : tuple, optional
@@ -98,8 +98,8 @@ class AutoEncoder(TransformerMixin, BaseEstimator):
                  beta: float | None = None, kl_warmup_epochs: int | None = None, free_bits: float | None = None,
                  codebook_size: int | None = None, token_dim: int | None = None, commitment: float | None = None,
                  vq_ema: bool | None = None, vq_decay: float | None = None, kmeans_init: bool | None = None,
-                 dead_code_reset: bool | None = None,
-                 input_shape: tuple[int, ...] | None = None,
+                 dead_code_reset: bool | None = None, categorical: tuple[tuple[int, int], ...] | None = None,
+                 binarize: bool | None = None, input_shape: tuple[int, ...] | None = None,
                  scaling: str = "auto", epochs: int = TrainConfig.epochs, batch_size: int = TrainConfig.batch_size,
                  lr: float = TrainConfig.lr, optimizer: str = TrainConfig.optimizer,
                  weight_decay: float = TrainConfig.weight_decay, schedule: str = TrainConfig.schedule,
@@ -132,6 +132,8 @@ class AutoEncoder(TransformerMixin, BaseEstimator):
         self.vq_decay = vq_decay
         self.kmeans_init = kmeans_init
         self.dead_code_reset = dead_code_reset
+        self.categorical = categorical
+        self.binarize = binarize
         self.input_shape = input_shape
         self.scaling = scaling
         self.epochs = epochs
@@ -189,7 +191,16 @@ class AutoEncoder(TransformerMixin, BaseEstimator):
         unit_images = kind == "image" and not standardise and x.min() >= 0 and x.max() <= 1
         model_config = self.model_config(x.shape[1:], (0.0, 1.0) if unit_images else None)
         train_config = self.train_config()
-        self.preprocessing_ = Preprocessing.fit(x, "standard" if standardise else "none")
+        one_hot = np.zeros(model_config.n_features, dtype=bool)  # (n_features,): columns scored by cross-entropy
+        for start, size in model_config.categorical or ():
+            one_hot[start : start + size] = True
+        if one_hot.any():
+            cells = x.reshape(len(x), -1)[:, one_hot]
+            if cells.min() < 0 or cells.max() > 1:
+                raise DataError(f"the categorical (one-hot) columns must hold values in [0, 1], got values in "
+                                f"[{cells.min():.3g}, {cells.max():.3g}]")
+        # One-hot columns are cross-entropy targets: scaling them would break that.
+        self.preprocessing_ = Preprocessing.fit(x, "standard" if standardise else "none", keep=one_hot)
         xs = self.preprocessing_.transform(x)
 
         self.input_shape_ = tuple(x.shape[1:])

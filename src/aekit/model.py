@@ -43,7 +43,7 @@ class Autoencoder(nn.Module):
         self.bottleneck = BOTTLENECKS.get(config.bottleneck)(config)
         build = ARCHITECTURES.get(config.arch)
         self.encoder, self.decoder = build(config, self.bottleneck.in_features)
-        self.recon_loss = LOSSES.get(config.loss)()
+        self.recon_loss = LOSSES.get(config.loss)(config)
         self.corruption = CORRUPTIONS.get(config.corruption)(config.corruption_level) if config.corruption else None
         self.penalty = (PENALTIES.get(config.penalty)(config.penalty_weight, config.sparsity_target)
                         if config.penalty else None)
@@ -80,10 +80,17 @@ class Autoencoder(nn.Module):
         watches must be the objective being trained, not clean reconstruction.
         ``reconstruct`` and ``reconstruction_error`` never corrupt.
 
+        With ``binarize`` the batch is first replaced, in training only, by Bernoulli
+        draws with the grey values as probabilities, the target as well as the input.
+
         Probabilistic bottlenecks (``nats = True``) get the reconstruction as a
         negative log-likelihood in nats summed over features; the others a
         per-feature mean, comparable to PCA's mean squared error.
         """
+        if self.config.binarize and self.training:
+            # Dynamic binarisation (as in Burda et al. 2016 and most VAE likelihood
+            # papers): each batch sees fresh binary draws with the grey value as p.
+            x = torch.bernoulli(x)
         x_in = x
         if self.corruption is not None:
             x_in = self.corruption(x)

@@ -30,13 +30,24 @@ class Preprocessing:
     scale: np.ndarray | None = None
 
     @classmethod
-    def fit(cls, x: np.ndarray, method: str) -> Preprocessing:
+    def fit(cls, x: np.ndarray, method: str, keep: np.ndarray | None = None) -> Preprocessing:
+        """Learn the scaling of ``x`` (n, ...); ``keep`` (n_features,) bool marks
+        features left as they are (one-hot columns, which are cross-entropy targets).
+
+        Examples
+        --------
+        >>> p = Preprocessing.fit(np.array([[0.0, 1.0], [2.0, 0.0]]), "standard", keep=np.array([False, True]))
+        >>> p.transform(np.array([[2.0, 1.0]]))
+        array([[1., 1.]], dtype=float32)
+        """
         if method == "none":
             return cls(method)
         flat = x.reshape(len(x), -1)
         shift = flat.mean(0, dtype=np.float64)
         scale = flat.std(0, dtype=np.float64)
         scale[~(scale > 1e-8)] = 1.0  # constant columns: nothing to scale
+        if keep is not None:
+            shift[keep], scale[keep] = 0.0, 1.0
         return cls(method, shift.astype(np.float32), scale.astype(np.float32))
 
     def transform(self, x: np.ndarray) -> np.ndarray:

@@ -16,7 +16,7 @@ from aekit.nn.bottlenecks import DeterministicBottleneck
 from aekit.nn.conv import build_conv
 from aekit.nn.corruption import GaussianNoise, Mask, SaltPepper
 from aekit.nn.gaussian import GaussianBottleneck
-from aekit.nn.losses import BCELoss, MSELoss
+from aekit.nn.losses import BCELoss, CategoricalLoss, MSELoss
 from aekit.nn.mlp import build_linear, build_mlp
 from aekit.nn.penalties import ContractivePenalty, KLSparsity, L1Penalty
 from aekit.nn.vq import VQBottleneck
@@ -112,10 +112,23 @@ PENALTIES.add("l1", L1Penalty, "sum of |z|: sparse codes")
 PENALTIES.add("kl_sparsity", KLSparsity, "KL between the target and the mean sigmoid activation of each unit")
 PENALTIES.add("contractive", ContractivePenalty, "squared Frobenius norm of the encoder's Jacobian")
 
-#: ``cls()`` with ``forward(raw, x) -> per-sample loss`` and ``to_data(raw)``
+def _mse(config) -> MSELoss:
+    return MSELoss()
+
+
+def _bce(config) -> BCELoss:
+    return BCELoss()
+
+
+def _ce(config) -> CategoricalLoss:
+    return CategoricalLoss(config.categorical, config.n_features)
+
+
+#: ``build(model_config)`` -> module with ``forward(raw, x) -> per-sample loss``, ``nll`` and ``to_data(raw)``
 LOSSES: Registry[Callable[..., Any]] = Registry("loss")
-LOSSES.add("mse", MSELoss, "squared error; real-valued outputs")
-LOSSES.add("bce", BCELoss, "Bernoulli likelihood; outputs are probabilities in [0, 1]")
+LOSSES.add("mse", _mse, "squared error; real-valued outputs")
+LOSSES.add("bce", _bce, "Bernoulli likelihood; outputs are probabilities in [0, 1]")
+LOSSES.add("ce", _ce, "cross-entropy on one-hot categorical columns (ModelConfig.categorical), squared error on the rest")
 
 
 @dataclass(frozen=True)

@@ -125,3 +125,83 @@ class BCELoss(nn.Module):
         tensor([2.7726])
         """
         return F.binary_cross_entropy_with_logits(raw, x, reduction="none").flatten(1).sum(1)
+
+
+class CategoricalLoss(nn.Module):
+    """Cross-entropy for one-hot categorical columns, squared error for the rest.
+
+    A table's categorical column arrives one-hot encoded as a group of adjacent
+    features; ``groups`` gives each group's ``(start, size)``. The decoder emits
+    one logit per category, ``to_data`` turns each group into probabilities with a
+    softmax, and the loss is the cross-entropy ``-sum_c x_c log softmax(raw)_c``
+    against the one-hot target. Features outside every group are numeric and
+    scored by squared error, as :class:`MSELoss` does. A group whose target is all
+    zeros (a missing category) contributes nothing, so missing cells drop out of the
+    loss by encoding them as zeros.
+
+    ``forward`` averages over *columns* (a categorical column counts once, not once
+    per category), so the score does not grow with the number of categories;
+    ``nll`` sums over them in nats, the numeric part a Gaussian with the optimal
+    shared variance as in :class:`MSELoss`.
+
+    Parameters
+    ----------
+    groups : sequence of (start, size)
+        The one-hot groups, non-overlapping, each of at least 2 features.
+    n_features : int
+        Width of a sample.
+
+    Examples
+    --------
+    >>> loss = CategoricalLoss(groups=[(1, 3)], n_features=4)  # a numeric column, then 3 categories
+    >>> raw = torch.tensor([[0.5, 0.0, 0.0, 0.0]])
+    >>> x = torch.tensor([[0.0, 1.0, 0.0, 0.0]])
+    >>> loss.to_data(raw)
+    tensor([[0.5000, 0.3333, 0.3333, 0.3333]])
+    >>> loss(raw, x)  # (0.5 ** 2 + log 3) / 2 columns
+    tensor([0.6743])
+    """
+
+    def __init__(self, groups, n_features: int):
+        super().__init__()
+        self.groups = [(int(start), int(size)) for start, size in groups]
+        numeric = torch.ones(n_features, dtype=torch.bool)
+        for start, size in self.groups:
+            numeric[start : start + size] = False
+        self.register_buffer("numeric", numeric, persistent=False)  # (n_features,)
+        self.n_columns = int(numeric.sum()) + len(self.groups)
+        self.gaussian = MSELoss()  # carries the numeric part's running variance
+
+    def to_data(self, raw: torch.Tensor) -> torch.Tensor:
+        out = raw.clone()
+        for start, size in self.groups:
+            out[:, start : start + size] = torch.softmax(raw[:, start : start + size], dim=1)
+        return out
+
+    def _cross_entropy(self, raw: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+        """Summed over the groups, per sample: (batch,)."""
+        total = raw.new_zeros(len(raw))
+        for start, size in self.groups:
+            log_p = torch.log_softmax(raw[:, start : start + size].float(), dim=1)  # (batch, size)
+            total = total - (x[:, start : start + size] * log_p).sum(1)
+        return total
+
+    def forward(self, raw: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+        raw, x = raw.flatten(1), x.flatten(1)
+        squared = (raw - x).pow(2)[:, self.numeric].sum(1)  # (batch,)
+        return (squared + self._cross_entropy(raw, x)) / self.n_columns
+
+    def nll(self, raw: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+        """Negative log-likelihood per sample in nats: categorical plus Gaussian numeric parts.
+
+        Examples
+        --------
+        >>> loss = CategoricalLoss(groups=[(0, 2)], n_features=2)
+        >>> loss.nll(torch.zeros(1, 2), torch.tensor([[1.0, 0.0]]))  # log 2
+        tensor([0.6931])
+        """
+        raw, x = raw.flatten(1), x.flatten(1)
+        out = self._cross_entropy(raw, x)
+        if self.numeric.any():
+            out = out + self.gaussian.nll(raw[:, self.numeric], x[:, self.numeric])
+        return out
