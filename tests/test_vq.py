@@ -228,6 +228,25 @@ def test_dead_code_reset_revives_a_codebook_forced_to_collapse(reset):
         assert quantisation_mse > 200.0  # one code at the data's mean
 
 
+def test_codes_left_behind_by_a_moving_encoder_are_revived_within_tens_of_batches():
+    # Encoder outputs that jump elsewhere (as they do early in training) leave every
+    # code with a large EMA cluster size and nothing to win. The slow codebook EMA
+    # (decay 0.99) would call them alive for ~230 batches; recent usage (decay 0.9)
+    # finds them dead within ~22.
+    torch.manual_seed(0)
+    before, _ = clusters(16, per_cluster=64, std=0.1)
+    after, centres = clusters(16, per_cluster=64, std=0.1)
+    after, centres = after + 1000.0, centres + 1000.0
+    vq = VQBottleneck(code_dim=2, codebook_size=16)
+    train_steps(vq, before, steps=50, batch=256)
+    assert vq.cluster_size.min() > 5  # every code busy before the jump
+    train_steps(vq, after, steps=40, batch=256, seed=1)
+    vq.epoch_stats()
+    train_steps(vq, after, steps=10, batch=256, seed=2)
+    assert vq.epoch_stats()["codebook_usage"] >= 0.9
+    assert (distance_to_nearest(centres, vq.codebook) < 1.0).float().mean() >= 0.75
+
+
 def test_usage_counts_only_training_forwards():
     torch.manual_seed(0)
     vq = VQBottleneck(code_dim=2, codebook_size=4)

