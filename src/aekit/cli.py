@@ -362,3 +362,32 @@ def demo(output: str, data: str, code_dim: int, epochs: int, batch_size: int, qu
 
 def _columns(est) -> list[str] | None:
     return est.data_.get("columns") if hasattr(est, "data_") else None
+
+
+@main.command(context_settings=CONTEXT)
+@click.argument("model", required=False, type=click.Path())
+@click.option("--data", default=None,
+              help="Data set for the scatter and presets (default: the one MODEL was fitted on).")
+@click.option("--host", default="127.0.0.1", show_default=True,
+              help="Interface to listen on; anything but loopback exposes the page (a warning is printed).")
+@click.option("--port", type=click.IntRange(0, 65535), default=0, show_default=True,
+              help="Port to listen on; 0 picks a free one.")
+@click.option("--seed", type=int, default=0, show_default=True, help="Seed of the scatter's subsample.")
+def explore(model: str | None, data: str | None, host: str, port: int, seed: int) -> None:
+    """Serve the interactive latent-space page and print its URL.
+
+    Drag the orange dot through the latent plane and watch the decoder's output;
+    click presets, hover the encoded data set, switch to the VAE's cloud. Without
+    MODEL, a 2-D autoencoder and a 2-D VAE on builtin:shapes12 are trained in
+    seconds (then cached). The page is served from 127.0.0.1 and works offline.
+
+    \b
+    Example:
+      aekit explore
+      aekit explore digits-model --port 8765
+    """
+    from aekit.explorer import open_session
+    from aekit.explorer.server import serve
+
+    session = open_session(model, data=data, seed=seed, log=click.echo)
+    serve(session, host=host, port=port, echo=click.echo)

@@ -1,0 +1,155 @@
+"""The explorer: an interactive page that decodes the latent plane as you drag through it.
+
+``aekit explore [MODEL]`` builds a :class:`Session` (named fitted models plus a
+data set) with :func:`open_session` and serves it with
+:func:`aekit.explorer.server.serve` on 127.0.0.1. Without a model it uses
+:func:`default_models`: a 2-D plain autoencoder and a 2-D VAE on
+``builtin:shapes12``, trained in seconds once and then loaded from the cache.
+
+The page (``static/``) is plain JavaScript and canvas: no build step, no CDN,
+no request leaves the machine.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+from collections.abc import Callable
+from pathlib import Path
+
+from aekit.data import Dataset
+from aekit.errors import AekitError, ConfigError, ModelFileError
+from aekit.estimator import AutoEncoder
+from aekit.explorer.session import RequestError, Session
+
+__all__ = ["DEFAULT_DATA", "DEFAULT_VARIANTS", "RequestError", "Session", "default_models", "open_session"]
+
+#: The data set of the default models: small images with six well separated classes.
+DEFAULT_DATA = "builtin:shapes12"
+#: Default model names and their variants: the VAE toggle switches between them.
+DEFAULT_VARIANTS = {"ae": "plain", "vae": "vae"}
+
+
+def default_models(*, data: str = DEFAULT_DATA, code_dim: int = 2, epochs: int = 30, batch_size: int = 128,
+                   seed: int = 0, cache: str | Path | None = None,
+                   log: Callable[[str], None] | None = None) -> tuple[dict[str, AutoEncoder], Dataset]:
+    """Train, or load from the cache, the default models: a plain autoencoder and a VAE.
+
+    Each model is trained on the data set's training split and cached under
+    ``cache / "<name>-<key>"``, the key hashing the aekit version and every setting
+    here, so a new version or setting trains afresh. A cached model that no longer
+    loads is trained again.
+
+    Parameters
+    ----------
+    data : str, default "builtin:shapes12"
+        Data spec (see :func:`aekit.data.load`).
+    code_dim : int, default 2
+        Code size of both models; 2 fills the latent plane exactly.
+    epochs, batch_size, seed : int
+        Training settings (30 epochs of shapes12 take about 2 s per model on one core).
+    cache : path, optional
+        Cache folder; ``aekit.data.download.cache_dir() / "explorer"`` by default.
+    log : callable, optional
+        Called with one line per model trained or loaded.
+
+    Returns
+    -------
+    models : dict of str to AutoEncoder
+        ``{"ae": plain, "vae": vae}``, fitted.
+    dataset : aekit.data.Dataset
+        All of ``data`` (training and test rows).
+    """
+    from aekit import __version__, load
+    from aekit.data import cache_dir, load as load_data
+
+    folder = Path(cache) if cache is not None else cache_dir() / "explorer"
+    dataset = load_data(data)
+    models = {}
+    for name, variant in DEFAULT_VARIANTS.items():
+        settings = {"aekit": __version__, "data": data, "variant": variant, "code_dim": code_dim,
+                    "epochs": epochs, "batch_size": batch_size, "seed": seed}
+        key = hashlib.sha256(json.dumps(settings, sort_keys=True).encode()).hexdigest()[:12]
+        path = folder / f"{name}-{key}"
+        est = None
+        if path.is_dir():
+            try:
+                est = load(path)
+                _say(log, f"{name}: loaded the cached {variant} model from {path}")
+            except ModelFileError as exc:
+                _say(log, f"{name}: the cached model at {path} does not load ({exc}); training it again")
+        if est is None:
+            _say(log, f"{name}: training a {code_dim}-D {variant} model on {data} ({epochs} epochs) ...")
+            est = AutoEncoder(code_dim=code_dim, variant=variant, epochs=epochs, batch_size=batch_size,
+                              random_state=seed).fit(dataset.train())
+            _save_atomically(est, path)
+            _say(log, f"{name}: cached in {path}")
+        models[name] = est
+    return models, dataset
+
+
+def open_session(model: str | Path | None = None, *, data: str | None = None, seed: int = 0,
+                 log: Callable[[str], None] | None = None) -> Session:
+    """The session ``aekit explore`` serves.
+
+    Parameters
+    ----------
+    model : path, optional
+        A model directory. Without one, :func:`default_models` provides ``"ae"`` and
+        ``"vae"``.
+    data : str, optional
+        Data spec for the scatter and presets; by default the one the model
+        directory records (``aekit fit`` records it), else shapes12 for the
+        default models.
+    seed : int, default 0
+        Seed of the scatter's subsample.
+    log : callable, optional
+        Receives progress lines.
+
+    Returns
+    -------
+    Session
+        Model names ``"ae"`` and ``"vae"`` by default; otherwise the model
+        directory's name (cleaned to letters, digits, ``_`` and ``-``).
+
+    Raises
+    ------
+    ConfigError
+        A model directory that records no data set, with no ``data`` given.
+    """
+    from aekit import load
+    from aekit.data import load as load_data
+
+    if model is None:
+        models, dataset = default_models(data=data or DEFAULT_DATA, seed=seed, log=log)
+        return Session(models, dataset, seed=seed)
+    est = load(model)
+    spec = data or est.data_.get("spec")
+    if not spec:
+        raise ConfigError(f"model {model} records no data set; pass one, e.g. --data builtin:digits")
+    dataset = load_data(spec)
+    name = "".join(c if c.isalnum() or c in "_-" else "-" for c in Path(model).resolve().name)[:32] or "model"
+    try:
+        return Session({name: est}, dataset, seed=seed)
+    except AekitError as exc:
+        raise ConfigError(f"{exc}; pass the data set the model was trained on with --data") from None
+
+
+def _save_atomically(est: AutoEncoder, path: Path) -> None:
+    """Write into a sibling temporary folder, then rename it: a cache entry is whole or absent."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f"{path.name}.tmp-{os.getpid()}")
+    shutil.rmtree(tmp, ignore_errors=True)
+    est.save(tmp)
+    shutil.rmtree(path, ignore_errors=True)  # a stale entry that did not load
+    try:
+        os.replace(tmp, path)
+    except OSError:  # another process cached the same model meanwhile: theirs is as good
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _say(log: Callable[[str], None] | None, line: str) -> None:
+    if log is not None:
+        log(line)
