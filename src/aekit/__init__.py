@@ -18,6 +18,7 @@ __version__ = "0.1.0"
 
 from aekit import data  # noqa: E402
 from aekit.estimator import AutoEncoder  # noqa: E402
+from aekit.anomaly import AnomalyDetector  # noqa: E402
 
 
 def load(path) -> AutoEncoder:
@@ -32,4 +33,4 @@ def load(path) -> AutoEncoder:
     return AutoEncoder.load(path)
 
 
-__all__ = ["AutoEncoder", "data", "load", "__version__"]
+__all__ = ["AnomalyDetector", "AutoEncoder", "data", "load", "__version__"]
