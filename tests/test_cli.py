@@ -12,7 +12,7 @@ from PIL import Image
 
 from aekit.cli import main
 
-COMMANDS = ["fit", "encode", "decode", "reconstruct", "evaluate", "demo"]
+COMMANDS = ["fit", "encode", "decode", "reconstruct", "evaluate", "demo", "detect", "score"]
 
 
 def run(*args, ok=True):
