@@ -53,7 +53,8 @@ def test_page_and_assets_are_served_with_a_strict_policy(client):
 def test_page_needs_nothing_from_the_network():
     """No CDN, no font service: the page works offline."""
     static = files("aekit.explorer") / "static"
-    for name in ("index.html", "explorer.js", "explorer.css"):
+    for name in ("index.html", "explorer.css", "explorer.js", "paint.js", "backend.js", "input.js", "tools.js", "dims.js",
+                 "url.js"):
         text = (static / name).read_text()
         assert not re.search(r"https?://|//cdn|@import|fonts\.", text), name
 
@@ -235,3 +236,25 @@ def test_cli_explore_serves_and_warns_off_loopback(session, monkeypatch):
     assert result.exit_code == 0, result.output
     assert "warning: serving on 0.0.0.0 exposes the explorer" in result.output
     assert re.search(r"aekit explorer: http://127\.0\.0\.1:\d+/", result.output) and ran.is_set()
+
+
+def test_cli_explore_exports_one_page_and_refuses_conv_models(session, tmp_path, monkeypatch):
+    """--export writes the standalone page instead of serving; a conv model has no JavaScript mirror."""
+    import aekit.explorer as explorer
+
+    monkeypatch.setattr(explorer, "open_session", lambda *a, **k: session)
+    out = tmp_path / "page.html"
+    result = CliRunner().invoke(main, ["explore", "--export", str(out)])
+    assert result.exit_code == 0, result.output
+    assert f"wrote {out}" in result.output
+    html = out.read_text()
+    assert '<script type="application/json" id="aekit-data">' in html and "window.AekitDecoder" in html
+    assert not re.search(r"""(?:src|href)=["']/static""", html)  # every script and style inlined
+    payload = json.loads(re.search(r'id="aekit-data">(.*?)</script>', html, re.S).group(1))
+    assert sorted(payload["models"]) == ["ae", "vae"] and payload["models"]["vae"]["format"] == "aekit.model"
+    assert len(payload["points"]["indices"]) == payload["meta"]["limits"]["max_points"] == 100
+    conv = aekit.AutoEncoder(code_dim=2, arch="conv", epochs=1, random_state=0).fit(session.dataset.subset(slice(0, 64)))
+    monkeypatch.setattr(explorer, "open_session", lambda *a, **k: Session({"convy": conv}, session.dataset))
+    result = CliRunner().invoke(main, ["explore", "--export", str(tmp_path / "conv.html")])
+    assert result.exit_code == 1 and "model 'convy': arch='conv' cannot be mirrored in JavaScript" in result.output
+    assert not (tmp_path / "conv.html").exists()

@@ -2,7 +2,8 @@
 
 ``aekit explore [MODEL]`` builds a :class:`Session` (named fitted models plus a
 data set) with :func:`open_session` and serves it with
-:func:`aekit.explorer.server.serve` on 127.0.0.1. Without a model it uses
+:func:`aekit.explorer.server.serve` on 127.0.0.1; ``--export page.html`` writes
+it instead as one self-contained file with :func:`export_page`. Without a model it uses
 :func:`default_models`: a 2-D plain autoencoder and a 2-D VAE on
 ``builtin:shapes12``, trained in seconds once and then loaded from the cache.
 
@@ -24,7 +25,12 @@ from aekit.errors import AekitError, ConfigError, ModelFileError
 from aekit.estimator import AutoEncoder
 from aekit.explorer.session import RequestError, Session
 
-__all__ = ["DEFAULT_DATA", "DEFAULT_VARIANTS", "RequestError", "Session", "default_models", "open_session"]
+__all__ = ["DEFAULT_DATA", "DEFAULT_VARIANTS", "RequestError", "Session", "default_models", "export_page",
+           "open_session"]
+
+#: Data points (codes and samples) an exported page carries by default: enough for the scatter, and
+#: a few hundred kilobytes of 28x28 images.
+EXPORT_POINTS = 600
 
 #: The data set of the default models: small images with six well separated classes.
 DEFAULT_DATA = "builtin:shapes12"
@@ -135,6 +141,62 @@ def open_session(model: str | Path | None = None, *, data: str | None = None, se
         return Session({name: est}, dataset, seed=seed)
     except AekitError as exc:
         raise ConfigError(f"{exc}; pass the data set the model was trained on with --data") from None
+
+
+def export_page(session: Session, out_path: str | Path, *, max_points: int = EXPORT_POINTS) -> Path:
+    """Write the explorer page for ``session`` as one file that runs without a server.
+
+    The page is ``static/index.html`` with its scripts and styles inlined
+    (:func:`aekit.explorer.export.write_standalone_page`) and a JSON payload:
+    each model's :func:`~aekit.explorer.export.model_spec` (decoded and encoded in
+    the browser by ``decoder.js``), the page's meta data and presets, and the
+    first ``max_points`` rows of the session's seeded subsample (samples as
+    base64 float32, labels), whose codes the page computes itself. It opens from
+    ``file://`` and makes no request.
+
+    Parameters
+    ----------
+    session : Session
+        The models and data the page shows.
+    out_path : path
+        Where the page goes (written atomically).
+    max_points : int, default 600
+        Data points in the scatter and the hover, at most the session's.
+
+    Returns
+    -------
+    Path
+        ``out_path``.
+
+    Raises
+    ------
+    ConfigError
+        A model with no JavaScript mirror (a conv model), naming the model.
+    """
+    import base64
+
+    import numpy as np
+
+    from aekit.explorer.export import STATIC_DIR, model_spec, write_standalone_page
+
+    specs = {}
+    for name, est in session.models.items():
+        try:
+            specs[name] = model_spec(est)
+        except ConfigError as exc:
+            raise ConfigError(f"model {name!r}: {exc}") from None
+    meta = session.meta()
+    first = next(iter(session.models))
+    limit = max(1, min(int(max_points), meta["limits"]["max_points"]))
+    points = session.codes(first, limit)  # indices and labels of the seeded subsample
+    rows = np.asarray(points["indices"])
+    x = np.ascontiguousarray(session.dataset.x[rows].reshape(len(rows), -1), dtype="<f4")
+    meta["limits"]["max_points"] = limit
+    payload = {"format": "aekit.explorer", "version": 1, "meta": meta, "presets": session.presets(),
+               "models": specs, "points": {"indices": points["indices"], "labels": points["labels"],
+                                           "x": base64.b64encode(x.tobytes()).decode("ascii")}}
+    html = (STATIC_DIR / "index.html").read_text(encoding="utf-8")
+    return write_standalone_page(html, payload, out_path, extra_scripts=("decoder.js",))
 
 
 def _save_atomically(est: AutoEncoder, path: Path) -> None:
