@@ -357,6 +357,7 @@ def demo(output: str, data: str, code_dim: int, epochs: int, batch_size: int, qu
                                   scale=max(1, 64 // ds.x.shape[-1])), out / "reconstructions.png")
         click.echo(f"inputs (top) and reconstructions (bottom): {png}")
     click.echo(f"model directory: {model_dir}  (try: aekit evaluate {model_dir} {data})")
+    click.echo(f"explore it in your browser: aekit explore {model_dir}  (prints the page's URL)")
     click.echo(f"done in {time.perf_counter() - t0:.1f} s")
 
 
