@@ -253,7 +253,7 @@ def test_interpolation_path_decodes_along_the_line(page, session, model, kind):
     codes = np.float32(path["codes"])
     np.testing.assert_array_equal(codes[0], np.float32(path["a"]))
     np.testing.assert_allclose(codes[-1], np.float32(path["b"]), atol=1e-5)
-    np.testing.assert_array_equal(np.float32(path["images"]), session.models[model].inverse_transform(codes).reshape(10, -1))
+    np.testing.assert_allclose(np.float32(path["images"]), session.models[model].inverse_transform(codes).reshape(10, -1), rtol=0, atol=1e-6)
     if kind == "linear":
         steps = np.diff(codes, axis=0)
         np.testing.assert_allclose(steps, steps[:1].repeat(9, axis=0), atol=1e-5)
@@ -281,7 +281,7 @@ def test_wide_codes_show_a_slice_with_sliders(page, session):
     _idle(page)
     code = np.float32(_state(page)["code"])
     assert code[:2].tolist() == before[:2].tolist() and not np.allclose(code[2:], before[2:])
-    np.testing.assert_array_equal(np.float32(_state(page)["reconstruction"]), est.inverse_transform(code[None]).ravel())
+    np.testing.assert_allclose(np.float32(_state(page)["reconstruction"]), est.inverse_transform(code[None]).ravel(), rtol=0, atol=1e-6)
     # A slider moves only its own dim; the server decodes the full code.
     page.focus("#slider-0")
     for _ in range(5):
@@ -289,7 +289,7 @@ def test_wide_codes_show_a_slice_with_sliders(page, session):
     _idle(page)
     moved = np.float32(_state(page)["code"])
     assert moved[0] > code[0] and moved[1:].tolist() == code[1:].tolist()
-    np.testing.assert_array_equal(np.float32(_state(page)["reconstruction"]), est.inverse_transform(moved[None]).ravel())
+    np.testing.assert_allclose(np.float32(_state(page)["reconstruction"]), est.inverse_transform(moved[None]).ravel(), rtol=0, atol=1e-6)
     # The decoded grid is the slice through the current code.
     with page.expect_request(lambda r: r.url.endswith("/api/grid")) as request:
         page.click("#grid-toggle")

@@ -79,7 +79,7 @@ def test_encode_and_decode_equal_the_estimator(client, session, shapes):
     np.testing.assert_array_equal(np.float32(out["reconstruction"]), est.reconstruct(x[None]).ravel())
     z = np.float32([[0.5, -1.25], [3.0, 2.0]])
     out = client.post("/api/decode", json={"model": "ae", "codes": z.tolist()}).json()
-    np.testing.assert_array_equal(np.float32(out["images"]), est.inverse_transform(z).reshape(2, -1))
+    np.testing.assert_allclose(np.float32(out["images"]), est.inverse_transform(z).reshape(2, -1), rtol=0, atol=1e-6)
     grid = client.post("/api/grid", json={"model": "vae", "n": 3}).json()
     assert len(grid["images"]) == 9 and len(grid["xs"]) == 3
 
@@ -139,7 +139,7 @@ def test_drag_socket_decodes_with_the_input_error(client, session, shapes):
         ws.send_json({"type": "decode", "model": "ae", "z": mean.tolist(), "seq": 1})
         reply = ws.receive_json()
         assert reply["type"] == "decoded" and reply["seq"] == 1 and reply["z"] == mean.tolist()
-        np.testing.assert_array_equal(np.float32(reply["image"]), est.inverse_transform(mean[None]).ravel())
+        np.testing.assert_allclose(np.float32(reply["image"]), est.inverse_transform(mean[None]).ravel(), rtol=0, atol=1e-6)
         assert reply["error"] == pytest.approx(est.reconstruction_error(x[None])[0], rel=1e-6)
         # A bad message gets an error reply; the connection stays usable.
         ws.send_json({"type": "decode", "model": "ae", "z": [0, "a"], "seq": 2})
