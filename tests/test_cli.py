@@ -12,7 +12,7 @@ from PIL import Image
 
 from aekit.cli import main
 
-COMMANDS = ["fit", "encode", "decode", "reconstruct", "evaluate", "demo", "detect", "score"]
+COMMANDS = ["fit", "encode", "decode", "reconstruct", "evaluate", "demo", "detect", "score", "denoise", "sample", "interpolate"]
 
 
 def run(*args, ok=True):

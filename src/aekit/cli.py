@@ -49,10 +49,11 @@ def main() -> None:
 
 
 # -- shared helpers ------------------------------------------------------------------
-def _load_data(spec: str, limit: int | None = None):
+def _load_data(spec: str, limit: int | None = None, missing: str = "error"):
+    """``missing="mask"``: tables may have empty cells (the commands whose model masks and imputes them)."""
     from aekit import data
 
-    return data.load(spec, limit=limit)
+    return data.load(spec, limit=limit, missing=missing)
 
 
 def _load_model(path: str):
@@ -217,7 +218,7 @@ def fit(data: str, output: str, config_file: str | None, resume: bool, quiet: bo
         est = AutoEncoder(**options)
     except TypeError as exc:
         raise ConfigError(f"unknown option in {config_file or 'flags'}: {exc}") from None
-    ds = _load_data(data, limit)
+    ds = _load_data(data, limit, missing="mask")
     seed = est.random_state
     train, test = ds.split(test_size=0.2, seed=seed)
     model_dir = Path(output)
@@ -248,7 +249,7 @@ def encode(model: str, data: str, output: str) -> None:
       aekit encode digits-model builtin:digits -o codes.csv
     """
     est = _load_model(model)
-    codes = est.transform(_load_data(data))
+    codes = est.transform(_load_data(data, missing="mask"))
     _write_array(codes, Path(output), [f"z{i}" for i in range(codes.shape[1])])
     click.echo(f"wrote {codes.shape[0]} codes of size {codes.shape[1]} to {output}")
 
@@ -276,17 +277,29 @@ def decode(model: str, codes: str, output: str) -> None:
 @click.argument("model", type=click.Path())
 @click.argument("data")
 @click.option("-o", "--output", required=True, type=click.Path(),
-              help="out.npy, out.csv or out.png (inputs above their reconstructions)")
+              help="out.npy, out.csv or out.png (inputs above their reconstructions); tables: .csv or .parquet")
 @click.option("--limit", type=int, default=None, help="Only the first N samples.")
-def reconstruct(model: str, data: str, output: str, limit: int | None) -> None:
+@click.option("--all-cells", is_flag=True,
+              help="Tables: write the reconstruction of every cell, not the input with its gaps filled.")
+def reconstruct(model: str, data: str, output: str, limit: int | None, all_cells: bool) -> None:
     """Reconstruct every sample of DATA through the bottleneck.
+
+    A table (CSV or Parquet) given to a model fitted on one is written back as a
+    table with the same columns: observed cells as they were, missing cells
+    filled from the model (imputation); --all-cells writes every cell's
+    reconstruction instead.
 
     \b
     Example:
       aekit reconstruct digits-model builtin:digits -o recon.png --limit 32
+      aekit fit survey.csv -o survey-model --code-dim 4
+      aekit reconstruct survey-model survey.csv -o survey-filled.csv
     """
     est = _load_model(model)
-    ds = _load_data(data, limit)
+    ds = _load_data(data, limit, missing="mask")
+    if getattr(est, "schema_", None) is not None and ds.frame is not None:
+        _write_table(est, ds, Path(output), all_cells)
+        return
     out = est.reconstruct(ds)
     _write_output(out, Path(output), images_above=ds.x, columns=_columns(est))
     click.echo(f"wrote {len(out)} reconstructions to {output} "
@@ -307,7 +320,7 @@ def evaluate(model: str, data: str, split: str, as_json: bool) -> None:
       aekit evaluate digits-model builtin:digits
     """
     est = _load_model(model)
-    ds = _load_data(data)
+    ds = _load_data(data, missing="mask")
     part, where = _test_part(ds, est.data_) if split == "auto" else (ds, "all rows")
     metrics = est.evaluate(part)
     if as_json:
@@ -361,6 +374,28 @@ def demo(output: str, data: str, code_dim: int, epochs: int, batch_size: int, qu
     click.echo(f"done in {time.perf_counter() - t0:.1f} s")
 
 
+def _write_table(est, ds, out: Path, all_cells: bool) -> None:
+    """A table model's output for the table ``ds``: gaps filled (or every cell), label column kept."""
+    from aekit._atomic import atomic_path
+
+    suffix = out.suffix.lower()
+    if suffix not in (".csv", ".parquet"):
+        raise ConfigError(f"output {out} must end in .csv or .parquet for a table")
+    features = ds.features()
+    n_missing = int(features.isna().to_numpy().sum())
+    table = est.reconstruct(features) if all_cells else est.impute(features)
+    if ds.label_column is not None:  # back in its place, as read
+        table.insert(list(ds.frame.columns).index(ds.label_column), ds.label_column, ds.frame[ds.label_column])
+    out.parent.mkdir(parents=True, exist_ok=True)
+    with atomic_path(out) as tmp:
+        if suffix == ".csv":
+            table.to_csv(tmp, index=False)
+        else:
+            table.to_parquet(tmp, index=False)
+    what = "every cell reconstructed" if all_cells else f"{n_missing} missing cells filled"
+    click.echo(f"wrote {len(table)} rows to {out} ({what})")
+
+
 def _columns(est) -> list[str] | None:
     return est.data_.get("columns") if hasattr(est, "data_") else None
 
@@ -405,3 +440,4 @@ def explore(model: str | None, data: str | None, host: str, port: int, seed: int
 
 # The anomaly commands (detect, score) live in their own module; importing it registers them on `main`.
 from aekit import cli_anomaly  # noqa: E402,F401
+from aekit import cli_generate  # noqa: E402,F401

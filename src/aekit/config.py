@@ -54,6 +54,7 @@ class ModelConfig:
     bottleneck: str = _f("deterministic", "how the encoder output becomes the code z, a name in aekit.registry.BOTTLENECKS")
     loss: str = _f("mse", "reconstruction loss, a name in aekit.registry.LOSSES; bce makes the decoder output probabilities")
     categorical: tuple[tuple[int, int], ...] | None = _f(None, "loss='ce' only: (start, size) of each one-hot categorical column among the features; the rest are numeric")
+    missing: bool = _f(False, "tables only: NaN marks a missing cell: the encoder sees 0 (the scaled mean) and the loss and reconstruction error skip it")
     binarize: bool = _f(False, "loss='bce' only: train on Bernoulli draws of each value, redrawn every batch (dynamic binarisation of grey images)")
     output_range: tuple[float, float] | None = _f(None, "decoded values are clipped to this range outside training, e.g. (0, 1) for images")
     tied: bool = _f(False, "mlp/linear only: the decoder reuses the encoder's weights transposed (half the weights)")
@@ -113,6 +114,9 @@ class ModelConfig:
         if self.arch == "conv" and self.bottleneck == "vq":
             self._check_token_grid()
         self._check_categorical()
+        if self.missing and len(shape) != 1:
+            raise ConfigError(f"missing=True (masked missing cells) needs flat table samples (features,), got "
+                              f"input_shape={shape!r}")
         if self.binarize and self.loss != "bce":
             raise ConfigError(f"binarize=True draws binary targets for a Bernoulli likelihood: it needs loss='bce', "
                               f"got loss={self.loss!r}")

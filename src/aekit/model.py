@@ -57,6 +57,8 @@ class Autoencoder(nn.Module):
         reconstructions, anomaly scores) want, and it leaves the global RNG alone.
         """
         self._check_input(x)
+        if self.config.missing:
+            x = torch.nan_to_num(x, nan=0.0)  # a missing cell reads as the (scaled) mean
         h = self.encoder(x)
         if getattr(self.bottleneck, "stochastic", False):
             return self.bottleneck(h, sample=sample)
@@ -86,7 +88,15 @@ class Autoencoder(nn.Module):
         Probabilistic bottlenecks (``nats = True``) get the reconstruction as a
         negative log-likelihood in nats summed over features; the others a
         per-feature mean, comparable to PCA's mean squared error.
+
+        With ``missing`` (tables), NaN cells are missing: the encoder sees 0 there
+        and the loss counts only the observed cells, averaging over them, so no NaN
+        ever reaches a gradient.
         """
+        mask = None
+        if self.config.missing:
+            mask = ~torch.isnan(x)  # (batch, n_features): observed cells
+            x = torch.where(mask, x, torch.zeros_like(x))
         if self.config.binarize and self.training:
             # Dynamic binarisation (as in Burda et al. 2016 and most VAE likelihood
             # papers): each batch sees fresh binary draws with the grey value as p.
@@ -101,10 +111,11 @@ class Autoencoder(nn.Module):
                 x_in = x_in.clamp(*self.config.output_range)
         code = self.encode(x_in)
         raw = self.decoder(code.z)
+        masked = {} if mask is None else {"mask": mask}
         if getattr(self.bottleneck, "nats", False):
-            recon = self.recon_loss.nll(raw, x)  # (batch,) nats
+            recon = self.recon_loss.nll(raw, x, **masked)  # (batch,) nats
         else:
-            recon = self.recon_loss(raw, x)  # (batch,)
+            recon = self.recon_loss(raw, x, **masked)  # (batch,)
         total = recon
         terms = {"recon": recon.mean()}
         for name, term in self.bottleneck.terms(code).items():
@@ -171,8 +182,13 @@ class Autoencoder(nn.Module):
         return self.decode(self.encode(x, sample=False).mean)
 
     def reconstruction_error(self, x: torch.Tensor) -> torch.Tensor:
-        """Mean squared error per sample in data space, shape (batch,)."""
-        return (self.reconstruct(x) - x).pow(2).flatten(1).mean(1)
+        """Mean squared error per sample in data space, shape (batch,); with
+        ``missing``, the mean over each sample's observed (non-NaN) cells."""
+        if not self.config.missing:
+            return (self.reconstruct(x) - x).pow(2).flatten(1).mean(1)
+        mask = ~torch.isnan(x)
+        squared = (self.reconstruct(x) - torch.nan_to_num(x, nan=0.0)).pow(2) * mask
+        return squared.flatten(1).sum(1) / mask.flatten(1).sum(1).clamp_min(1)
 
     # -- helpers -------------------------------------------------------------
     @torch.no_grad()

@@ -3,6 +3,13 @@
 Images arrive in [0, 1] and are used as they are. Table columns are
 standardised (mean 0, standard deviation 1) so that no column dominates the
 squared error by its units alone; a constant column keeps scale 1.
+
+``"robust"`` centres on the median and divides by the interquartile range over
+1.349 (the IQR of a unit normal), so Gaussian columns come out as ``"standard"``
+would scale them while a few extreme values (the anomalies a detector should
+flag) cannot shrink everyone else's scale; a column whose IQR is 0 (mostly one
+value) falls back to its standard deviation. Statistics skip missing (NaN)
+cells, and scaling leaves them NaN.
 """
 
 from __future__ import annotations
@@ -11,7 +18,24 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from aekit.errors import ModelFileError
+import warnings
+
+from aekit.errors import ConfigError, ModelFileError
+
+METHODS = ("none", "standard", "robust")
+IQR_OF_NORMAL = 1.349  # 75th minus 25th percentile of N(0, 1)
+
+
+def _statistics(flat, method, mean, std, median, percentile) -> tuple[np.ndarray, np.ndarray]:
+    """(shift, scale) per feature in float64, NaN-aware when given the nan* functions."""
+    if method == "standard":
+        return mean(flat, 0, dtype=np.float64), std(flat, 0, dtype=np.float64)
+    q25, q75 = percentile(flat, [25, 75], axis=0)
+    scale = (q75 - q25) / IQR_OF_NORMAL
+    flat_scale = ~(scale > 1e-8)
+    if flat_scale.any():  # mostly one value: the IQR says nothing, the spread of the rest does
+        scale[flat_scale] = std(flat[:, flat_scale], 0, dtype=np.float64)
+    return np.asarray(median(flat, 0), dtype=np.float64), np.asarray(scale, dtype=np.float64)
 
 
 @dataclass
@@ -25,7 +49,7 @@ class Preprocessing:
     array([[0., 0.]], dtype=float32)
     """
 
-    method: str = "none"  # "none" or "standard"
+    method: str = "none"  # "none", "standard" or "robust"
     shift: np.ndarray | None = None  # (n_features,) or None for the identity
     scale: np.ndarray | None = None
 
@@ -39,12 +63,23 @@ class Preprocessing:
         >>> p = Preprocessing.fit(np.array([[0.0, 1.0], [2.0, 0.0]]), "standard", keep=np.array([False, True]))
         >>> p.transform(np.array([[2.0, 1.0]]))
         array([[1., 1.]], dtype=float32)
+        >>> robust = Preprocessing.fit(np.array([[0.0], [1.0], [2.0], [3.0], [1000.0]]), "robust")
+        >>> float(robust.shift[0]), round(float(robust.scale[0]), 3)   # median 2, IQR 2 / 1.349
+        (2.0, 1.483)
         """
+        if method not in METHODS:
+            raise ConfigError(f"scaling method={method!r} is not one of: {', '.join(METHODS)}")
         if method == "none":
             return cls(method)
         flat = x.reshape(len(x), -1)
-        shift = flat.mean(0, dtype=np.float64)
-        scale = flat.std(0, dtype=np.float64)
+        if np.isnan(flat).any():
+            with warnings.catch_warnings():  # an all-missing column: caught by the table schema
+                warnings.simplefilter("ignore", RuntimeWarning)
+                shift, scale = _statistics(flat.astype(np.float64), method, np.nanmean, np.nanstd,
+                                           np.nanmedian, np.nanpercentile)
+        else:
+            shift, scale = _statistics(flat, method, np.mean, np.std, np.median, np.percentile)
+        shift[~np.isfinite(shift)] = 0.0
         scale[~(scale > 1e-8)] = 1.0  # constant columns: nothing to scale
         if keep is not None:
             shift[keep], scale[keep] = 0.0, 1.0
@@ -73,8 +108,8 @@ class Preprocessing:
     def from_dict(cls, data: dict, n_features: int, source: str = "config.json") -> Preprocessing:
         try:
             method = data["method"]
-            if method not in ("none", "standard"):
-                raise ValueError(f"method={method!r} is not one of: none, standard")
+            if method not in METHODS:
+                raise ValueError(f"method={method!r} is not one of: {', '.join(METHODS)}")
             if method == "none":
                 return cls(method)
             shift = np.asarray(data["shift"], dtype=np.float32)

@@ -17,11 +17,13 @@ from aekit.data.download import cache_dir
 from aekit.data.idx import read_idx
 from aekit.data.images import read_image_folder
 from aekit.data.readers import read_csv, read_npy, read_npz, read_parquet
+from aekit.data.tables import TableSchema
 from aekit.errors import DataError
 
 __all__ = [
     "BUILTINS",
     "Dataset",
+    "TableSchema",
     "cache_dir",
     "check_array",
     "load",
@@ -37,7 +39,7 @@ SUPPORTED = (
 _IDX_NAME = re.compile(r"(\.idx$|[-_.]ubyte$|idx\d)")
 
 
-def _read_path(path: Path, limit: int | None) -> Dataset:
+def _read_path(path: Path, limit: int | None, missing: str = "error") -> Dataset:
     """Dispatch a path to its reader by suffix; a folder is read as images."""
     if path.is_dir():
         return read_image_folder(path, limit)
@@ -48,15 +50,15 @@ def _read_path(path: Path, limit: int | None) -> Dataset:
     if name.endswith(".npz"):
         return read_npz(path, limit)
     if inner.endswith((".csv", ".tsv")):
-        return read_csv(path, limit)
+        return read_csv(path, limit, missing)
     if name.endswith((".parquet", ".pq")):
-        return read_parquet(path, limit)
+        return read_parquet(path, limit, missing)
     if _IDX_NAME.search(inner):
         return read_idx(path, limit)
     raise DataError(f"{path}: unknown format {path.suffix or '(no suffix)'!r}; aekit reads {SUPPORTED}")
 
 
-def load(spec: str | Path, *, limit: int | None = None) -> Dataset:
+def load(spec: str | Path, *, limit: int | None = None, missing: str = "error") -> Dataset:
     """Load a dataset from a path or a ``builtin:NAME[?option=value&...]`` spec.
 
     Parameters
@@ -69,6 +71,12 @@ def load(spec: str | Path, *, limit: int | None = None) -> Dataset:
     limit : int, optional
         Keep only the first ``limit`` rows (quick runs). Readers that can stop early
         (csv, npy, image folders) do not read the rest.
+    missing : {"error", "mask"}
+        Tables (CSV, Parquet) with empty cells: "error" names the first one;
+        "mask" keeps them, NaN in ``x`` for a numeric cell and an all-zero one-hot
+        group for a categorical one, for a model that masks them out of its loss
+        and imputes them (``AutoEncoder.fit`` on such a Dataset does). Arrays and
+        images never hold missing values.
 
     Returns
     -------
@@ -98,8 +106,9 @@ def load(spec: str | Path, *, limit: int | None = None) -> Dataset:
         path = Path(text).expanduser()
         if not path.exists():
             raise DataError(f"no such file or folder: {path}")
-        dataset = _read_path(path, limit)
+        dataset = _read_path(path, limit, missing)
     if limit is not None and len(dataset) > limit:
         dataset = dataset.subset(slice(0, limit))
-    x = check_array(dataset.x, name=dataset.name, kind=dataset.kind, columns=dataset.columns)
+    x = check_array(dataset.x, name=dataset.name, kind=dataset.kind, columns=dataset.columns,
+                    allow_missing=dataset.frame is not None and missing == "mask")
     return replace(dataset, x=x)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import warnings
 from dataclasses import dataclass, replace
-from typing import Sequence
+from typing import Any, Sequence
 
 import numpy as np
 
@@ -24,6 +24,7 @@ def check_array(
     name: str,
     kind: str | None = None,
     columns: Sequence[str] | None = None,
+    allow_missing: bool = False,
 ) -> np.ndarray:
     """Validate a loaded array and return it as float32, C-contiguous.
 
@@ -38,6 +39,10 @@ def check_array(
         whose values exceed 1 trigger a ``UserWarning`` (they look like 0-255).
     columns : sequence of str, optional
         Column names of a table, used only to name a bad column in messages.
+    allow_missing : bool, default False
+        Tables only: NaN marks a missing cell and is let through (the model masks
+        it out of the loss and imputes it); infinities are still refused. Only
+        the table path (:mod:`aekit.data.tables`) sets it.
 
     Returns
     -------
@@ -89,7 +94,12 @@ def check_array(
     # min and max propagate NaN and reach any inf: a full mask only when something is wrong.
     low, top = float(out.min()), float(out.max())
     if not (np.isfinite(low) and np.isfinite(top)):
-        _raise_non_finite(raw, out, np.isfinite(out), name, kind, columns)
+        if allow_missing and out.ndim == 2:
+            finite = ~np.isinf(out)
+            if not finite.all():
+                _raise_non_finite(raw, out, finite, name, kind, columns)
+        else:
+            _raise_non_finite(raw, out, np.isfinite(out), name, kind, columns)
     if kind == "image":
         if top > 1.0:
             warnings.warn(
@@ -144,6 +154,13 @@ class Dataset:
         Table column names.
     label_names : list of str, optional
         ``label_names[y[i]]`` names the class of sample ``i``.
+    frame : pandas.DataFrame, optional
+        Tables read from CSV or Parquet: the table as read, every column (the
+        label column too), row-aligned with ``x``. The estimator encodes
+        :meth:`features` through its own :class:`~aekit.data.tables.TableSchema`,
+        so scoring data needs the same columns, not the same encoding.
+    label_column : str, optional
+        The column of ``frame`` that became ``y``.
 
     Examples
     --------
@@ -163,6 +180,8 @@ class Dataset:
     is_test: np.ndarray | None = None
     columns: list[str] | None = None
     label_names: list[str] | None = None
+    frame: Any = None
+    label_column: str | None = None
 
     def __post_init__(self) -> None:
         if self.kind not in KINDS:
@@ -174,6 +193,8 @@ class Dataset:
                 raise DataError(
                     f"{self.name}: {field} has shape {values.shape} but x holds {n} samples"
                 )
+        if self.frame is not None and len(self.frame) != n:
+            raise DataError(f"{self.name}: frame holds {len(self.frame)} rows but x holds {n} samples")
 
     def __len__(self) -> int:
         return len(self.x)
@@ -208,6 +229,23 @@ class Dataset:
         """
         return self.x.reshape(len(self.x), -1)
 
+    def features(self):
+        """The table's feature columns as read (``frame`` without the label column), or None.
+
+        Examples
+        --------
+        >>> import numpy as np, pandas as pd
+        >>> ds = Dataset(x=np.zeros((2, 1), np.float32), y=np.array([0, 1]), kind="table", name="demo",
+        ...              frame=pd.DataFrame({"a": [1.0, 2.0], "label": [0, 1]}), label_column="label")
+        >>> list(ds.features().columns)
+        ['a']
+        """
+        if self.frame is None:
+            return None
+        if self.label_column is None:
+            return self.frame
+        return self.frame.drop(columns=[self.label_column])
+
     def subset(self, idx) -> Dataset:
         """Rows selected by integer indices, a boolean mask or a slice.
 
@@ -229,6 +267,7 @@ class Dataset:
             x=np.ascontiguousarray(self.x[idx]),
             y=None if self.y is None else self.y[idx],
             is_test=None if self.is_test is None else self.is_test[idx],
+            frame=None if self.frame is None else self.frame.iloc[idx].reset_index(drop=True),
         )
 
     def train(self) -> Dataset:

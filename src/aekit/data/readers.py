@@ -15,9 +15,11 @@ from pathlib import Path
 import numpy as np
 
 from aekit.data.dataset import Dataset
+from aekit.data.tables import TableSchema
 from aekit.errors import DataError
 
 LABEL_COLUMNS = ("label", "y", "target")
+MISSING = ("error", "mask")
 
 
 def array_to_samples(arr: np.ndarray, name: str) -> tuple[np.ndarray, str]:
@@ -177,28 +179,72 @@ def _is_number(text: str) -> bool:
 
 
 def _split_label_column(frame, path: Path, header: bool, first_line: int):
-    """Pop the label column, if any; return (frame, y, label_names)."""
+    """The label column, if any: (its name, y, label_names); ``frame`` is left as it is."""
     if not header:
-        return frame, None, None
+        return None, None, None
     found = [c for c in frame.columns if str(c).strip().lower() in LABEL_COLUMNS]
     if not found:
-        return frame, None, None
+        return None, None, None
     column = found[0]
-    values = frame.pop(column)
+    values = frame[column]
     missing = values.isna().to_numpy()
     if missing.any():
         row = int(missing.argmax()) + first_line
         raise DataError(f"{path}: row {row}, label column {column!r} is missing")
     y, label_names = _labels(values.to_numpy(), f"{path}[{column}]")
-    return frame, y, label_names
+    return column, y, label_names
 
 
-def read_csv(path: Path, limit: int | None = None) -> Dataset:
-    """Read a table of numeric columns from a ``.csv`` or ``.tsv`` file (optionally gzipped).
+def _table(frame, path: Path, header: bool, first_line: int, missing: str) -> Dataset:
+    """Encode a table read from ``path`` through a schema fitted on it (see ``tables.py``).
 
-    The first row is a header when none of its cells is a number. A column named
+    ``missing="error"`` refuses the first missing cell by file row and column;
+    ``"mask"`` keeps it: NaN in ``x`` for a numeric cell, an all-zero one-hot group
+    for a categorical one.
+    """
+    if missing not in MISSING:
+        raise DataError(f"missing={missing!r} is not one of: {', '.join(MISSING)}")
+    if not header:
+        frame.columns = [f"column {i}" for i in range(frame.shape[1])]
+    else:
+        frame.columns = [str(c) for c in frame.columns]
+    label_column, y, label_names = _split_label_column(frame, path, header, first_line)
+    features = frame if label_column is None else frame.drop(columns=[label_column])
+    if features.shape[1] == 0:
+        raise DataError(f"{path} holds no feature columns, only the label column {label_column!r}")
+    schema = TableSchema.fit(features, name=str(path), first_row=first_line)
+    x = schema.encode(features, name=str(path), first_row=first_line)
+    if missing == "error":
+        gaps = features.isna().to_numpy()
+        if gaps.any():
+            row, col = np.argwhere(gaps)[0]
+            raise DataError(
+                f"{path}: row {row + first_line}, column {features.columns[col]!r} is missing; aekit needs "
+                "finite numbers (drop or impute missing values first), or load it with missing='mask' and "
+                "let the model impute them (aekit fit does)"
+            )
+    return Dataset(
+        x=x,
+        y=y,
+        kind="table",
+        name=str(path),
+        columns=[str(c) for c in features.columns] if header else None,
+        label_names=label_names,
+        frame=frame,
+        label_column=label_column,
+    )
+
+
+def read_csv(path: Path, limit: int | None = None, missing: str = "error") -> Dataset:
+    """Read a table from a ``.csv`` or ``.tsv`` file (optionally gzipped).
+
+    Numeric, boolean and text (categorical) columns are encoded by a
+    :class:`~aekit.data.tables.TableSchema` fitted on the file: one-hot groups for
+    categories, the rule for each column's kind is in ``aekit.data.tables``. The
+    first row is a header when none of its cells is a number. A column named
     ``label``, ``y`` or ``target`` (any case) becomes the labels. Row numbers in
-    messages count file lines from 1, header included.
+    messages count file lines from 1, header included. ``missing``: see
+    :func:`aekit.data.load`.
 
     Examples
     --------
@@ -208,6 +254,9 @@ def read_csv(path: Path, limit: int | None = None) -> Dataset:
     >>> ds = read_csv(p)
     >>> ds.x.shape, ds.columns, ds.y.tolist()
     ((2, 2), ['a', 'b'], [0, 1])
+    >>> _ = p.write_text("a,colour\\n1,red\\n,blue\\n")
+    >>> read_csv(p, missing="mask").x.tolist()           # a | colour=blue colour=red
+    [[1.0, 0.0, 1.0], [nan, 1.0, 0.0]]
     """
     import pandas as pd
 
@@ -228,44 +277,16 @@ def read_csv(path: Path, limit: int | None = None) -> Dataset:
         raise DataError(f"{path} holds no samples") from None
     except (pd.errors.ParserError, UnicodeDecodeError) as exc:
         raise DataError(f"{path}: cannot parse as a table ({exc})") from None
-    if not header:
-        frame.columns = [f"column {i}" for i in range(frame.shape[1])]
-    frame, y, label_names = _split_label_column(frame, path, header, first_line)
-    columns = [str(c) for c in frame.columns]
-    for position, column in enumerate(frame.columns):
-        values = frame[column]
-        if values.dtype.kind in "biuf":
-            continue
-        numeric = pd.to_numeric(values, errors="coerce")
-        bad = (numeric.isna() & values.notna()).to_numpy()
-        row = int(bad.argmax())
-        raise DataError(
-            f"{path}: row {row + first_line}, column {columns[position]!r} holds "
-            f"{values.iloc[row]!r}, which is not a number; aekit reads numeric columns only"
-        )
-    x = frame.to_numpy(dtype=np.float64)
-    finite = np.isfinite(x)
-    if not finite.all():
-        row, col = np.argwhere(~finite)[0]
-        what = "is missing" if np.isnan(x[row, col]) else f"is {x[row, col]}"
-        raise DataError(
-            f"{path}: row {row + first_line}, column {columns[col]!r} {what}; aekit needs "
-            "finite numbers (drop or impute missing values first)"
-        )
-    return Dataset(
-        x=x.astype(np.float32),
-        y=y,
-        kind="table",
-        name=str(path),
-        columns=columns if header else None,
-        label_names=label_names,
-    )
+    if len(frame) == 0:
+        raise DataError(f"{path} holds no samples")
+    return _table(frame, path, header, first_line, missing)
 
 
-def read_parquet(path: Path, limit: int | None = None) -> Dataset:
-    """Read a table of numeric columns from a ``.parquet`` file (needs pyarrow).
+def read_parquet(path: Path, limit: int | None = None, missing: str = "error") -> Dataset:
+    """Read a table from a ``.parquet`` file (needs pyarrow), as :func:`read_csv` does.
 
-    A column named ``label``, ``y`` or ``target`` becomes the labels.
+    A column named ``label``, ``y`` or ``target`` becomes the labels; rows in
+    messages count from 0.
 
     Examples
     --------
@@ -284,20 +305,7 @@ def read_parquet(path: Path, limit: int | None = None) -> Dataset:
     except Exception as exc:  # pyarrow raises its own error types for bad files.
         raise DataError(f"{path}: not a readable parquet file ({exc})") from None
     if limit:
-        frame = frame.iloc[:limit]
-    frame, y, label_names = _split_label_column(frame, path, True, 0)
-    for column in frame.columns:
-        if frame[column].dtype.kind not in "biuf":
-            raise DataError(
-                f"{path}: column {column!r} has dtype {frame[column].dtype}; "
-                "aekit reads numeric columns only"
-            )
-    columns = [str(c) for c in frame.columns]
-    return Dataset(
-        x=frame.to_numpy(dtype=np.float32),
-        y=y,
-        kind="table",
-        name=str(path),
-        columns=columns,
-        label_names=label_names,
-    )
+        frame = frame.iloc[:limit].reset_index(drop=True)
+    if len(frame) == 0:
+        raise DataError(f"{path} holds no samples")
+    return _table(frame.reset_index(drop=True), path, True, 0, missing)

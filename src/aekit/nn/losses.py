@@ -49,10 +49,14 @@ class MSELoss(nn.Module):
     def to_data(self, raw: torch.Tensor) -> torch.Tensor:
         return raw
 
-    def forward(self, raw: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
-        return (raw - x).pow(2).flatten(1).mean(1)
+    def forward(self, raw: torch.Tensor, x: torch.Tensor, mask: torch.Tensor | None = None) -> torch.Tensor:
+        """Per sample, shape (batch,). ``mask`` (same shape as ``x``, bool): only
+        True cells count and the mean is over them (``x`` must be finite anywhere)."""
+        if mask is None:
+            return (raw - x).pow(2).flatten(1).mean(1)
+        return _masked_mean((raw - x).pow(2), mask)
 
-    def nll(self, raw: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+    def nll(self, raw: torch.Tensor, x: torch.Tensor, mask: torch.Tensor | None = None) -> torch.Tensor:
         """Gaussian negative log-likelihood per sample in nats, summed over features.
 
         ``-log N(x | raw, sigma2) = 0.5 * sum_i [(x_i - raw_i)^2 / sigma2 + log(2 pi sigma2)]``
@@ -62,6 +66,8 @@ class MSELoss(nn.Module):
         Parameters
         ----------
         raw, x : Tensor, shape (batch, *input_shape)
+        mask : bool Tensor like ``x``, optional
+            Observed cells; the others add nothing (the likelihood of the observed part).
 
         Returns
         -------
@@ -73,13 +79,19 @@ class MSELoss(nn.Module):
         tensor([2.8379])
         """
         sq = (x - raw).pow(2).flatten(1)  # (batch, n_features)
+        observed = None if mask is None else mask.flatten(1).to(sq.dtype)
         if self.training:
-            sigma2 = sq.detach().float().mean().clamp_min(1e-6)
+            if observed is None:
+                sigma2 = sq.detach().float().mean().clamp_min(1e-6)
+            else:
+                sigma2 = ((sq.detach() * observed).sum() / observed.sum().clamp_min(1)).float().clamp_min(1e-6)
             with torch.no_grad():
                 self.sigma2.mul_(0.99).add_(0.01 * sigma2)
         else:
             sigma2 = self.sigma2
         per_feature = sq / sigma2 + torch.log(sigma2) + math.log(2 * math.pi)
+        if observed is not None:
+            per_feature = per_feature * observed
         return 0.5 * per_feature.sum(1)
 
 
@@ -98,10 +110,11 @@ class BCELoss(nn.Module):
     def to_data(self, raw: torch.Tensor) -> torch.Tensor:
         return torch.sigmoid(raw)
 
-    def forward(self, raw: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
-        return F.binary_cross_entropy_with_logits(raw, x, reduction="none").flatten(1).mean(1)
+    def forward(self, raw: torch.Tensor, x: torch.Tensor, mask: torch.Tensor | None = None) -> torch.Tensor:
+        bce = F.binary_cross_entropy_with_logits(raw, x, reduction="none")
+        return bce.flatten(1).mean(1) if mask is None else _masked_mean(bce, mask)
 
-    def nll(self, raw: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+    def nll(self, raw: torch.Tensor, x: torch.Tensor, mask: torch.Tensor | None = None) -> torch.Tensor:
         """Bernoulli negative log-likelihood per sample in nats, summed over features.
 
         ``-sum_i [x_i log p_i + (1 - x_i) log(1 - p_i)]`` with ``p = sigmoid(raw)``.
@@ -124,7 +137,10 @@ class BCELoss(nn.Module):
         >>> BCELoss().nll(torch.zeros(1, 4), torch.ones(1, 4))  # 4 * log 2
         tensor([2.7726])
         """
-        return F.binary_cross_entropy_with_logits(raw, x, reduction="none").flatten(1).sum(1)
+        bce = F.binary_cross_entropy_with_logits(raw, x, reduction="none")
+        if mask is not None:
+            bce = bce * mask
+        return bce.flatten(1).sum(1)
 
 
 class CategoricalLoss(nn.Module):
@@ -186,12 +202,21 @@ class CategoricalLoss(nn.Module):
             total = total - (x[:, start : start + size] * log_p).sum(1)
         return total
 
-    def forward(self, raw: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+    def forward(self, raw: torch.Tensor, x: torch.Tensor, mask: torch.Tensor | None = None) -> torch.Tensor:
+        """Per sample, shape (batch,). With ``mask`` (bool, like ``x``) a numeric cell
+        counts only where True, and the mean is over the observed columns: numeric
+        cells observed plus groups whose target is not all zeros."""
         raw, x = raw.flatten(1), x.flatten(1)
-        squared = (raw - x).pow(2)[:, self.numeric].sum(1)  # (batch,)
-        return (squared + self._cross_entropy(raw, x)) / self.n_columns
+        squared = (raw - x).pow(2)[:, self.numeric]  # (batch, n_numeric)
+        if mask is None:
+            return (squared.sum(1) + self._cross_entropy(raw, x)) / self.n_columns
+        observed = mask.flatten(1)[:, self.numeric].to(squared.dtype)
+        n_observed = observed.sum(1)
+        for start, size in self.groups:
+            n_observed = n_observed + (x[:, start : start + size].sum(1) > 0).to(squared.dtype)
+        return ((squared * observed).sum(1) + self._cross_entropy(raw, x)) / n_observed.clamp_min(1)
 
-    def nll(self, raw: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+    def nll(self, raw: torch.Tensor, x: torch.Tensor, mask: torch.Tensor | None = None) -> torch.Tensor:
         """Negative log-likelihood per sample in nats: categorical plus Gaussian numeric parts.
 
         Examples
@@ -203,5 +228,18 @@ class CategoricalLoss(nn.Module):
         raw, x = raw.flatten(1), x.flatten(1)
         out = self._cross_entropy(raw, x)
         if self.numeric.any():
-            out = out + self.gaussian.nll(raw[:, self.numeric], x[:, self.numeric])
+            numeric_mask = None if mask is None else mask.flatten(1)[:, self.numeric]
+            out = out + self.gaussian.nll(raw[:, self.numeric], x[:, self.numeric], numeric_mask)
         return out
+
+
+def _masked_mean(values: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    """Mean over each sample's True cells, (batch,); 0 for a sample with none.
+
+    Examples
+    --------
+    >>> _masked_mean(torch.tensor([[1.0, 3.0], [2.0, 2.0]]), torch.tensor([[True, False], [False, False]]))
+    tensor([1., 0.])
+    """
+    observed = mask.flatten(1).to(values.dtype)
+    return (values.flatten(1) * observed).sum(1) / observed.sum(1).clamp_min(1)
