@@ -136,3 +136,51 @@ def test_breast_cancer_anomalies_are_found_without_labels():
                                                   random_state=0)
     det = AnomalyDetector(random_state=0).fit(x_train.astype(np.float32))
     assert roc_auc_score(y_test, det.anomaly_score(x_test.astype(np.float32))) > 0.95
+
+
+def mixed_frame(n: int, seed: int):
+    """A table whose 'kind' column follows the sign of 'size'; 'height' is twice 'size'."""
+    import pandas as pd
+
+    rng = np.random.default_rng(seed)
+    size = rng.normal(size=n)
+    return pd.DataFrame({"size": size, "height": 2 * size + 0.1 * rng.normal(size=n),
+                         "kind": np.where(size > 0, "large", "small")})
+
+
+def test_tables_with_categories_and_gaps_are_scored_and_explained_by_column():
+    train = mixed_frame(600, 0)
+    det = AnomalyDetector(epochs=30, contamination=0.05).fit(train)
+    assert det.feature_names() == ["size", "height", "kind"]
+    test = mixed_frame(200, 1)
+    odd = test.copy()
+    odd["kind"] = np.where(odd["kind"] == "large", "small", "large")  # the wrong kind for the size
+    scores = det.anomaly_score(pd_concat([test, odd]))
+    y = np.r_[np.zeros(200), np.ones(200)]
+    assert roc_auc_score(y, scores) > 0.95
+    per_column = det.explain(odd)
+    assert per_column.shape == (200, 3)
+    assert (per_column.argmax(1) == 2).mean() > 0.9  # the kind column carries the error
+    holes = test.copy()
+    holes.loc[::5, "height"] = np.nan
+    with_gaps = det.anomaly_score(holes)
+    assert np.isfinite(with_gaps).all()
+    assert np.isnan(det.explain(holes)[::5, 1]).all()
+
+
+def test_a_detector_trained_with_gaps_scores_rows_with_gaps_like_complete_ones():
+    train = mixed_frame(1000, 0)
+    train.loc[::4, "height"] = np.nan  # a quarter of the heights missing in training too
+    det = AnomalyDetector(epochs=40).fit(train)
+    test = mixed_frame(400, 1)
+    holes = test.copy()
+    holes.loc[::2, "height"] = np.nan
+    # Missing cells are left out and the observed error is scaled to the full width.
+    complete, gapped = det.anomaly_score(test)[::2], det.anomaly_score(holes)[::2]
+    assert np.median(gapped) < 2 * np.median(complete)
+
+
+def pd_concat(frames):
+    import pandas as pd
+
+    return pd.concat(frames, ignore_index=True)

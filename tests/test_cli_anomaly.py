@@ -54,3 +54,21 @@ def test_score_needs_a_detector_and_a_csv(tmp_path):
     run("detect", tmp_path / "t.npz", "-o", tmp_path / "det", "--epochs", "1", "-q")
     out = run("score", tmp_path / "det", tmp_path / "t.npz", "-o", tmp_path / "s.npy", ok=False)
     assert "must end in .csv" in out
+
+
+def test_detect_and_score_a_csv_table_with_text_columns_and_gaps(tmp_path):
+    import pandas as pd
+
+    rng = np.random.default_rng(0)
+    size = rng.normal(size=400)
+    frame = pd.DataFrame({"size": size, "height": 2 * size + 0.1 * rng.normal(size=400),
+                          "kind": np.where(size > 0, "large", "small")})
+    frame.loc[::10, "height"] = np.nan
+    frame.to_csv(tmp_path / "t.csv", index=False)
+    run("detect", tmp_path / "t.csv", "-o", tmp_path / "det", "--epochs", "20", "-q")
+    run("score", tmp_path / "det", tmp_path / "t.csv", "-o", tmp_path / "s.csv", "--top", "1")
+    scores = pd.read_csv(tmp_path / "s.csv")
+    assert len(scores) == 400 and np.isfinite(scores["score"]).all()
+    assert set(scores["feature_1"]) <= {"size", "height", "kind"}
+    # A row whose height is missing never names height as its top contributor.
+    assert (scores["feature_1"][::10] != "height").all()

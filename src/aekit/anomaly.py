@@ -37,7 +37,8 @@ from sklearn.utils.validation import check_is_fitted
 from aekit._atomic import atomic_write_text
 from aekit.data import Dataset
 from aekit.errors import ConfigError, DataError, ModelFileError
-from aekit.estimator import AutoEncoder, _to_numpy
+from aekit.data.tables import TableSchema
+from aekit.estimator import AutoEncoder, _table_of, _to_numpy
 from aekit.model import map_batches
 
 DETECTOR_FILE = "detector.json"
@@ -127,7 +128,10 @@ class AnomalyDetector(OutlierMixin, BaseEstimator):
                 raise ConfigError(f"estimator must be an aekit.AutoEncoder, got {type(self.estimator).__name__}")
             ae = clone(self.estimator)
         else:
-            n_features = _n_features(X) or 1
+            table = _table_of(X)
+            # A table's width is its encoded width (one-hot groups), known once its schema is.
+            n_features = (TableSchema.fit(table[0], name=table[1]).width if table is not None
+                          else _n_features(X) or 1)
             code_dim = self.code_dim if self.code_dim is not None else min(32, max(2, round(n_features / 4)))
             ae = AutoEncoder(code_dim=code_dim, variant=self.variant, epochs=self.epochs,
                              batch_size=self.batch_size, random_state=self.random_state, verbose=self.verbose)
@@ -175,29 +179,62 @@ class AnomalyDetector(OutlierMixin, BaseEstimator):
 
     def explain(self, X: Any) -> np.ndarray:
         """Each sample's squared reconstruction error per feature, in the model's
-        (scaled) units: shape (n, *sample_shape), a heat map for images.
+        (scaled) units: shape (n, *sample_shape), a heat map for images; for a
+        table, (n, n_columns) with a categorical column's one-hot errors summed and
+        NaN where the cell is missing (names in ``feature_names()``).
 
-        Summed over features it is the reconstruction term of the score before its
-        median scaling; the code term has no per-feature split.
+        Summed over features (missing cells left out and the rest scaled up to the
+        full width) it is the reconstruction term of the score before its median
+        scaling; the code term has no per-feature split.
         """
         check_is_fitted(self, "threshold_")
-        return self._per_feature(X)
+        per_feature = self._per_feature(X)
+        schema = getattr(self.autoencoder_, "schema_", None)
+        if schema is None:
+            return per_feature
+        columns = np.empty((len(per_feature), len(schema.columns)))
+        start = 0
+        for j, column in enumerate(schema.columns):
+            block = per_feature[:, start : start + column.width]
+            columns[:, j] = block.sum(1) if column.width else 0.0
+            if column.kind != "numeric" and column.width:
+                columns[:, j] = np.where(np.isnan(block).any(1), np.nan, columns[:, j])
+            start += column.width
+        return columns
+
+    def feature_names(self) -> list[str]:
+        """Names of :meth:`explain`'s columns: the table's columns, else ``x0``, ``x1``, ..."""
+        check_is_fitted(self, "threshold_")
+        schema = getattr(self.autoencoder_, "schema_", None)
+        if schema is not None:
+            return list(schema.names)
+        return [f"x{i}" for i in range(self.n_features_in_)]
 
     def _terms(self, X: Any) -> tuple[np.ndarray, np.ndarray]:
-        """Squared reconstruction error per sample (n,) and deterministic codes (n, code_dim)."""
+        """Squared reconstruction error per sample (n,) and deterministic codes (n, code_dim).
+
+        Missing table cells (NaN) are left out and the sum over the observed cells
+        is scaled to the full width, so rows with gaps stay comparable.
+        """
         per_feature = self._per_feature(X)
+        flat = per_feature.reshape(len(per_feature), -1)
+        observed = np.isfinite(flat)
+        total = np.where(observed, flat, 0.0).sum(1)
+        recon = total * flat.shape[1] / np.maximum(observed.sum(1), 1)
         codes = self.autoencoder_.transform(X).astype(np.float64)
-        return per_feature.reshape(len(per_feature), -1).sum(1), codes
+        return recon, codes
 
     def _per_feature(self, X: Any) -> np.ndarray:
+        """Squared error per model feature (n, *input_shape); NaN at missing table cells."""
         ae = self.autoencoder_
-        n_features = _n_features(X)
-        if n_features is not None and n_features != self.n_features_in_:
-            raise DataError(f"X has {n_features} features, but {type(self).__name__} is expecting "
-                            f"{self.n_features_in_} features as input")
+        if _table_of(X) is None:  # a table's own schema check names bad columns
+            n_features = _n_features(X)
+            if n_features is not None and n_features != self.n_features_in_:
+                raise DataError(f"X has {n_features} features, but {type(self).__name__} is expecting "
+                                f"{self.n_features_in_} features as input")
         xs = ae._model_input(X)
         with torch.no_grad():
-            recon = map_batches(ae.model_.reconstruct, xs)
+            recon = map_batches(ae.model_.reconstruct, torch.nan_to_num(xs))
         return (recon - xs).pow(2).numpy().astype(np.float64)
 
     def _mahalanobis(self, codes: np.ndarray) -> np.ndarray:

@@ -43,42 +43,48 @@ def detect(data: str, output: str, contamination: float, code_dim: int | None, c
     """
     from aekit.anomaly import AnomalyDetector
 
-    ds = _load_data(data)
-    x = ds.x
+    ds = _load_data(data, missing="mask")
     labels = ds.y if ds.y is not None and set(np.unique(ds.y).tolist()) <= {0, 1} else None
     det = AnomalyDetector(code_dim=code_dim, contamination=contamination, criterion=criterion, epochs=epochs,
                           random_state=seed, verbose=not quiet)
     t0 = time.perf_counter()
     if labels is None:
-        det.fit(x)
-        click.echo(f"trained on {len(x)} samples in {time.perf_counter() - t0:.1f} s")
+        det.fit(ds)
+        click.echo(f"trained on {len(ds)} samples in {time.perf_counter() - t0:.1f} s")
     else:
         from sklearn.model_selection import train_test_split
 
-        idx_train, idx_test = train_test_split(np.arange(len(x)), test_size=0.3, stratify=labels, random_state=seed)
-        det.fit(x[idx_train])
+        idx_train, idx_test = train_test_split(np.arange(len(ds)), test_size=0.3, stratify=labels,
+                                               random_state=seed)
+        det.fit(ds.subset(idx_train))
         click.echo(f"trained on {len(idx_train)} samples in {time.perf_counter() - t0:.1f} s (labels not used); "
                    f"ROC-AUC on the {len(idx_test)} held-out samples:")
-        for name, auc in _compare(det, x[idx_train], x[idx_test], labels[idx_test], seed).items():
+        for name, auc in _compare(det, ds.subset(idx_train), ds.subset(idx_test), labels[idx_test], seed).items():
             click.echo(f"  {name:<16} {auc:.3f}")
     det.save(output)
     click.echo(f"threshold {det.threshold_:.4g} (contamination {contamination}); detector saved to {output}")
 
 
-def _compare(det, x_train: np.ndarray, x_test: np.ndarray, y_test: np.ndarray, seed: int) -> dict[str, float]:
-    """ROC-AUC of the detector, an IsolationForest and PCA's reconstruction error on one split."""
+def _compare(det, train, test, y_test: np.ndarray, seed: int) -> dict[str, float]:
+    """ROC-AUC of the detector, an IsolationForest and PCA's reconstruction error on one split.
+
+    The baselines see the rows as the autoencoder does (tables one-hot encoded and
+    scaled), with missing cells at 0, the scaled column mean.
+    """
     from sklearn.decomposition import PCA
     from sklearn.ensemble import IsolationForest
     from sklearn.metrics import roc_auc_score
     from sklearn.preprocessing import StandardScaler
 
-    a, b = x_train.reshape(len(x_train), -1), x_test.reshape(len(x_test), -1)
+    ae = det.autoencoder_
+    a = np.nan_to_num(ae._model_input(train).numpy().reshape(len(train), -1))
+    b = np.nan_to_num(ae._model_input(test).numpy().reshape(len(test), -1))
     forest = IsolationForest(random_state=seed).fit(a)
     scaler = StandardScaler().fit(a)
-    pca = PCA(min(det.autoencoder_.model_.config.code_dim, a.shape[1])).fit(scaler.transform(a))
+    pca = PCA(min(ae.model_.config.code_dim, a.shape[1])).fit(scaler.transform(a))
     bs = scaler.transform(b)
     pca_error = ((pca.inverse_transform(pca.transform(bs)) - bs) ** 2).sum(1)
-    return {"aekit": roc_auc_score(y_test, det.anomaly_score(x_test)),
+    return {"aekit": roc_auc_score(y_test, det.anomaly_score(test)),
             "IsolationForest": roc_auc_score(y_test, -forest.score_samples(b)),
             "PCA": roc_auc_score(y_test, pca_error)}
 
@@ -108,13 +114,17 @@ def score(model: str, data: str, output: str, top: int) -> None:
     if top < 0:
         raise ConfigError(f"--top={top} must be >= 0")
     det = AnomalyDetector.load(model)
-    ds = _load_data(data)
+    ds = _load_data(data, missing="mask")
+    source = ds if ds.frame is not None else ds.x  # a table goes through the model's own columns
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        scores = det.anomaly_score(ds.x)
-        per_feature = det.explain(ds.x).reshape(len(ds.x), -1)
-    columns = list(ds.columns) if getattr(ds, "columns", None) else [f"x{i}" for i in range(per_feature.shape[1])]
-    order = np.argsort(-per_feature, axis=1)[:, :top]
+        scores = det.anomaly_score(source)
+        per_feature = det.explain(source).reshape(len(ds), -1)
+    columns = det.feature_names()
+    if getattr(det.autoencoder_, "schema_", None) is None and getattr(ds, "columns", None):
+        columns = list(ds.columns)
+    # Missing cells contribute nothing to rank.
+    order = np.argsort(-np.nan_to_num(per_feature, nan=-1.0), axis=1)[:, :top]
     header = ["index", "score", "anomaly"] + [f"feature_{k + 1}" for k in range(top)]
     lines = [",".join(header)]
     for i, s in enumerate(scores):
