@@ -184,3 +184,16 @@ def pd_concat(frames):
     import pandas as pd
 
     return pd.concat(frames, ignore_index=True)
+
+
+def test_a_held_out_quantile_sets_the_threshold_from_rows_the_model_never_saw():
+    x, _ = plane_data(1000, 0)
+    det = AnomalyDetector(code_dim=2, epochs=20, holdout_quantile=0.95).fit(x)
+    new, _ = plane_data(2000, 5)
+    flagged = (det.predict(new) == -1).mean()
+    assert 0.02 < flagged < 0.10  # about 5 % of new normal rows
+    assert len(det.autoencoder_.history_) > 0
+    with pytest.raises(ConfigError, match=r"holdout_quantile=1.5 must be None or a number in \(0, 1\)"):
+        AnomalyDetector(holdout_quantile=1.5).fit(x)
+    with pytest.raises(ConfigError, match="needs at least 20 rows"):
+        AnomalyDetector(holdout_quantile=0.9).fit(x[:10])

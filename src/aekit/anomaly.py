@@ -64,6 +64,12 @@ class AnomalyDetector(OutlierMixin, BaseEstimator):
     contamination : float, default 0.1
         Expected share of anomalies in the training data, in (0, 0.5]: the
         threshold is the training scores' ``1 - contamination`` quantile.
+    holdout_quantile : float or None, default None
+        Set the threshold from held-out data instead of ``contamination``: a
+        seeded 10 % of the rows is kept out of training, and ``threshold_`` is
+        this quantile of their scores (0.99 flags about 1 % of new normal data).
+        Scores of rows the model trained on are optimistic; held-out rows are
+        scored as new data will be.
     criterion : {"combined", "reconstruction"}, default "combined"
         "combined" adds the code's Mahalanobis distance to the reconstruction
         error (module docstring); "reconstruction" uses the error alone.
@@ -107,11 +113,12 @@ class AnomalyDetector(OutlierMixin, BaseEstimator):
     """
 
     def __init__(self, code_dim: int | None = None, *, variant: str = "plain", contamination: float = 0.1,
-                 criterion: str = "combined", estimator: AutoEncoder | None = None, epochs: int = 50,
+                 holdout_quantile: float | None = None, criterion: str = "combined", estimator: AutoEncoder | None = None, epochs: int = 50,
                  batch_size: int = 64, random_state: int = 0, verbose: bool = False):
         self.code_dim = code_dim
         self.variant = variant
         self.contamination = contamination
+        self.holdout_quantile = holdout_quantile
         self.criterion = criterion
         self.estimator = estimator
         self.epochs = epochs
@@ -123,6 +130,14 @@ class AnomalyDetector(OutlierMixin, BaseEstimator):
     def fit(self, X: Any, y: Any = None) -> AnomalyDetector:
         """Train on ``X`` (n, features) or images, without labels; ``y`` is ignored."""
         self._check_params()
+        held_out = None
+        if self.holdout_quantile is not None:
+            n = _n_rows(X)
+            if n < 20:
+                raise ConfigError(f"holdout_quantile needs at least 20 rows to hold 10 % out, got {n}")
+            order = np.random.default_rng(self.random_state).permutation(n)
+            n_out = max(2, round(0.1 * n))
+            held_out, X = _rows(X, np.sort(order[:n_out])), _rows(X, np.sort(order[n_out:]))
         if self.estimator is not None:
             if not isinstance(self.estimator, AutoEncoder):
                 raise ConfigError(f"estimator must be an aekit.AutoEncoder, got {type(self.estimator).__name__}")
@@ -144,8 +159,10 @@ class AnomalyDetector(OutlierMixin, BaseEstimator):
         self.code_precision_ = gaussian.precision_
         self.recon_scale_ = _positive_median(recon)
         self.code_scale_ = _positive_median(self._mahalanobis(codes))
-        scores = self._combine(recon, codes)
-        self.threshold_ = float(np.quantile(scores, 1.0 - self.contamination))
+        if held_out is None:
+            self.threshold_ = float(np.quantile(self._combine(recon, codes), 1.0 - self.contamination))
+        else:
+            self.threshold_ = float(np.quantile(self._combine(*self._terms(held_out)), self.holdout_quantile))
         self.offset_ = -self.threshold_
         return self
 
@@ -153,6 +170,9 @@ class AnomalyDetector(OutlierMixin, BaseEstimator):
         c = self.contamination
         if isinstance(c, bool) or not isinstance(c, (int, float)) or not (0 < c <= 0.5):
             raise ConfigError(f"contamination={c!r} must be a number in (0, 0.5]")
+        q = self.holdout_quantile
+        if q is not None and (isinstance(q, bool) or not isinstance(q, (int, float)) or not (0 < q < 1)):
+            raise ConfigError(f"holdout_quantile={q!r} must be None or a number in (0, 1), e.g. 0.99")
         if self.criterion not in CRITERIA:
             raise ConfigError(f"criterion={self.criterion!r} is not one of: {', '.join(CRITERIA)}")
         if self.code_dim is not None and (isinstance(self.code_dim, bool) or not isinstance(self.code_dim, int)
@@ -253,6 +273,7 @@ class AnomalyDetector(OutlierMixin, BaseEstimator):
         check_is_fitted(self, "threshold_")
         path = self.autoencoder_.save(path)
         state = {"format": "aekit-detector-1", "contamination": self.contamination,
+                 "holdout_quantile": self.holdout_quantile,
                  "criterion": self.criterion,
                  "threshold": self.threshold_, "recon_scale": self.recon_scale_, "code_scale": self.code_scale_,
                  "code_location": self.code_location_.tolist(), "code_precision": self.code_precision_.tolist()}
@@ -280,7 +301,8 @@ class AnomalyDetector(OutlierMixin, BaseEstimator):
                                  "(fit an aekit.AnomalyDetector to get one)")
         try:
             state = json.loads(file.read_text())
-            det = cls(contamination=state["contamination"], criterion=state["criterion"])
+            det = cls(contamination=state["contamination"], holdout_quantile=state.get("holdout_quantile"),
+                      criterion=state["criterion"])
             det._check_params()
             det.threshold_ = float(state["threshold"])
             det.recon_scale_ = float(state["recon_scale"])
@@ -306,6 +328,19 @@ def _n_features(X: Any) -> int | None:
     if len(shape) < 2:
         return None  # not a batch of samples: the autoencoder says how to reshape it
     return int(math.prod(shape[1:]))
+
+
+def _n_rows(X: Any) -> int:
+    return len(X) if isinstance(X, Dataset) or _table_of(X) is not None else len(_to_numpy(X))
+
+
+def _rows(X: Any, idx: np.ndarray) -> Any:
+    """The rows ``idx`` of a Dataset, DataFrame or array-like."""
+    if isinstance(X, Dataset):
+        return X.subset(idx)
+    if _table_of(X) is not None:
+        return X.iloc[idx]
+    return _to_numpy(X)[idx]
 
 
 def _positive_median(values: np.ndarray) -> float:
