@@ -12,7 +12,7 @@ from PIL import Image
 
 from aekit.cli import main
 
-COMMANDS = ["fit", "encode", "decode", "reconstruct", "evaluate", "demo", "detect", "score", "denoise", "sample", "interpolate"]
+COMMANDS = ["fit", "encode", "decode", "reconstruct", "evaluate", "demo", "detect", "score", "denoise", "sample", "interpolate", "report", "sweep"]
 
 
 def run(*args, ok=True):
@@ -136,6 +136,8 @@ def test_demo_runs_end_to_end(tmp_path):
     assert "PCA-8 MSE" in out and "autoencoder MSE" in out
     assert (tmp_path / "d" / "model" / "model.safetensors").exists()
     assert (tmp_path / "d" / "reconstructions.png").exists()
+    report = (tmp_path / "d" / "report.html").read_text()
+    assert 'id="metrics"' in report and "aekit explore" in out
 
 
 # -- bad input -----------------------------------------------------------------------------

@@ -188,9 +188,11 @@ def _read_toml(path: str | None) -> dict[str, Any]:
 @click.option("--set", "settings", multiple=True, metavar="KEY=VALUE",
               help="Any other option, e.g. --set corruption_level=0.5 --set penalty=l1 (repeatable).")
 @click.option("--resume", is_flag=True, help="Continue from MODEL/checkpoint after an interruption.")
+@click.option("--report", "report_path", type=click.Path(dir_okay=False), default=None,
+              help="Also write the HTML report (as `aekit report`) on the held-out rows to this file.")
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar.")
 def fit(data: str, output: str, config_file: str | None, resume: bool, quiet: bool, limit: int | None,
-        settings: tuple[str, ...], **flags: Any) -> None:
+        settings: tuple[str, ...], report_path: str | None, **flags: Any) -> None:
     """Train an autoencoder on DATA and save it to a model directory.
 
     DATA is a .npy/.npz/.csv file, a folder of images, IDX files or builtin:NAME
@@ -203,10 +205,13 @@ def fit(data: str, output: str, config_file: str | None, resume: bool, quiet: bo
       aekit fit builtin:fashion-mnist -o fmnist-32 --code-dim 32
       aekit fit images/ -o faces --arch conv --code-dim 16 --epochs 30
       aekit fit builtin:digits -o den --variant denoising --set corruption_level=0.5
+      aekit fit builtin:digits -o digits-vae --variant vae --code-dim 2 --report digits-vae.html
     """
     from aekit.estimator import AutoEncoder
     from aekit.train import remove_checkpoint
 
+    if report_path is not None and Path(report_path).suffix.lower() not in (".html", ".htm"):
+        raise ConfigError(f"--report {report_path} must end in .html")  # before training, not after
     options = _read_toml(config_file)
     options.update(_parse_settings(settings))
     rename = {"seed": "random_state"}
@@ -235,6 +240,11 @@ def fit(data: str, output: str, config_file: str | None, resume: bool, quiet: bo
     remove_checkpoint(model_dir / "checkpoint")
     _print_metrics(metrics, "held-out data")
     click.echo(f"trained in {seconds:.1f} s; model saved to {model_dir}")
+    if report_path is not None:  # from the saved directory, so it equals `aekit report MODEL DATA`
+        from aekit.report.html import write_report
+
+        path = write_report(_load_model(str(model_dir)), ds, report_path)
+        click.echo(f"report written to {path}")
 
 
 @main.command(context_settings=CONTEXT)
@@ -342,8 +352,9 @@ def demo(output: str, data: str, code_dim: int, epochs: int, batch_size: int, qu
     """The main job end to end on embedded data, in well under a minute.
 
     Trains the default autoencoder on scikit-learn's 8x8 digits, prints its test
-    error beside PCA's, and writes a model directory and a PNG of held-out inputs
-    above their reconstructions.
+    error beside PCA's, and writes a model directory, a PNG of held-out inputs
+    above their reconstructions and the HTML report, then prints how to open the
+    explorer on the model.
 
     \b
     Example:
@@ -370,6 +381,10 @@ def demo(output: str, data: str, code_dim: int, epochs: int, batch_size: int, qu
                                   scale=max(1, 64 // ds.x.shape[-1])), out / "reconstructions.png")
         click.echo(f"inputs (top) and reconstructions (bottom): {png}")
     click.echo(f"model directory: {model_dir}  (try: aekit evaluate {model_dir} {data})")
+    from aekit.report.html import write_report
+
+    report = write_report(_load_model(str(model_dir)), ds, out / "report.html")  # the held-out rows, as fit --report
+    click.echo(f"report (open it in a browser, works offline): {report}")
     click.echo(f"explore it in your browser: aekit explore {model_dir}  (prints the page's URL)")
     click.echo(f"done in {time.perf_counter() - t0:.1f} s")
 
@@ -441,3 +456,5 @@ def explore(model: str | None, data: str | None, host: str, port: int, seed: int
 # The anomaly commands (detect, score) live in their own module; importing it registers them on `main`.
 from aekit import cli_anomaly  # noqa: E402,F401
 from aekit import cli_generate  # noqa: E402,F401
+from aekit import cli_report  # noqa: E402,F401
+from aekit import cli_sweep  # noqa: E402,F401

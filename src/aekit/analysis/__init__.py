@@ -2,5 +2,6 @@
 
 from aekit.analysis.baselines import PCABaseline
 from aekit.analysis.embeddings import compare_embeddings, knn_accuracy, linear_probe_accuracy
+from aekit.analysis.sweep import run_sweep
 
-__all__ = ["PCABaseline", "compare_embeddings", "knn_accuracy", "linear_probe_accuracy"]
+__all__ = ["PCABaseline", "compare_embeddings", "knn_accuracy", "linear_probe_accuracy", "run_sweep"]
