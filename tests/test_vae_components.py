@@ -249,3 +249,19 @@ def test_active_units_count_only_dimensions_whose_mean_moves():
     expected_1 = 0.5 * (0.3**2 + math.exp(-1.0) - 1 + 1.0)
     assert kl.shape == (2,) and kl[1] == pytest.approx(expected_1, rel=1e-5)
     assert active_units(model, x, threshold=0.1) == 0
+
+
+def test_validation_uses_the_variance_of_the_epoch_just_trained():
+    # The running average alone lags far behind early on; end_epoch (called by the
+    # model's epoch_metrics, before validation) sets the epoch's optimum.
+    import aekit
+
+    digits = aekit.data.load("builtin:digits")
+    vae = aekit.AutoEncoder(code_dim=2, variant="vae", epochs=3, batch_size=64, random_state=0).fit(digits)
+    last = vae.history_[-1]
+    # Train and validation reconstruction terms are now on the same scale.
+    assert last["val"]["recon"] < 2 * last["train"]["recon"] + 20
+    x = vae._model_input(digits)
+    with torch.no_grad():
+        mse = float((vae.model_.decoder(vae.model_.encode(x).z) - x).pow(2).mean())
+    assert 0.3 * mse < float(vae.model_.recon_loss.sigma2) < 3 * mse

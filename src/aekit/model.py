@@ -160,6 +160,9 @@ class Autoencoder(nn.Module):
     def epoch_metrics(self) -> dict[str, float]:
         """Called by the trainer after each training epoch: statistics the bottleneck
         gathered (codebook usage and perplexity for VQ), logged in the history."""
+        end_epoch = getattr(self.recon_loss, "end_epoch", None)
+        if end_epoch is not None:  # the likelihood's variance, before validation uses it
+            end_epoch()
         stats = getattr(self.bottleneck, "epoch_stats", None)
         if stats is None:
             return {}

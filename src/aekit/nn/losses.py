@@ -33,8 +33,12 @@ class MSELoss(nn.Module):
     Attributes
     ----------
     sigma2 : buffer, shape ()
-        Running average of the training batches' optimal variance, used by ``nll``
-        outside training (evaluation bounds). Plain autoencoders never touch it.
+        The variance ``nll`` uses outside training (validation, evaluation bounds).
+        A running average of the training batches' optimal variance, reset by
+        :meth:`end_epoch` to the optimum over the whole epoch just trained: the
+        running average alone lagged far behind early in training (on digits
+        after 3 epochs, a validation reconstruction term of 44 nats against 7 in
+        training), which misled early stopping. Plain autoencoders never touch it.
 
     Examples
     --------
@@ -45,9 +49,30 @@ class MSELoss(nn.Module):
     def __init__(self):
         super().__init__()
         self.register_buffer("sigma2", torch.ones(()))
+        # This epoch's squared errors and cell count (float64), for end_epoch; not saved:
+        # checkpoints fall on epoch boundaries, where they are zero.
+        self.register_buffer("_epoch_sq", torch.zeros((), dtype=torch.float64), persistent=False)
+        self.register_buffer("_epoch_n", torch.zeros((), dtype=torch.float64), persistent=False)
 
     def to_data(self, raw: torch.Tensor) -> torch.Tensor:
         return raw
+
+    @torch.no_grad()
+    def end_epoch(self) -> None:
+        """Set ``sigma2`` to the optimal variance over this epoch's training batches.
+
+        Examples
+        --------
+        >>> loss = MSELoss()
+        >>> _ = loss.nll(torch.zeros(2, 2), torch.full((2, 2), 0.5))  # training mode
+        >>> loss.end_epoch()
+        >>> float(loss.sigma2)
+        0.25
+        """
+        if self._epoch_n > 0:
+            self.sigma2.fill_(float((self._epoch_sq / self._epoch_n).clamp_min(1e-6)))
+        self._epoch_sq.zero_()
+        self._epoch_n.zero_()
 
     def forward(self, raw: torch.Tensor, x: torch.Tensor, mask: torch.Tensor | None = None) -> torch.Tensor:
         """Per sample, shape (batch,). ``mask`` (same shape as ``x``, bool): only
@@ -82,11 +107,14 @@ class MSELoss(nn.Module):
         observed = None if mask is None else mask.flatten(1).to(sq.dtype)
         if self.training:
             if observed is None:
-                sigma2 = sq.detach().float().mean().clamp_min(1e-6)
+                total, cells = sq.detach().double().sum(), sq.numel()
             else:
-                sigma2 = ((sq.detach() * observed).sum() / observed.sum().clamp_min(1)).float().clamp_min(1e-6)
+                total, cells = (sq.detach() * observed).double().sum(), observed.sum().double()
+            sigma2 = (total / max(float(cells), 1.0)).float().clamp_min(1e-6)
             with torch.no_grad():
                 self.sigma2.mul_(0.99).add_(0.01 * sigma2)
+                self._epoch_sq += total
+                self._epoch_n += cells
         else:
             sigma2 = self.sigma2
         per_feature = sq / sigma2 + torch.log(sigma2) + math.log(2 * math.pi)
@@ -187,6 +215,10 @@ class CategoricalLoss(nn.Module):
         self.register_buffer("numeric", numeric, persistent=False)  # (n_features,)
         self.n_columns = int(numeric.sum()) + len(self.groups)
         self.gaussian = MSELoss()  # carries the numeric part's running variance
+
+    def end_epoch(self) -> None:
+        """The numeric part's variance, as :meth:`MSELoss.end_epoch`."""
+        self.gaussian.end_epoch()
 
     def to_data(self, raw: torch.Tensor) -> torch.Tensor:
         out = raw.clone()
