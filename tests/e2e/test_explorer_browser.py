@@ -9,26 +9,12 @@ Without it they skip on a developer machine and fail when ``CI`` is set.
 from __future__ import annotations
 
 import json
-import os
-import re
-import shutil
-from pathlib import Path
 
 import numpy as np
 import pytest
 
 import aekit
 from aekit.explorer import Session
-from aekit.explorer.server import ServerThread
-
-CHROMIUM = os.environ.get("AEKIT_CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking"]
-
-
-def _missing(what: str) -> None:
-    if os.environ.get("CI"):
-        pytest.fail(f"{what} is required in CI for the explorer's browser tests")
-    pytest.skip(f"{what} is not available")
 
 
 @pytest.fixture(scope="module")
@@ -39,45 +25,18 @@ def session():
     return Session(models, ds, max_points=300)
 
 
-@pytest.fixture(scope="module")
-def server(session):
-    with ServerThread(session) as running:
-        yield running
-
-
-@pytest.fixture(scope="module")
-def browser():
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        _missing("the playwright package (pip install playwright)")
-    if not Path(CHROMIUM).exists():
-        _missing(f"Chromium ({CHROMIUM}; apt-get install chromium)")
-    with sync_playwright() as p:
-        launched = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        yield launched
-        launched.close()
-
-
 @pytest.fixture
-def page(browser, server):
+def page(browser, server, watch, outside):
     """A fresh page on the explorer with seed 7; after the test: no console errors, no outside request."""
     context = browser.new_context(viewport={"width": 1200, "height": 900})
     pg = context.new_page()
-    problems: list[str] = []
-    urls: list[str] = []
-    pg.on("console", lambda m: problems.append(f"console.{m.type}: {m.text}") if m.type in ("error", "warning") else None)
-    pg.on("pageerror", lambda e: problems.append(f"page error: {e}"))
-    pg.on("request", lambda r: urls.append(r.url))
-    pg.on("websocket", lambda ws: urls.append(ws.url))
+    problems, urls = watch(pg)
     pg.goto(server.url + "?seed=7")
     pg.wait_for_function("() => window.explorer && window.explorer.state.ready", timeout=15000)
     yield pg
     context.close()
     assert problems == []
-    host = re.escape(server.url.split("//")[1].rstrip("/"))
-    outside = [u for u in urls if not re.match(rf"(https?|wss?)://{host}/", u)]
-    assert outside == [] and any(u.startswith("ws://") for u in urls)
+    assert outside(urls, server.url) == [] and any(u.startswith("ws://") for u in urls)
 
 
 def _pixels(page, canvas_id: str, shape: tuple[int, int]) -> np.ndarray:

@@ -8,8 +8,6 @@ Without it they skip on a developer machine and fail when ``CI`` is set.
 
 from __future__ import annotations
 
-import os
-import shutil
 from pathlib import Path
 
 import numpy as np
@@ -17,15 +15,6 @@ import pytest
 
 import aekit
 from aekit.explorer import Session, export_page
-
-CHROMIUM = os.environ.get("AEKIT_CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking"]
-
-
-def _missing(what: str) -> None:
-    if os.environ.get("CI"):
-        pytest.fail(f"{what} is required in CI for the explorer's browser tests")
-    pytest.skip(f"{what} is not available")
 
 
 @pytest.fixture(scope="module")
@@ -41,37 +30,17 @@ def exported(session, tmp_path_factory) -> Path:
     return export_page(session, tmp_path_factory.mktemp("export") / "page.html", max_points=200)
 
 
-@pytest.fixture(scope="module")
-def browser():
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        _missing("the playwright package (pip install playwright)")
-    if not Path(CHROMIUM).exists():
-        _missing(f"Chromium ({CHROMIUM}; apt-get install chromium)")
-    with sync_playwright() as p:
-        launched = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        yield launched
-        launched.close()
-
-
 @pytest.fixture
-def page(browser, exported):
+def page(browser, exported, watch):
     """The exported file, opened from file:// with everything else aborted; afterwards: no console
     errors and no request but the file itself."""
     context = browser.new_context(viewport={"width": 1300, "height": 1000})
-    requests: list[str] = []
-    problems: list[str] = []
-
     def route(r):
         (r.continue_() if r.request.url.startswith(("file://", "data:")) else r.abort())
 
     context.route("**/*", route)
     pg = context.new_page()
-    pg.on("request", lambda r: requests.append(r.url))
-    pg.on("websocket", lambda ws: requests.append(ws.url))
-    pg.on("console", lambda m: problems.append(f"console.{m.type}: {m.text}") if m.type in ("error", "warning") else None)
-    pg.on("pageerror", lambda e: problems.append(f"page error: {e}"))
+    problems, requests = watch(pg)
     pg.goto(exported.as_uri())
     pg.wait_for_function("() => window.explorer && window.explorer.state.ready", timeout=15000)
     yield pg

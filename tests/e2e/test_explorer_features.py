@@ -11,26 +11,12 @@ from __future__ import annotations
 
 import io
 import json
-import os
-import re
-import shutil
-from pathlib import Path
 
 import numpy as np
 import pytest
 
 import aekit
 from aekit.explorer import Session
-from aekit.explorer.server import ServerThread
-
-CHROMIUM = os.environ.get("AEKIT_CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking"]
-
-
-def _missing(what: str) -> None:
-    if os.environ.get("CI"):
-        pytest.fail(f"{what} is required in CI for the explorer's browser tests")
-    pytest.skip(f"{what} is not available")
 
 
 @pytest.fixture(scope="module")
@@ -43,43 +29,17 @@ def session():
     return Session(models, ds, max_points=300)
 
 
-@pytest.fixture(scope="module")
-def server(session):
-    with ServerThread(session) as running:
-        yield running
-
-
-@pytest.fixture(scope="module")
-def browser():
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        _missing("the playwright package (pip install playwright)")
-    if not Path(CHROMIUM).exists():
-        _missing(f"Chromium ({CHROMIUM}; apt-get install chromium)")
-    with sync_playwright() as p:
-        launched = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        yield launched
-        launched.close()
-
-
 @pytest.fixture
-def page(browser, server):
+def page(browser, server, watch, outside):
     """A fresh page on the explorer; after the test: no console errors, no request leaving the server."""
     context = browser.new_context(viewport={"width": 1300, "height": 1000})
     pg = context.new_page()
-    problems: list[str] = []
-    urls: list[str] = []
-    pg.on("console", lambda m: problems.append(f"console.{m.type}: {m.text}") if m.type in ("error", "warning") else None)
-    pg.on("pageerror", lambda e: problems.append(f"page error: {e}"))
-    pg.on("request", lambda r: urls.append(r.url))
-    pg.on("websocket", lambda ws: urls.append(ws.url))
+    problems, urls = watch(pg)
     _open(pg, server.url)
     yield pg
     context.close()
     assert problems == []
-    host = re.escape(server.url.split("//")[1].rstrip("/"))
-    assert [u for u in urls if not re.match(rf"(https?|wss?)://{host}/", u)] == []
+    assert outside(urls, server.url) == []
 
 
 def _open(pg, url: str) -> None:

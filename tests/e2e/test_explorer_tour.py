@@ -9,27 +9,15 @@ Without it they skip on a developer machine and fail when ``CI`` is set.
 
 from __future__ import annotations
 
-import os
 import re
-import shutil
-from pathlib import Path
 
 import numpy as np
 import pytest
 
 import aekit
 from aekit.explorer import Session, default_models
-from aekit.explorer.server import ServerThread
 
-CHROMIUM = os.environ.get("AEKIT_CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking"]
 PRESETS = {name: x.astype(np.float32) for name, x in aekit.data.shapes12_presets().items()}  # (1, 12, 12) each
-
-
-def _missing(what: str) -> None:
-    if os.environ.get("CI"):
-        pytest.fail(f"{what} is required in CI for the explorer's browser tests")
-    pytest.skip(f"{what} is not available")
 
 
 @pytest.fixture(scope="module")
@@ -41,44 +29,19 @@ def session(tmp_path_factory):
     return Session(models, ds, max_points=1000)
 
 
-@pytest.fixture(scope="module")
-def server(session):
-    with ServerThread(session) as running:
-        yield running
-
-
-@pytest.fixture(scope="module")
-def browser():
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        _missing("the playwright package (pip install playwright)")
-    if not Path(CHROMIUM).exists():
-        _missing(f"Chromium ({CHROMIUM}; apt-get install chromium)")
-    with sync_playwright() as p:
-        launched = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        yield launched
-        launched.close()
-
-
 @pytest.fixture
-def page(browser, server):
+def page(browser, server, watch, outside):
     """A fresh page with the tour ready; after the test: no console errors, no request leaving the server."""
     context = browser.new_context(viewport={"width": 1200, "height": 900})
     pg = context.new_page()
-    problems: list[str] = []
-    urls: list[str] = []
-    pg.on("console", lambda m: problems.append(f"console.{m.type}: {m.text}") if m.type in ("error", "warning") else None)
-    pg.on("pageerror", lambda e: problems.append(f"page error: {e}"))
-    pg.on("request", lambda r: urls.append(r.url))
+    problems, urls = watch(pg)
     pg.goto(server.url + "?seed=7")
     pg.wait_for_function("() => window.explorer && window.explorer.state.ready && window.tour "
                          "&& document.getElementById('tour').classList.contains('tour-ready')", timeout=15000)
     yield pg
     context.close()
     assert problems == []
-    host = re.escape(server.url.split("//")[1].rstrip("/"))
-    assert [u for u in urls if not re.match(rf"(https?|wss?)://{host}/", u)] == []
+    assert outside(urls, server.url) == []
 
 
 def _state(page) -> dict:

@@ -8,37 +8,11 @@ Without it the test skips on a developer machine and fails when ``CI`` is set.
 
 from __future__ import annotations
 
-import os
-import shutil
-from pathlib import Path
 
 import pytest
 
 import aekit
 from aekit.report.html import write_report
-
-CHROMIUM = os.environ.get("AEKIT_CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking"]
-
-
-def _missing(what: str) -> None:
-    if os.environ.get("CI"):
-        pytest.fail(f"{what} is required in CI for the report's browser test")
-    pytest.skip(f"{what} is not available")
-
-
-@pytest.fixture(scope="module")
-def browser():
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        _missing("the playwright package (pip install playwright)")
-    if not Path(CHROMIUM).exists():
-        _missing(f"Chromium ({CHROMIUM}; apt-get install chromium)")
-    with sync_playwright() as p:
-        launched = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        yield launched
-        launched.close()
 
 
 @pytest.fixture(scope="module")

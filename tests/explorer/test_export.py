@@ -6,8 +6,6 @@ from __future__ import annotations
 
 import json
 import math
-import os
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -19,7 +17,6 @@ from aekit.explorer import export
 from aekit.explorer.export import STATIC_DIR, decoder_spec, encoder_spec, model_spec, write_standalone_page
 from aekit.nn import ACTIVATIONS
 
-CHROMIUM = "/usr/bin/chromium"
 DECODER_JS = (STATIC_DIR / "decoder.js").read_text(encoding="utf-8")
 
 # One tiny model per path through the spec; between them they use every activation.
@@ -33,28 +30,6 @@ MODELS = {
     "bce": ("images", dict(loss="bce", hidden=(16,), activation="relu")),  # sigmoid output, clipped
     "table": ("table", dict(hidden=(16,), activation="tanh")),  # standardised columns
 }
-
-
-def _launch_args() -> list[str]:
-    return ["--no-sandbox", "--disable-gpu", "--disable-background-networking"]
-
-
-@pytest.fixture(scope="module")
-def browser():
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        missing = "the playwright package (pip install playwright)"
-    else:
-        missing = None if Path(CHROMIUM).exists() else CHROMIUM
-    if missing is not None:
-        if os.environ.get("CI"):
-            pytest.fail(f"these tests need {missing} on CI")
-        pytest.skip(f"needs {missing}")
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=_launch_args())
-        yield browser
-        browser.close()
 
 
 @pytest.fixture(scope="module")
