@@ -116,7 +116,7 @@ def test_encode_decode_reconstruct_evaluate(model_dir, tmp_path):
     assert np.load(tmp_path / "recon.npy").shape == (1797, 1, 8, 8)
 
     report = json.loads(run("evaluate", model_dir, "builtin:digits", "--json").output)
-    assert report["rows"] == "all rows"  # the model was fit on --limit 400 rows, DATA here is all 1797
+    assert report["rows"] == "all 1797 rows"  # the model was fit on --limit 400 rows, DATA here is all 1797
     assert report["n_samples"] == 1797 and report["mse"] > 0 and report["pca_mse"] > 0
     text = run("evaluate", model_dir, "builtin:digits").output
     assert "PCA-4 MSE" in text

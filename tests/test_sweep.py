@@ -213,7 +213,7 @@ def test_cli_sweep_rows_load_as_models_that_evaluate_finds_the_held_out_rows(tmp
     shown = CliRunner().invoke(main, ["evaluate", str(out / "models" / "plain-k3"), "builtin:digits"],
                                catch_exceptions=False).output
     row = next(csv.DictReader(open(out / "sweep.csv")))
-    assert "the 359 rows fit held out" in shown and f"{float(row['test_mse']):.5f}" in shown  # evaluate's format
+    assert "the 359 rows aekit fit held out" in shown and f"{float(row['test_mse']):.5f}" in shown  # evaluate's format
     assert np.isfinite(float(row["gain_vs_pca"]))
 
 

@@ -102,16 +102,6 @@ def _data_record(ds, train, test, split_seed: int, limit: int | None = None) -> 
             "split_seed": split_seed, "n_train": len(train), "n_test": len(test), "columns": ds.columns}
 
 
-def _test_part(ds, saved_data: dict) -> tuple[Any, str]:
-    """The rows to evaluate on: the source's test split, else the rows ``fit`` held out."""
-    if ds.is_test is not None and ds.is_test.any():
-        return ds.test(), "the source's test split"
-    if saved_data.get("spec") == ds.name and saved_data.get("n") == len(ds) and saved_data.get("split") == "random":
-        _, test = ds.split(test_size=saved_data["test_size"], seed=saved_data["split_seed"])
-        return test, f"the {len(test)} rows fit held out"
-    return ds, "all rows"
-
-
 def _print_metrics(metrics: dict, where: str) -> None:
     k = metrics["code_dim"]
     gain = metrics["gain_vs_pca"]
@@ -331,7 +321,7 @@ def evaluate(model: str, data: str, split: str, as_json: bool) -> None:
     """
     est = _load_model(model)
     ds = _load_data(data, missing="mask")
-    part, where = _test_part(ds, est.data_) if split == "auto" else (ds, "all rows")
+    part, where = ds.held_out(est.data_) if split == "auto" else (ds, f"all {len(ds)} rows")
     metrics = est.evaluate(part)
     if as_json:
         click.echo(json.dumps({**metrics, "rows": where}, indent=1))

@@ -315,6 +315,33 @@ class Dataset:
             )
         return replace(self.subset(self.is_test), is_test=None)
 
+    def held_out(self, record: dict | None) -> tuple[Dataset, str]:
+        """The rows to evaluate or report on, and a phrase saying which they are.
+
+        The source's test split when it has one; else, when ``record`` (the model
+        directory's data record, written by ``aekit fit``) says the model was fitted
+        on this data set (same spec and size, randomly split), the same seeded
+        split's test part; else every row.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> ds = Dataset(x=np.zeros((10, 2), np.float32), y=None, kind="table", name="demo")
+        >>> rows, where = ds.held_out({"spec": "demo", "n": 10, "split": "random", "test_size": 0.2,
+        ...                            "split_seed": 0})
+        >>> len(rows), where
+        (2, 'the 2 rows aekit fit held out')
+        >>> ds.held_out(None)[1]
+        'all 10 rows'
+        """
+        record = record or {}
+        if self.is_test is not None and self.is_test.any():
+            return self.test(), "the source's test split"
+        if record.get("spec") == self.name and record.get("n") == len(self) and record.get("split") == "random":
+            _, test = self.split(test_size=record["test_size"], seed=record["split_seed"])
+            return test, f"the {len(test)} rows aekit fit held out"
+        return self, f"all {len(self)} rows"
+
     def split(self, test_size: float = 0.2, seed: int = 0) -> tuple[Dataset, Dataset]:
         """Train and test parts: the source's own split, else a seeded random one.
 

@@ -142,37 +142,6 @@ def applicable_sections(est: Any, data: Dataset, *, holes_reference: Any = None)
     return [name for name in SECTIONS if present[name]]
 
 
-def held_out(data: Dataset, record: dict | None) -> tuple[Dataset, str]:
-    """The rows to report on: the source's test split, else the rows ``aekit fit`` held out.
-
-    ``record`` is the model directory's data record (``est.data_``, written by
-    ``aekit fit``): when ``data`` is the data set the model was fitted on (same
-    spec and size, randomly split), the same seeded split is taken again and its
-    test part returned. Otherwise every row is used.
-
-    Returns
-    -------
-    (Dataset, str)
-        The rows and a phrase saying which they are.
-
-    Examples
-    --------
-    >>> ds = Dataset(x=np.zeros((10, 2), np.float32), y=None, kind="table", name="demo")
-    >>> rows, where = held_out(ds, {"spec": "demo", "n": 10, "split": "random", "test_size": 0.2, "split_seed": 0})
-    >>> len(rows), where
-    (2, 'the 2 rows aekit fit held out')
-    >>> held_out(ds, None)[1]
-    'all 10 rows'
-    """
-    record = record or {}
-    if data.is_test is not None and data.is_test.any():
-        return data.test(), "the source's test split"
-    if record.get("spec") == data.name and record.get("n") == len(data) and record.get("split") == "random":
-        _, test = data.split(test_size=record["test_size"], seed=record["split_seed"])
-        return test, f"the {len(test)} rows aekit fit held out"
-    return data, f"all {len(data)} rows"
-
-
 def build_report(est: Any, data: Any, *, title: str | None = None, holes_reference: Any = None,
                  split: str = "auto") -> str:
     """Render the self-contained HTML report of a fitted model on ``data``.
@@ -185,7 +154,7 @@ def build_report(est: Any, data: Any, *, title: str | None = None, holes_referen
     data : Dataset or array-like
         The data to report on. With ``split="auto"`` a Dataset that is the one the
         model directory was fitted on is cut to its held-out rows (see
-        :func:`held_out`).
+        :meth:`aekit.data.Dataset.held_out`).
     title : str, optional
         The page title; default names the variant, code size and data.
     holes_reference : AutoEncoder, optional
@@ -214,7 +183,7 @@ def build_report(est: Any, data: Any, *, title: str | None = None, holes_referen
         raise ConfigError(f"split={split!r} is not one of: auto, all")
     ds = _as_dataset(data)
     record = getattr(ae, "data_", None)
-    rows, where = held_out(ds, record) if split == "auto" else (ds, f"all {len(ds)} rows")
+    rows, where = ds.held_out(record) if split == "auto" else (ds, f"all {len(ds)} rows")
     if holes_reference is not None:
         _check_holes_pair(ae, _autoencoder(holes_reference))
     t0 = time.perf_counter()
