@@ -208,7 +208,7 @@ class AnomalyDetector(OutlierMixin, BaseEstimator):
         scaling; the code term has no per-feature split.
         """
         check_is_fitted(self, "threshold_")
-        per_feature = self._per_feature(X)
+        per_feature, _ = self._forward(X)
         schema = getattr(self.autoencoder_, "schema_", None)
         if schema is None:
             return per_feature
@@ -236,16 +236,16 @@ class AnomalyDetector(OutlierMixin, BaseEstimator):
         Missing table cells (NaN) are left out and the sum over the observed cells
         is scaled to the full width, so rows with gaps stay comparable.
         """
-        per_feature = self._per_feature(X)
+        per_feature, codes = self._forward(X)
         flat = per_feature.reshape(len(per_feature), -1)
         observed = np.isfinite(flat)
         total = np.where(observed, flat, 0.0).sum(1)
         recon = total * flat.shape[1] / np.maximum(observed.sum(1), 1)
-        codes = self.autoencoder_.transform(X).astype(np.float64)
         return recon, codes
 
-    def _per_feature(self, X: Any) -> np.ndarray:
-        """Squared error per model feature (n, *input_shape); NaN at missing table cells."""
+    def _forward(self, X: Any) -> tuple[np.ndarray, np.ndarray]:
+        """One pass: squared error per model feature (n, *input_shape), NaN at missing
+        table cells, and the deterministic codes (n, code_dim) it was decoded from."""
         ae = self.autoencoder_
         if _table_of(X) is None:  # a table's own schema check names bad columns
             n_features = _n_features(X)
@@ -253,9 +253,11 @@ class AnomalyDetector(OutlierMixin, BaseEstimator):
                 raise DataError(f"X has {n_features} features, but {type(self).__name__} is expecting "
                                 f"{self.n_features_in_} features as input")
         xs = ae._model_input(X)
-        with torch.no_grad():
-            recon = map_batches(ae.model_.reconstruct, torch.nan_to_num(xs))
-        return (recon - xs).pow(2).numpy().astype(np.float64)
+        model = ae.model_
+        with torch.no_grad():  # as transform and reconstruct compute them, but encoding once
+            codes = map_batches(lambda b: model.encode(b, sample=False).mean, torch.nan_to_num(xs))
+            recon = map_batches(model.decode, codes)
+        return (recon - xs).pow(2).numpy().astype(np.float64), codes.numpy().astype(np.float64)
 
     def _mahalanobis(self, codes: np.ndarray) -> np.ndarray:
         centred = codes - self.code_location_
