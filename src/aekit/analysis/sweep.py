@@ -26,7 +26,6 @@ import contextlib
 import hashlib
 import json
 import math
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -89,8 +88,9 @@ def run_sweep(data: Any, code_dims: Any, out_dir: str | Path, *, variants: Any =
         ``variant``, ``code_dim``, ``compression_ratio`` (input features / code size),
         ``mse`` and ``pca_mse`` (mean squared error per feature on the held-out
         rows), ``gain_vs_pca`` (1 - mse / pca_mse: positive when the autoencoder
-        wins), ``train_seconds`` (wall-clock seconds of ``fit``; a model resumed
-        after an interruption adds the epoch times its checkpoint recorded),
+        wins), ``train_seconds`` (the training epochs' seconds from the model's
+        history, validation and checkpoint writes left out; a model resumed after
+        an interruption counts the epochs before it too, as its history holds them),
         ``epochs_run`` (fewer than ``epochs`` when early stopping ended
         training), ``best_epoch`` (whose weights were kept), ``n_test``.
 
@@ -375,8 +375,6 @@ def _train_one(est, out: Path, variant: str, k: int, train, test, settings: dict
     name = _name(variant, k)
     checkpoint = out / "checkpoints" / name
     est.set_params(checkpoint_dir=checkpoint, resume=True, verbose=False)
-    earlier = _earlier_seconds(checkpoint)
-    t0 = time.perf_counter()
     try:
         est.fit(train)
     except AekitError as exc:
@@ -384,7 +382,7 @@ def _train_one(est, out: Path, variant: str, k: int, train, test, settings: dict
             raise
         raise type(exc)(f"sweep: variant {variant!r} with code size {k}: {exc} (finished models are kept in "
                         f"{out / 'runs'})") from exc
-    seconds = earlier + time.perf_counter() - t0
+    seconds = float(sum(record["seconds"] for record in est.history_))  # resumed epochs included
     metrics = est.evaluate(test)
     row = {
         "variant": variant,
@@ -412,20 +410,6 @@ def _train_one(est, out: Path, variant: str, k: int, train, test, settings: dict
     with contextlib.suppress(OSError):  # the last one out removes checkpoints/
         checkpoint.parent.rmdir()
     return row
-
-
-def _earlier_seconds(checkpoint: Path) -> float:
-    """Epoch seconds an interrupted run's checkpoint recorded (0 when the model starts afresh)."""
-    from aekit.train import CHECKPOINT_FILE, _read_safetensors
-
-    path = checkpoint / CHECKPOINT_FILE
-    if not path.exists():
-        return 0.0
-    try:
-        _, header = _read_safetensors(path)
-        return float(sum(record["seconds"] for record in json.loads(header["meta"])["history"]))
-    except Exception:  # an unreadable checkpoint: the trainer names it when it tries to resume
-        return 0.0
 
 
 def _bar(progress: bool, total: int, done: int):
