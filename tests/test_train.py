@@ -190,3 +190,29 @@ def test_device_and_precision_resolution():
 def test_bad_train_options_are_named(options, match):
     with pytest.raises(ConfigError, match=match):
         TrainConfig(**options)
+
+
+def test_on_epoch_end_sees_every_finished_epoch(images):
+    seen = []
+    Trainer(_model(), TrainConfig(epochs=3, batch_size=16, patience=None), progress=False,
+            on_epoch_end=lambda record, model: seen.append((record["epoch"], model))).fit(
+        torch.from_numpy(images))
+    assert [epoch for epoch, _ in seen] == [1, 2, 3]
+    assert all(isinstance(model, Autoencoder) for _, model in seen)
+
+
+def test_a_batch_source_trains_like_the_tensor_it_wraps(images):
+    """A source passed directly (here the default one) with its own validation set
+    gives the weights the tensor path gives for the same split."""
+    from aekit.train import TensorBatches
+
+    cfg = TrainConfig(epochs=2, batch_size=16)
+    x = torch.from_numpy(images).float()
+    order = torch.randperm(len(x), generator=torch.Generator().manual_seed(cfg.seed))
+    n_val = int(round(len(x) * cfg.val_fraction))
+    direct = _model()
+    Trainer(direct, cfg, progress=False).fit(TensorBatches(x[order[: len(x) - n_val]]),
+                                             validation=x[order[len(x) - n_val :]])
+    wrapped = _model()
+    Trainer(wrapped, cfg, progress=False).fit(x)
+    assert torch.equal(_weights(direct), _weights(wrapped))

@@ -188,11 +188,15 @@ class AutoEncoder(GenerateMixin, TableMixin, TransformerMixin, BaseEstimator):
         return TrainConfig(**options)
 
     # -- fitting -----------------------------------------------------------------
-    def fit(self, X: Any, y: Any = None) -> AutoEncoder:
+    def fit(self, X: Any, y: Any = None, *, on_epoch_end: Any = None) -> AutoEncoder:
         """Train on ``X``: (n, features), (n, H, W), (n, C, H, W), a pandas DataFrame
         (a mixed table, see the class docstring) or an ``aekit.data.Dataset``.
 
-        ``y`` is ignored (present for Pipeline compatibility).
+        ``y`` is ignored (present for Pipeline compatibility). ``on_epoch_end``,
+        if given, is called as ``on_epoch_end(record, model)`` after every epoch
+        with that epoch's history record and the torch model (for logging, or
+        measuring test error as training goes; its time is not counted in the
+        record's ``seconds``).
         """
         table = _table_of(X)
         self.schema_ = None
@@ -244,7 +248,8 @@ class AutoEncoder(GenerateMixin, TableMixin, TransformerMixin, BaseEstimator):
         self.model_ = Autoencoder(model_config)
         if model_config.pca_init:
             self.model_.init_from_pca(torch.from_numpy(self.pca_.components_), torch.from_numpy(self.pca_.mean_))
-        trainer = Trainer(self.model_, train_config, checkpoint_dir=self.checkpoint_dir, progress=self.verbose)
+        trainer = Trainer(self.model_, train_config, checkpoint_dir=self.checkpoint_dir, progress=self.verbose,
+                          on_epoch_end=on_epoch_end)
         self.history_ = trainer.fit(torch.from_numpy(xs), resume=self.resume)
         self.best_epoch_ = trainer.best_epoch
         self.n_iter_ = len(self.history_)

@@ -1,8 +1,10 @@
 """The training loop. It trains any module with ``loss(x) -> dict`` and knows
 nothing about variants.
 
-Batches are slices of one contiguous tensor indexed by a per-epoch permutation
-(no DataLoader, no per-sample Python). After every finished epoch a checkpoint
+Batches come from a *batch source*: by default :class:`TensorBatches`, slices of
+one contiguous tensor indexed by a per-epoch permutation (no DataLoader, no
+per-sample Python). Anything with ``__len__`` and ``batches(generator, batch_size,
+device)`` can stand in for it (streamed files, one rank's shard). After every finished epoch a checkpoint
 holding weights, optimiser, schedule position, RNG states and history is written
 atomically, so ``resume=True`` continues exactly: a run interrupted at epoch 3
 and resumed ends with the same weights as an uninterrupted one.
@@ -16,6 +18,7 @@ import math
 import struct
 import time
 from pathlib import Path
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import torch
@@ -104,6 +107,34 @@ def lr_at(config: TrainConfig, step: int, total: int) -> float:
     return end + (peak - end) * 0.5 * (1 + math.cos(math.pi * u))
 
 
+class TensorBatches:
+    """The default batch source: samples held in one tensor, reshuffled every epoch.
+
+    Parameters
+    ----------
+    x : torch.Tensor
+        The training samples, shape (n, *sample_shape), already on the training device.
+
+    Examples
+    --------
+    >>> source = TensorBatches(torch.arange(10.0).reshape(5, 2))
+    >>> [tuple(b.shape) for b in source.batches(torch.Generator().manual_seed(0), 2, torch.device("cpu"))]
+    [(2, 2), (2, 2), (1, 2)]
+    """
+
+    def __init__(self, x: torch.Tensor):
+        self.x = x
+
+    def __len__(self) -> int:
+        return len(self.x)
+
+    def batches(self, generator: torch.Generator, batch_size: int, device: torch.device) -> Iterator[torch.Tensor]:
+        """One epoch: a permutation drawn from ``generator``, then batches of ``batch_size`` rows in its order."""
+        perm = torch.randperm(len(self.x), generator=generator).to(device)
+        for i in range(0, len(self.x), batch_size):
+            yield self.x[perm[i : i + batch_size]]  # (batch, *sample_shape)
+
+
 class Trainer:
     """Train ``model`` on one tensor of samples.
 
@@ -118,6 +149,10 @@ class Trainer:
         Show a progress bar (epoch, loss, validation loss, samples/s).
     resume_hint : str
         Command shown after Ctrl-C, e.g. ``aekit fit ... --resume``.
+    on_epoch_end : callable, optional
+        Called as ``on_epoch_end(record, model)`` after each finished epoch (its
+        checkpoint already written), with the epoch's history record; for logging
+        or measuring. Time spent in it is not counted in ``record["seconds"]``.
 
     Examples
     --------
@@ -131,8 +166,10 @@ class Trainer:
 
     def __init__(self, model: nn.Module, config: TrainConfig, checkpoint_dir: str | Path | None = None,
                  progress: bool = True,
-                 resume_hint: str = "run the same fit with resume enabled (--resume in the CLI, resume=True in Python)"):
+                 resume_hint: str = "run the same fit with resume enabled (--resume in the CLI, resume=True in Python)",
+                 on_epoch_end: Callable[[dict[str, Any], nn.Module], None] | None = None):
         self.model = model
+        self.on_epoch_end = on_epoch_end
         self.config = config
         self.checkpoint_dir = Path(checkpoint_dir) if checkpoint_dir is not None else None
         self.progress = progress
@@ -144,23 +181,30 @@ class Trainer:
         self.stopped_early = False
 
     # -- public --------------------------------------------------------------
-    def fit(self, x: torch.Tensor, resume: bool = False) -> list[dict[str, Any]]:
+    def fit(self, x: Any, resume: bool = False, *, validation: torch.Tensor | None = None) -> list[dict[str, Any]]:
         """Train on ``x`` (n, *sample_shape); returns the per-epoch history.
 
-        The last ``val_fraction`` of a seeded permutation is held out for
-        validation and early stopping; the best weights are restored at the end.
+        With a tensor, the last ``val_fraction`` of a seeded permutation is held
+        out for validation and early stopping; the best weights are restored at
+        the end. ``x`` may instead be a batch source (``__len__`` and ``batches``,
+        see :class:`TensorBatches`), which brings its own ``validation`` tensor
+        (or None: then the training loss decides early stopping).
         """
         cfg = self.config
         if len(x) < 2:
             raise DataError(f"training needs at least 2 samples, got n_samples={len(x)}")
-        x = x.to(self.device, torch.float32).contiguous()
-        split = torch.Generator().manual_seed(cfg.seed)
-        order = torch.randperm(len(x), generator=split).to(self.device)
-        n_val = int(round(len(x) * cfg.val_fraction))
-        if n_val < 1 or len(x) - n_val < 1:
-            n_val = 0
-        x_train = x[order[: len(x) - n_val]]
-        x_val = x[order[len(x) - n_val :]] if n_val else None
+        if isinstance(x, torch.Tensor):
+            x = x.to(self.device, torch.float32).contiguous()
+            split = torch.Generator().manual_seed(cfg.seed)
+            order = torch.randperm(len(x), generator=split).to(self.device)
+            n_val = int(round(len(x) * cfg.val_fraction))
+            if n_val < 1 or len(x) - n_val < 1:
+                n_val = 0
+            source = TensorBatches(x[order[: len(x) - n_val]])
+            x_val = x[order[len(x) - n_val :]] if n_val else None
+        else:
+            source = x
+            x_val = validation.to(self.device, torch.float32) if validation is not None else None
 
         self.model.to(self.device)
         optimizer = self._optimizer()
@@ -173,7 +217,7 @@ class Trainer:
             if loaded is not None:
                 state, best_weights = loaded
 
-        steps_per_epoch = math.ceil(len(x_train) / cfg.batch_size)
+        steps_per_epoch = math.ceil(len(source) / cfg.batch_size)
         total = steps_per_epoch * cfg.epochs
         bar = self._bar(state["epoch"])
         finished = state["epoch"]
@@ -185,7 +229,7 @@ class Trainer:
                 if on_epoch_start is not None:  # a generic hook: warm-ups live in the model, not here
                     on_epoch_start(epoch)
                 t0 = time.perf_counter()
-                train_terms, state["step"] = self._train_epoch(x_train, optimizer, shuffle, state["step"], total,
+                train_terms, state["step"] = self._train_epoch(source, optimizer, shuffle, state["step"], total,
                                                                epoch)
                 seconds = time.perf_counter() - t0
                 epoch_metrics = getattr(self.model, "epoch_metrics", None)
@@ -197,7 +241,7 @@ class Trainer:
                     "val": val_terms,
                     "lr": lr_at(cfg, state["step"], total),
                     "seconds": seconds,
-                    "samples_per_s": len(x_train) / max(seconds, 1e-9),
+                    "samples_per_s": len(source) / max(seconds, 1e-9),
                 }
                 if model_stats:  # what the model reports of itself, e.g. codebook usage
                     record["model"] = model_stats
@@ -211,6 +255,8 @@ class Trainer:
                 state["epoch"] = epoch + 1
                 self._save_checkpoint(optimizer, shuffle, state, best_weights)
                 finished = epoch + 1
+                if self.on_epoch_end is not None:
+                    self.on_epoch_end(record, self.model)
                 if bar is not None:
                     bar.set_postfix(self._postfix(record))
                     bar.update(1)
@@ -231,13 +277,11 @@ class Trainer:
         return self.history
 
     # -- the loop ------------------------------------------------------------
-    def _train_epoch(self, x_train, optimizer, shuffle, step, total, epoch):
+    def _train_epoch(self, source, optimizer, shuffle, step, total, epoch):
         cfg = self.config
         self.model.train()
-        perm = torch.randperm(len(x_train), generator=shuffle).to(self.device)
         sums: dict[str, torch.Tensor] = {}
-        for batch_no, i in enumerate(range(0, len(x_train), cfg.batch_size)):
-            xb = x_train[perm[i : i + cfg.batch_size]]  # (batch, *sample_shape)
+        for batch_no, xb in enumerate(source.batches(shuffle, cfg.batch_size, self.device)):
             for group in optimizer.param_groups:
                 group["lr"] = lr_at(cfg, step, total)
             with self._autocast():
@@ -256,7 +300,7 @@ class Trainer:
             step += 1
             for name, value in terms.items():
                 sums[name] = sums.get(name, 0.0) + value.detach().float() * len(xb)
-        return {k: float(v) / len(x_train) for k, v in sums.items()}, step
+        return {k: float(v) / len(source) for k, v in sums.items()}, step
 
     @torch.no_grad()
     def _evaluate(self, x: torch.Tensor, batch_size: int = 4096) -> dict[str, float]:
