@@ -12,7 +12,7 @@ from PIL import Image
 
 from aekit.cli import main
 
-COMMANDS = ["fit", "encode", "decode", "reconstruct", "evaluate", "demo", "detect", "score", "denoise", "sample", "interpolate", "report", "sweep"]
+COMMANDS = sorted(main.commands)  # every registered command, so a new one cannot miss the checks below
 
 
 def run(*args, ok=True):

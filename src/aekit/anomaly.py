@@ -48,6 +48,7 @@ from aekit.estimator import AutoEncoder, _table_of, _to_numpy
 from aekit.model import map_batches
 
 DETECTOR_FILE = "detector.json"
+SCORE_ROWS = 8192  # rows scored at a time: the float64 per-feature errors never span all of X
 CRITERIA = ("combined", "reconstruction")
 
 
@@ -264,25 +265,35 @@ class AnomalyDetector(OutlierMixin, BaseEstimator):
         Missing table cells (NaN) are left out and the sum over the observed cells
         is scaled to the full width, so rows with gaps stay comparable.
         """
-        per_feature, codes = self._forward(X)
-        flat = per_feature.reshape(len(per_feature), -1)
-        observed = np.isfinite(flat)
-        total = np.where(observed, flat, 0.0).sum(1)
-        recon = total * flat.shape[1] / np.maximum(observed.sum(1), 1)
-        return recon, codes
+        xs = self._scaled(X)
+        recon, codes = [], []
+        for i in range(0, max(len(xs), 1), SCORE_ROWS):
+            per_feature, block_codes = self._errors(xs[i : i + SCORE_ROWS])
+            flat = per_feature.reshape(len(per_feature), -1)
+            observed = np.isfinite(flat)
+            total = np.where(observed, flat, 0.0).sum(1)
+            recon.append(total * flat.shape[1] / np.maximum(observed.sum(1), 1))
+            codes.append(block_codes)
+        return np.concatenate(recon), np.concatenate(codes)
 
     def _forward(self, X: Any) -> tuple[np.ndarray, np.ndarray]:
         """One pass: squared error per model feature (n, *input_shape), NaN at missing
         table cells, and the deterministic codes (n, code_dim) it was decoded from.
         Images: the residual is box-blurred over ``residual_window_`` pixels first."""
+        return self._errors(self._scaled(X))
+
+    def _scaled(self, X: Any) -> torch.Tensor:
+        """``X`` checked and scaled as the model sees it, (n, *input_shape)."""
         ae = self.autoencoder_
         if _table_of(X) is None:  # a table's own schema check names bad columns
             n_features = _n_features(X)
             if n_features is not None and n_features != self.n_features_in_:
                 raise DataError(f"X has {n_features} features, but {type(self).__name__} is expecting "
                                 f"{self.n_features_in_} features as input")
-        xs = ae._model_input(X)
-        model = ae.model_
+        return ae._model_input(X)
+
+    def _errors(self, xs: torch.Tensor) -> tuple[np.ndarray, np.ndarray]:
+        model = self.autoencoder_.model_
         with torch.no_grad():  # as transform and reconstruct compute them, but encoding once
             codes = map_batches(lambda b: model.encode(b, sample=False).mean, torch.nan_to_num(xs))
             recon = map_batches(model.decode, codes)

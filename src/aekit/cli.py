@@ -180,6 +180,10 @@ def _read_toml(path: str | None) -> dict[str, Any]:
 @click.option("--resume", is_flag=True, help="Continue from MODEL/checkpoint after an interruption.")
 @click.option("--report", "report_path", type=click.Path(dir_okay=False), default=None,
               help="Also write the HTML report (as `aekit report`) on the held-out rows to this file.")
+@click.option("--stream/--no-stream", "stream", default=None,
+              help="Read DATA (.npy or .parquet, numbers without gaps) a chunk at a time instead of loading "
+                   "it: memory stays bounded for files of any size. Default: stream when the file is larger "
+                   "than half the available memory. Example: aekit fit big.npy -o big-model --stream")
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar.")
 def fit(data: str, output: str, config_file: str | None, resume: bool, quiet: bool, limit: int | None,
         settings: tuple[str, ...], report_path: str | None, **flags: Any) -> None:
@@ -196,9 +200,24 @@ def fit(data: str, output: str, config_file: str | None, resume: bool, quiet: bo
       aekit fit images/ -o faces --arch conv --code-dim 16 --epochs 30
       aekit fit builtin:digits -o den --variant denoising --set corruption_level=0.5
       aekit fit builtin:digits -o digits-vae --variant vae --code-dim 2 --report digits-vae.html
+      aekit fit big-images.npy -o big-model --stream --epochs 5
+      torchrun --nproc_per_node 4 -m aekit fit builtin:mnist -o mnist-32 --batch-size 1024
+
+    Under torchrun each process trains on its shard of every batch (--batch-size is
+    the global batch); rank 0 alone writes the checkpoint and the model and prints.
     """
+    from aekit import distributed
+    from aekit.data.stream import open_stream, should_stream
     from aekit.estimator import AutoEncoder
     from aekit.train import remove_checkpoint
+
+    distributed.setup()  # joins torchrun's process group; a no-op outside torchrun
+    quiet = quiet or not distributed.is_main()
+    stream = flags.pop("stream")
+    stream = should_stream(data) if stream is None else stream
+    if stream and report_path is not None:
+        raise ConfigError("--report loads DATA into memory; it cannot be combined with --stream (run `aekit "
+                          "report MODEL DATA` on a sample of the rows instead)")
 
     if report_path is not None and Path(report_path).suffix.lower() not in (".html", ".htm"):
         raise ConfigError(f"--report {report_path} must end in .html")  # before training, not after
@@ -213,7 +232,8 @@ def fit(data: str, output: str, config_file: str | None, resume: bool, quiet: bo
         est = AutoEncoder(**options)
     except TypeError as exc:
         raise ConfigError(f"unknown option in {config_file or 'flags'}: {exc}") from None
-    ds = _load_data(data, limit, missing="mask")
+    with distributed.main_first():  # under torchrun one download fills the cache, not one per process
+        ds = open_stream(data, limit=limit) if stream else _load_data(data, limit, missing="mask")
     seed = est.random_state
     train, test = ds.split(test_size=0.2, seed=seed)
     model_dir = Path(output)
@@ -223,6 +243,10 @@ def fit(data: str, output: str, config_file: str | None, resume: bool, quiet: bo
     t0 = time.perf_counter()
     est.fit(train)
     seconds = time.perf_counter() - t0
+    main = distributed.is_main()
+    distributed.teardown()  # training is over: rank 0 evaluates, saves and prints alone
+    if not main:
+        return
     metrics = est.evaluate(test)
     metrics["train_seconds"] = seconds
     metrics["best_epoch"] = est.best_epoch_
@@ -244,11 +268,23 @@ def fit(data: str, output: str, config_file: str | None, resume: bool, quiet: bo
 def encode(model: str, data: str, output: str) -> None:
     """Write the deterministic code of every sample in DATA.
 
+    A .npy or Parquet DATA is read, encoded and written a chunk at a time, so
+    memory stays bounded for files of any size.
+
     \b
     Example:
       aekit encode digits-model builtin:digits -o codes.csv
+      aekit encode big-model big-images.npy -o codes.npy
     """
+    from aekit.data.stream import open_stream, streamable
+
     est = _load_model(model)
+    if streamable(data) and Path(output).suffix.lower() in (".npy", ".csv"):
+        from aekit.estimator_stream import encode_file
+
+        n, shape = encode_file(est, open_stream(data), output)
+        click.echo(f"wrote {n} codes of size {shape[0] if shape else 1} to {output}")
+        return
     codes = est.transform(_load_data(data, missing="mask"))
     _write_array(codes, Path(output), [f"z{i}" for i in range(codes.shape[1])])
     click.echo(f"wrote {codes.shape[0]} codes of size {codes.shape[1]} to {output}")
@@ -448,3 +484,4 @@ from aekit import cli_anomaly  # noqa: E402,F401
 from aekit import cli_generate  # noqa: E402,F401
 from aekit import cli_report  # noqa: E402,F401
 from aekit import cli_sweep  # noqa: E402,F401
+from aekit import cli_export  # noqa: E402,F401

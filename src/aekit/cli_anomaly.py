@@ -14,6 +14,7 @@ import click
 import numpy as np
 
 from aekit.cli import CONTEXT, _load_data, main
+from aekit.data.stream import open_stream, streamable
 from aekit.errors import ConfigError
 
 
@@ -99,11 +100,13 @@ def score(model: str, data: str, output: str, top: int) -> None:
 
     Writes one row per sample: its index, the anomaly score (higher is more
     unusual), the flag (1 above the detector's threshold) and the TOP features
-    that contribute most to its reconstruction error.
+    that contribute most to its reconstruction error. A .npy or Parquet DATA is
+    read, scored and written a chunk at a time: memory stays bounded for any size.
 
     \b
     Example:
       aekit score fraud-detector new-transactions.csv -o scores.csv --top 5
+      aekit score image-detector big-images.npy -o scores.csv
     """
     from aekit._atomic import atomic_path
     from aekit.anomaly import AnomalyDetector
@@ -114,24 +117,31 @@ def score(model: str, data: str, output: str, top: int) -> None:
     if top < 0:
         raise ConfigError(f"--top={top} must be >= 0")
     det = AnomalyDetector.load(model)
-    ds = _load_data(data, missing="mask")
-    source = ds if ds.frame is not None else ds.x  # a table goes through the model's own columns
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        scores = det.anomaly_score(source)
-        per_feature = det.explain(source).reshape(len(ds), -1)
+    if streamable(data):  # .npy and Parquet: read and written a chunk at a time, any size
+        from aekit.estimator_stream import model_inputs
+
+        ds = open_stream(data)
+        parts = (source for _, source in model_inputs(det.autoencoder_, ds))
+    else:
+        ds = _load_data(data, missing="mask")
+        parts = [ds if ds.frame is not None else ds.x]  # a table goes through the model's own columns
     columns = det.feature_names()
     if getattr(det.autoencoder_, "schema_", None) is None and getattr(ds, "columns", None):
         columns = list(ds.columns)
-    # Missing cells contribute nothing to rank.
-    order = np.argsort(-np.nan_to_num(per_feature, nan=-1.0), axis=1)[:, :top]
     header = ["index", "score", "anomaly"] + [f"feature_{k + 1}" for k in range(top)]
-    lines = [",".join(header)]
-    for i, s in enumerate(scores):
-        names = [columns[j] for j in order[i]]
-        lines.append(",".join([str(i), f"{s:.6g}", str(int(s > det.threshold_)), *names]))
+    n_rows = n_flagged = 0
     out.parent.mkdir(parents=True, exist_ok=True)
-    with atomic_path(out) as tmp:
-        Path(tmp).write_text("\n".join(lines) + "\n")
-    n_flagged = int((scores > det.threshold_).sum())
-    click.echo(f"scored {len(scores)} samples; {n_flagged} above the threshold {det.threshold_:.4g}; wrote {out}")
+    with atomic_path(out) as tmp, open(tmp, "w") as fh:
+        fh.write(",".join(header) + "\n")
+        for source in parts:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                scores = det.anomaly_score(source)
+                per_feature = det.explain(source).reshape(len(scores), -1)
+            # Missing cells contribute nothing to rank.
+            order = np.argsort(-np.nan_to_num(per_feature, nan=-1.0), axis=1)[:, :top]
+            fh.writelines(",".join([str(n_rows + i), f"{s:.6g}", str(int(s > det.threshold_)),
+                                    *[columns[j] for j in order[i]]]) + "\n" for i, s in enumerate(scores))
+            n_rows += len(scores)
+            n_flagged += int((scores > det.threshold_).sum())
+    click.echo(f"scored {n_rows} samples; {n_flagged} above the threshold {det.threshold_:.4g}; wrote {out}")

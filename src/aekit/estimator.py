@@ -22,6 +22,7 @@ from aekit import io
 from aekit.analysis.baselines import PCABaseline
 from aekit.config import ModelConfig, TrainConfig
 from aekit.data import Dataset, check_array
+from aekit.data.stream import RowStream
 from aekit.errors import ConfigError, DataError, DataTypeError
 from aekit.estimator_tables import TableMixin, _is_frame, _load_schema, _table_of  # noqa: F401
 from aekit.generate import GenerateMixin
@@ -197,7 +198,15 @@ class AutoEncoder(GenerateMixin, TableMixin, TransformerMixin, BaseEstimator):
         with that epoch's history record and the torch model (for logging, or
         measuring test error as training goes; its time is not counted in the
         record's ``seconds``).
+
+        ``X`` may be a :class:`~aekit.data.stream.RowStream`
+        (``aekit.data.open_stream("big.npy")``): a ``.npy`` or Parquet file read in
+        chunks, for data bigger than memory (see :mod:`aekit.estimator_stream`).
         """
+        if isinstance(X, RowStream):
+            from aekit.estimator_stream import fit_stream
+
+            return fit_stream(self, X, on_epoch_end=on_epoch_end)
         table = _table_of(X)
         self.schema_ = None
         if table is not None:
@@ -323,6 +332,10 @@ class AutoEncoder(GenerateMixin, TableMixin, TransformerMixin, BaseEstimator):
         ELBO and importance-weighted bound in nats per sample, KL per latent
         dimension and the number of active units.
         """
+        if isinstance(X, RowStream):  # one pass over a file read in chunks
+            from aekit.estimator_stream import evaluate_stream
+
+            return evaluate_stream(self, X)
         # A VAE's bounds sample z: fork_rng keeps the caller's global RNG state untouched.
         with torch.random.fork_rng():
             return self._evaluate(self._model_input(X))

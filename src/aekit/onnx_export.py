@@ -22,8 +22,9 @@ so it is baked into the graphs at the cost of two elementwise ops, rather than l
 for every deployment to reimplement from ``config.json``. ``error`` is, as
 ``reconstruction_error``, the mean squared error per sample in the scaled space
 the model sees (the reconstruction term of an :class:`~aekit.AnomalyDetector`, not
-its full score). A model fitted on a named table takes its encoded columns (numbers
-scaled in the graph, categories one-hot), not raw text; ``export.json`` lists them.
+its full score). A model fitted on a named table takes its encoded columns (numbers,
+categories one-hot, missing cells NaN: ``est.schema_.encode(frame)``), not raw text;
+``export.json`` lists them.
 
 The code is deterministic, as ``transform``'s: a VAE's posterior mean, a VQ model's
 quantised vector (with the codebook indices as a second output). The decoder
@@ -40,6 +41,7 @@ which ``torch.export`` refuses). Every file is written atomically, and
 from __future__ import annotations
 
 import json
+import logging
 import math
 import os
 import warnings
@@ -168,15 +170,21 @@ def _export(graph: _Graph, example: torch.Tensor, in_name: str, out_names: list[
     import onnx
 
     batch = torch.export.Dim("batch", min=1)
-    with warnings.catch_warnings():
-        # torch.export's own deprecation notices are for PyTorch's developers, not aekit's users.
-        warnings.simplefilter("ignore", FutureWarning)
-        warnings.simplefilter("ignore", DeprecationWarning)
-        program = torch.onnx.export(graph.eval(), (example,), dynamo=True, input_names=[in_name],
-                                    output_names=out_names, dynamic_shapes=({0: batch},), opset_version=opset,
-                                    optimize=True, verbose=False)
+    registry_log = logging.getLogger("torch.onnx._internal.exporter._registration")
+    level = registry_log.level
+    registry_log.setLevel(logging.ERROR)  # "torchvision is not installed": aekit exports none of its ops
+    try:
+        with warnings.catch_warnings():
+            # torch.export's own deprecation notices are for PyTorch's developers, not aekit's users.
+            warnings.simplefilter("ignore", FutureWarning)
+            warnings.simplefilter("ignore", DeprecationWarning)
+            program = torch.onnx.export(graph.eval(), (example,), dynamo=True, input_names=[in_name],
+                                        output_names=out_names, dynamic_shapes=({0: batch},), opset_version=opset,
+                                        optimize=True, verbose=False)
+    finally:
+        registry_log.setLevel(level)
     proto = program.model_proto
-    proto.doc_string = props["aekit.doc"]
+    proto.doc_string = props.pop("aekit.doc")
     onnx.helper.set_model_props(proto, props)
     onnx.checker.check_model(proto)
     return proto.SerializeToString()
@@ -216,7 +224,7 @@ def export_onnx(model_or_path: Any, out_dir: str | os.PathLike, *, opset: int | 
     >>> X = np.random.default_rng(0).random((64, 6)).astype(np.float32)
     >>> ae = aekit.AutoEncoder(code_dim=2, epochs=1).fit(X)
     >>> paths = export_onnx(ae, tempfile.mkdtemp())
-    >>> encoder = ort.InferenceSession(paths["encoder"])
+    >>> encoder = ort.InferenceSession(str(paths["encoder"]))
     >>> code = encoder.run(None, {"x": X[:5]})[0]           # (5, 2)
     >>> bool(np.allclose(code, ae.transform(X[:5]), atol=1e-5))
     True
@@ -290,7 +298,8 @@ def export_onnx(model_or_path: Any, out_dir: str | os.PathLike, *, opset: int | 
         "preprocessing": prep.to_dict(),
         "missing_values": ("NaN cells are read as missing (encoded as the column mean, not scored)"
                            if cfg.missing else "inputs must be finite"),
-        "columns": list(schema.names) if schema is not None else columns,
+        # One name per input feature: a named table's encoded columns ("colour=red" one-hot).
+        "columns": schema.feature_names() if schema is not None else columns,
         "graphs": {name: {"file": paths[name].name, "inputs": spec[name][0], "outputs": spec[name][1],
                           "what": spec[name][3]} for name in GRAPHS},
     }

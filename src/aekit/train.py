@@ -8,6 +8,11 @@ device)`` can stand in for it (streamed files, one rank's shard). After every fi
 holding weights, optimiser, schedule position, RNG states and history is written
 atomically, so ``resume=True`` continues exactly: a run interrupted at epoch 3
 and resumed ends with the same weights as an uninterrupted one.
+
+Under ``torchrun`` the same loop trains with DistributedDataParallel (see
+:mod:`aekit.distributed`): ``batch_size`` stays the global batch, each rank trains
+on its shard of it, the history is summed over ranks and only rank 0 writes the
+checkpoint, which every rank resumes from (a filesystem all machines share).
 """
 
 from __future__ import annotations
@@ -17,6 +22,7 @@ import json
 import math
 import struct
 import time
+import warnings
 from pathlib import Path
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -28,7 +34,11 @@ from torch import nn
 
 from aekit._atomic import atomic_write_bytes
 from aekit.config import TrainConfig, to_dict
-from aekit.errors import ConfigError, DataError, TrainingError, TrainingInterrupted
+from aekit.distributed import RANK_SEED_STRIDE, DistributedRun, ShardedBatches, agree, barrier, gather
+from aekit.distributed import rank as process_rank
+from aekit.distributed import setup as setup_distributed
+from aekit.distributed import training_device, warnings_from_main_only, world_size
+from aekit.errors import AekitError, ConfigError, DataError, TrainingError, TrainingInterrupted
 
 CHECKPOINT_FILE = "checkpoint.safetensors"
 
@@ -153,6 +163,10 @@ class Trainer:
         Called as ``on_epoch_end(record, model)`` after each finished epoch (its
         checkpoint already written), with the epoch's history record; for logging
         or measuring. Time spent in it is not counted in ``record["seconds"]``.
+        Under torchrun it is called on every rank with the same (global) record.
+    distributed : bool, optional
+        None (default) trains with DistributedDataParallel when launched by
+        torchrun with more than one process; False never does.
 
     Examples
     --------
@@ -167,8 +181,12 @@ class Trainer:
     def __init__(self, model: nn.Module, config: TrainConfig, checkpoint_dir: str | Path | None = None,
                  progress: bool = True,
                  resume_hint: str = "run the same fit with resume enabled (--resume in the CLI, resume=True in Python)",
-                 on_epoch_end: Callable[[dict[str, Any], nn.Module], None] | None = None):
+                 on_epoch_end: Callable[[dict[str, Any], nn.Module], None] | None = None,
+                 distributed: bool | None = None):
         self.model = model
+        self.distributed = distributed
+        self._run: DistributedRun | None = None  # during a distributed fit
+        self._rank, self._world = 0, 1
         self.on_epoch_end = on_epoch_end
         self.config = config
         self.checkpoint_dir = Path(checkpoint_dir) if checkpoint_dir is not None else None
@@ -191,6 +209,10 @@ class Trainer:
         (or None: then the training loss decides early stopping).
         """
         cfg = self.config
+        parallel = self.distributed is not False and setup_distributed()
+        self._rank, self._world = (process_rank(), world_size()) if parallel else (0, 1)
+        if parallel:
+            self.device = training_device(self.device)
         if len(x) < 2:
             raise DataError(f"training needs at least 2 samples, got n_samples={len(x)}")
         if isinstance(x, torch.Tensor):
@@ -209,13 +231,25 @@ class Trainer:
         self.model.to(self.device)
         optimizer = self._optimizer()
         shuffle = torch.Generator().manual_seed(cfg.seed + 1)
-        torch.manual_seed(cfg.seed + 2)
+        torch.manual_seed(cfg.seed + 2 + self._rank * RANK_SEED_STRIDE)  # each rank its own noise
         state = {"epoch": 0, "step": 0, "best_val": math.inf, "best_epoch": None, "bad_epochs": 0}
         best_weights = None
         if resume:
-            loaded = self._load_checkpoint(optimizer, shuffle)
+            loaded, error = None, None
+            try:
+                loaded = self._load_checkpoint(optimizer, shuffle)
+            except AekitError as exc:
+                if not parallel:
+                    raise
+                error = exc
+            if parallel:  # every rank must read the same file
+                agree(loaded[0]["epoch"] if loaded else None, error,
+                      f"the epoch to resume from in {self.checkpoint_dir}",
+                      "; every process must see rank 0's checkpoint: put it on a filesystem all machines share")
             if loaded is not None:
                 state, best_weights = loaded
+        if parallel:
+            source, self._run = ShardedBatches(source), DistributedRun(self.model, self.device)
 
         steps_per_epoch = math.ceil(len(source) / cfg.batch_size)
         total = steps_per_epoch * cfg.epochs
@@ -232,9 +266,17 @@ class Trainer:
                 train_terms, state["step"] = self._train_epoch(source, optimizer, shuffle, state["step"], total,
                                                                epoch)
                 seconds = time.perf_counter() - t0
+                if self._run is not None:
+                    self._run.sync_buffers()
                 epoch_metrics = getattr(self.model, "epoch_metrics", None)
-                model_stats = epoch_metrics() if epoch_metrics is not None else {}
-                val_terms = self._evaluate(x_val) if x_val is not None else None
+                with warnings_from_main_only(self._rank):
+                    model_stats = epoch_metrics() if epoch_metrics is not None else {}
+                if x_val is None:
+                    val_terms = None
+                elif self._run is not None:  # each rank a shard, summed: the same numbers everywhere
+                    val_terms = self._run.evaluate(self._evaluate, x_val, list(train_terms))
+                else:
+                    val_terms = self._evaluate(x_val)
                 record = {
                     "epoch": epoch + 1,
                     "train": train_terms,
@@ -253,7 +295,12 @@ class Trainer:
                 else:
                     state["bad_epochs"] += 1
                 state["epoch"] = epoch + 1
-                self._save_checkpoint(optimizer, shuffle, state, best_weights)
+                if self.checkpoint_dir is not None:
+                    rng_states = gather(torch.get_rng_state()) if parallel else None  # one per rank
+                    if self._rank == 0:
+                        self._save_checkpoint(optimizer, shuffle, state, best_weights, rng_states)
+                    if parallel:
+                        barrier()  # no rank runs ahead of the checkpoint it would resume from
                 finished = epoch + 1
                 if self.on_epoch_end is not None:
                     self.on_epoch_end(record, self.model)
@@ -268,6 +315,9 @@ class Trainer:
         finally:
             if bar is not None:
                 bar.close()
+            if self._run is not None:
+                self._run.close()
+                self._run = None
 
         self.stopped_early = state["epoch"] < cfg.epochs
         self.best_epoch = state["best_epoch"]
@@ -280,13 +330,21 @@ class Trainer:
     def _train_epoch(self, source, optimizer, shuffle, step, total, epoch):
         cfg = self.config
         self.model.train()
+        run = self._run  # None: one process; else xb is this rank's Shard of the global batch
         sums: dict[str, torch.Tensor] = {}
-        for batch_no, xb in enumerate(source.batches(shuffle, cfg.batch_size, self.device)):
+        batches = source.batches if run is None else source.shards
+        for batch_no, xb in enumerate(batches(shuffle, cfg.batch_size, self.device)):
             for group in optimizer.param_groups:
                 group["lr"] = lr_at(cfg, step, total)
             with self._autocast():
-                terms = self.model.loss(xb)
-            loss = terms["loss"]
+                terms = self.model.loss(xb) if run is None else run.loss(xb)
+            # Each term summed over the batch's rows; under DDP over every rank's, so all decide alike.
+            if run is None:
+                batch_sums = {name: value.detach().float() * len(xb) for name, value in terms.items()}
+                loss = terms["loss"]
+            else:
+                batch_sums = run.batch_sums(terms, xb)
+                loss = batch_sums["loss"] / xb.batch_rows
             if not torch.isfinite(loss):
                 kept = (f"the last good checkpoint (epoch {epoch}) is intact in {self.checkpoint_dir}"
                         if self.checkpoint_dir is not None and epoch > 0 else "no checkpoint was written")
@@ -295,11 +353,11 @@ class Trainer:
                     f"Check the data for extreme values or lower the learning rate (lr={cfg.lr})"
                 )
             optimizer.zero_grad(set_to_none=True)
-            loss.backward()
+            (loss if run is None else run.weighted(terms["loss"], xb)).backward()
             optimizer.step()
             step += 1
-            for name, value in terms.items():
-                sums[name] = sums.get(name, 0.0) + value.detach().float() * len(xb)
+            for name, value in batch_sums.items():
+                sums[name] = sums.get(name, 0.0) + value
         return {k: float(v) / len(source) for k, v in sums.items()}, step
 
     @torch.no_grad()
@@ -323,7 +381,7 @@ class Trainer:
         return torch.autocast(self.device.type, dtype=self.autocast_dtype)
 
     def _bar(self, initial: int):
-        if not self.progress:
+        if not self.progress or self._rank != 0:
             return None
         from tqdm.auto import tqdm
 
@@ -338,7 +396,7 @@ class Trainer:
         return post
 
     # -- checkpoints ---------------------------------------------------------
-    def _save_checkpoint(self, optimizer, shuffle, state, best_weights) -> None:
+    def _save_checkpoint(self, optimizer, shuffle, state, best_weights, rng_states=None) -> None:
         if self.checkpoint_dir is None:
             return
         self.checkpoint_dir.mkdir(parents=True, exist_ok=True)
@@ -352,6 +410,9 @@ class Trainer:
             for key, value in slots.items():
                 tensors[f"optim/{index}/{key}"] = torch.as_tensor(value).detach().cpu().contiguous()
         tensors["rng/torch"] = torch.get_rng_state()
+        for r, rng_state in enumerate(rng_states or ()):  # other ranks' noise streams, for exact resume
+            if r:
+                tensors[f"rng/torch/{r}"] = rng_state
         tensors["rng/shuffle"] = shuffle.get_state()
         meta = {
             "state": state,
@@ -359,6 +420,7 @@ class Trainer:
             "param_groups": opt_state["param_groups"],
             "train_config": to_dict(self.config),
             "has_best": best_weights is not None,
+            "world_size": len(rng_states or [None]),
         }
         payload = st_save(tensors, metadata={"format": "aekit-checkpoint-1", "meta": json.dumps(meta)})
         atomic_write_bytes(self.checkpoint_dir / CHECKPOINT_FILE, payload)
@@ -388,7 +450,12 @@ class Trainer:
                 _, index, slot = key.split("/", 2)
                 opt_state["state"].setdefault(int(index), {})[slot] = value
         optimizer.load_state_dict(opt_state)
-        torch.set_rng_state(tensors["rng/torch"])
+        if meta.get("world_size", 1) != self._world and self._rank == 0:
+            warnings.warn(f"checkpoint {path} was written by {meta.get('world_size', 1)} processes, resumed by "
+                          f"{self._world}: training goes on, though not bit for bit as it would have", stacklevel=3)
+        rng_key = "rng/torch" if self._rank == 0 else f"rng/torch/{self._rank}"
+        if rng_key in tensors:  # a rank new to this run keeps its fresh stream
+            torch.set_rng_state(tensors[rng_key])
         shuffle.set_state(tensors["rng/shuffle"])
         self.history = meta["history"]
         return meta["state"], best

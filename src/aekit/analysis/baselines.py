@@ -57,6 +57,31 @@ class PCABaseline:
             chunk = x[i : i + 8192] - mean32
             cov += chunk.T @ chunk
         cov /= max(n - 1, 1)
+        return self._decompose(mean, cov)
+
+    @classmethod
+    def from_covariance(cls, mean: np.ndarray, cov: np.ndarray, n_components: int) -> PCABaseline:
+        """PCA from a mean (n_features,) and covariance (n_features, n_features) gathered
+        elsewhere, e.g. in one pass over a file too big to load (:mod:`aekit.data.stream`).
+
+        Examples
+        --------
+        >>> x = np.random.default_rng(0).normal(size=(100, 4)) @ np.diag([3, 2, 1, 0.5])
+        >>> a = PCABaseline(2).fit(x)
+        >>> b = PCABaseline.from_covariance(x.mean(0), np.cov(x, rowvar=False), 2)
+        >>> bool(np.allclose(a.components_, b.components_, atol=1e-5))
+        True
+        """
+        d = len(mean)
+        if not (isinstance(n_components, int) and 1 <= n_components <= d):
+            raise ConfigError(f"n_components={n_components!r} must be an integer in [1, {d}] (the number of "
+                              "features)")
+        if np.shape(cov) != (d, d):
+            raise ConfigError(f"cov has shape {np.shape(cov)}; a mean of {d} features needs ({d}, {d})")
+        return cls(n_components)._decompose(np.asarray(mean, np.float64), np.asarray(cov, np.float64))
+
+    def _decompose(self, mean: np.ndarray, cov: np.ndarray) -> PCABaseline:
+        k = self.n_components
         values, vectors = np.linalg.eigh(cov)  # ascending
         order = np.argsort(values)[::-1][:k]
         comps = vectors[:, order].T

@@ -17,6 +17,7 @@ from aekit.data.download import cache_dir
 from aekit.data.idx import read_idx
 from aekit.data.images import read_image_folder
 from aekit.data.readers import read_csv, read_npy, read_npz, read_parquet
+from aekit.data.stream import RowStream, open_stream
 from aekit.data.tables import TableSchema
 from aekit.errors import DataError
 
@@ -28,6 +29,8 @@ __all__ = [
     "check_array",
     "load",
     "make_shapes12",
+    "open_stream",
+    "RowStream",
     "shapes12_presets",
 ]
 
