@@ -64,12 +64,12 @@ def _load_model(path: str):
 
 def _write_array(array: np.ndarray, out: Path, columns: list[str] | None = None) -> None:
     """Write ``array`` as .npy or .csv by suffix, atomically."""
-    from aekit._atomic import atomic_path
+    from aekit._atomic import atomic_path, make_dir
 
     suffix = out.suffix.lower()
     if suffix not in (".npy", ".csv"):
         raise ConfigError(f"output {out} must end in .npy or .csv")
-    out.parent.mkdir(parents=True, exist_ok=True)
+    make_dir(out.parent)
     with atomic_path(out) as tmp:
         if suffix == ".npy":
             np.save(tmp, array)
@@ -83,13 +83,14 @@ def _write_output(array: np.ndarray, out: Path, *, images_above: np.ndarray | No
                   columns: list[str] | None = None) -> None:
     """.npy / .csv via :func:`_write_array`; .png as an image grid (inputs above, if given)."""
     if out.suffix.lower() == ".png":
+        from aekit._atomic import make_dir
         from aekit.report.images import image_grid, save_png
 
         if array.ndim != 4:
             raise ConfigError(f"{out}: a PNG grid needs image samples; this data has shape {array.shape[1:]}, "
                               "write .npy or .csv instead")
         rows = [array[:64]] if images_above is None else [images_above[:32], array[:32]]
-        out.parent.mkdir(parents=True, exist_ok=True)
+        make_dir(out.parent)
         save_png(image_grid(rows, scale=max(1, 96 // array.shape[-1])), out)
     else:
         _write_array(array, out, columns)
@@ -417,7 +418,7 @@ def demo(output: str, data: str, code_dim: int, epochs: int, batch_size: int, qu
 
 def _write_table(est, ds, out: Path, all_cells: bool) -> None:
     """A table model's output for the table ``ds``: gaps filled (or every cell), label column kept."""
-    from aekit._atomic import atomic_path
+    from aekit._atomic import atomic_path, make_dir
 
     suffix = out.suffix.lower()
     if suffix not in (".csv", ".parquet"):
@@ -427,7 +428,7 @@ def _write_table(est, ds, out: Path, all_cells: bool) -> None:
     table = est.reconstruct(features) if all_cells else est.impute(features)
     if ds.label_column is not None:  # back in its place, as read
         table.insert(list(ds.frame.columns).index(ds.label_column), ds.label_column, ds.frame[ds.label_column])
-    out.parent.mkdir(parents=True, exist_ok=True)
+    make_dir(out.parent)
     with atomic_path(out) as tmp:
         if suffix == ".csv":
             table.to_csv(tmp, index=False)

@@ -108,7 +108,7 @@ def score(model: str, data: str, output: str, top: int) -> None:
       aekit score fraud-detector new-transactions.csv -o scores.csv --top 5
       aekit score image-detector big-images.npy -o scores.csv
     """
-    from aekit._atomic import atomic_path
+    from aekit._atomic import atomic_path, make_dir
     from aekit.anomaly import AnomalyDetector
 
     out = Path(output)
@@ -130,7 +130,7 @@ def score(model: str, data: str, output: str, top: int) -> None:
         columns = list(ds.columns)
     header = ["index", "score", "anomaly"] + [f"feature_{k + 1}" for k in range(top)]
     n_rows = n_flagged = 0
-    out.parent.mkdir(parents=True, exist_ok=True)
+    make_dir(out.parent)
     with atomic_path(out) as tmp, open(tmp, "w") as fh:
         fh.write(",".join(header) + "\n")
         for source in parts:

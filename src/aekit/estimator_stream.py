@@ -38,7 +38,7 @@ import numpy as np
 import torch
 from sklearn.utils.validation import check_is_fitted
 
-from aekit._atomic import atomic_path
+from aekit._atomic import atomic_path, make_dir
 from aekit.analysis.baselines import PCABaseline
 from aekit.config import ModelConfig
 from aekit.data import Dataset
@@ -356,7 +356,7 @@ def array_writer(out: str | Path, n_rows: int, columns: list[str] | None = None)
     suffix = out.suffix.lower()
     if suffix not in (".npy", ".csv"):
         raise ConfigError(f"output {out} must end in .npy or .csv")
-    out.parent.mkdir(parents=True, exist_ok=True)
+    make_dir(out.parent)
     with atomic_path(out) as tmp, open(tmp, "wb") as fh:
         writer = ArrayWriter(fh, suffix, n_rows, columns)
         yield writer

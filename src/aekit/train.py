@@ -32,7 +32,7 @@ from safetensors.torch import load as st_load
 from safetensors.torch import save as st_save
 from torch import nn
 
-from aekit._atomic import atomic_write_bytes
+from aekit._atomic import atomic_write_bytes, make_dir
 from aekit.config import TrainConfig, to_dict
 from aekit.distributed import RANK_SEED_STRIDE, DistributedRun, ShardedBatches, agree, barrier, gather
 from aekit.distributed import rank as process_rank
@@ -228,6 +228,8 @@ class Trainer:
             source = x
             x_val = validation.to(self.device, torch.float32) if validation is not None else None
 
+        if self.checkpoint_dir is not None and self._rank == 0:
+            make_dir(self.checkpoint_dir)  # an unwritable output fails now, not after the first epoch
         self.model.to(self.device)
         optimizer = self._optimizer()
         shuffle = torch.Generator().manual_seed(cfg.seed + 1)
@@ -308,6 +310,9 @@ class Trainer:
                     bar.set_postfix(self._postfix(record))
                     bar.update(1)
         except KeyboardInterrupt:
+            saved = self._saved_epoch()  # Ctrl-C can land after a checkpoint's rename, before `finished` moved
+            if saved is not None and finished < saved <= state["epoch"]:
+                finished = saved
             where = (f"finished epochs (1-{finished}) are saved in {self.checkpoint_dir}"
                      if self.checkpoint_dir is not None and finished else "no checkpoint was written")
             raise TrainingInterrupted(f"training interrupted during epoch {finished + 1}; {where}. "
@@ -399,7 +404,7 @@ class Trainer:
     def _save_checkpoint(self, optimizer, shuffle, state, best_weights, rng_states=None) -> None:
         if self.checkpoint_dir is None:
             return
-        self.checkpoint_dir.mkdir(parents=True, exist_ok=True)
+        make_dir(self.checkpoint_dir)
         tensors: dict[str, torch.Tensor] = {}
         for name, value in self.model.state_dict().items():
             tensors[f"model/{name}"] = value.detach().cpu().contiguous()
@@ -424,6 +429,18 @@ class Trainer:
         }
         payload = st_save(tensors, metadata={"format": "aekit-checkpoint-1", "meta": json.dumps(meta)})
         atomic_write_bytes(self.checkpoint_dir / CHECKPOINT_FILE, payload)
+
+    def _saved_epoch(self) -> int | None:
+        """The epoch count recorded in the checkpoint on disk (its header only), or None."""
+        if self.checkpoint_dir is None:
+            return None
+        try:
+            with open(self.checkpoint_dir / CHECKPOINT_FILE, "rb") as fh:
+                (header_len,) = struct.unpack("<Q", fh.read(8))
+                header = json.loads(fh.read(header_len))
+            return int(json.loads(header["__metadata__"]["meta"])["state"]["epoch"])
+        except (OSError, ValueError, KeyError, TypeError, struct.error):
+            return None
 
     def _load_checkpoint(self, optimizer, shuffle):
         path = self.checkpoint_dir / CHECKPOINT_FILE if self.checkpoint_dir is not None else None

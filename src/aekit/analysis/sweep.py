@@ -32,7 +32,7 @@ from typing import Any
 
 import numpy as np
 
-from aekit._atomic import atomic_write_text
+from aekit._atomic import atomic_write_text, make_dir
 from aekit.errors import AekitError, ConfigError, ModelFileError, TrainingInterrupted
 
 FORMAT = "aekit-sweep-1"
@@ -138,7 +138,7 @@ def run_sweep(data: Any, code_dims: Any, out_dir: str | Path, *, variants: Any =
     out = Path(out_dir)
     settings = _settings(ds, train, test, template, seed, test_size, limit)
     _preflight(AutoEncoder, train, dims, names, seed, options)
-    out.mkdir(parents=True, exist_ok=True)
+    make_dir(out)
     with _lock(out):
         _claim(out, settings, dims, names)
         combos = [(v, k) for v in names for k in dims]
@@ -150,11 +150,15 @@ def run_sweep(data: Any, code_dims: Any, out_dir: str | Path, *, variants: Any =
 def _train_all(AutoEncoder, out: Path, combos: list[tuple[str, int]], train, test, settings: dict[str, Any],
                options: dict[str, Any], save_models: bool, progress: bool) -> list[dict[str, Any]]:
     """Each combination's row, in ``combos`` order: read back when finished, else trained now."""
+    from aekit.train import remove_checkpoint
+
     rows: dict[tuple[str, int], dict[str, Any]] = {}
     for v, k in combos:
         row = _read_run(out, v, k, settings)
         if row is not None:
             rows[v, k] = row
+            # A kill between writing the run and removing its checkpoint leaves one behind.
+            remove_checkpoint(out / "checkpoints" / _name(v, k))
     bar = _bar(progress, len(combos), len(rows))
     try:
         for v, k in combos:
@@ -176,6 +180,8 @@ def _train_all(AutoEncoder, out: Path, combos: list[tuple[str, int]], train, tes
     finally:
         if bar is not None:
             bar.close()
+    with contextlib.suppress(OSError):  # empty once every model is finished
+        (out / "checkpoints").rmdir()
     return [rows[c] for c in combos]
 
 
@@ -184,7 +190,7 @@ def write_outputs(rows: list[dict[str, Any]], out_dir: str | Path, settings: dic
     from aekit.report.sweep_plot import error_vs_code_size, save_png
 
     out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
+    make_dir(out)
     atomic_write_text(out / "sweep.md", markdown_table(rows, settings))
     atomic_write_text(out / "sweep.csv", csv_table(rows))
     title = f"autoencoders vs PCA on {settings['data']['spec']}" if settings else None
@@ -321,7 +327,7 @@ def _claim(out: Path, settings: dict[str, Any], dims: list[int], names: list[str
             raise ConfigError(f"{out} holds a sweep with other settings ({'; '.join(diff)}); its finished models "
                               f"would not be comparable. Use another output folder, or the same settings to "
                               f"continue it")
-    out.mkdir(parents=True, exist_ok=True)
+    make_dir(out)
     atomic_write_text(path, json.dumps({"format": FORMAT, "settings": settings, "digest": _digest(settings),
                                         "code_dims": dims, "variants": names}, indent=1))
 
@@ -403,7 +409,7 @@ def _train_one(est, out: Path, variant: str, k: int, train, test, settings: dict
                        "n_test": d["n_test"], "columns": d["columns"]}
         est.save(out / "models" / name, metrics={**metrics, "train_seconds": row["train_seconds"],
                                                  "best_epoch": est.best_epoch_}, data=data_record)
-    (out / "runs").mkdir(parents=True, exist_ok=True)
+    make_dir(out / "runs")
     atomic_write_text(out / "runs" / f"{name}.json",
                       json.dumps({"row": row, "metrics": metrics, "settings_digest": _digest(settings)}, indent=1))
     remove_checkpoint(checkpoint)
