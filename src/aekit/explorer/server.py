@@ -1,11 +1,13 @@
 """The explorer's HTTP layer: Starlette on uvicorn, bound to 127.0.0.1 by default.
 
 Endpoints (all answers JSON; errors are ``{"error": message}`` with a 4xx
-status, never a stack trace):
+status, never a stack trace; an internal error is a generic 500 and a traceback in
+the server's log):
 
 =======================  ===========================================================
 ``GET  /``               the page (``static/index.html``), with a strict CSP
-``GET  /static/...``     its script and style sheet
+``GET  /static/{name}``  one of its scripts or style sheets, by name from a fixed list
+``GET  /openapi.json``   the OpenAPI 3.1 description of these endpoints (:mod:`.openapi`)
 ``GET  /api/meta``       data set, models (code_dim, input shape, latent range), limits
 ``GET  /api/presets``    preset inputs ``[{name, label, x}]``
 ``GET  /api/sample``     ``?index=i``: one data sample, for the scatter's hover
@@ -18,6 +20,14 @@ status, never a stack trace):
                          ``{type: "decoded", seq, model, z, image, error}``, only for the
                          newest position when several are queued
 =======================  ===========================================================
+
+Hardening: the server binds 127.0.0.1 unless told otherwise (and warns when it
+is not loopback); on loopback it only answers ``Host`` headers (and WebSocket
+``Origin`` s) naming loopback, against DNS rebinding; bodies and WebSocket messages
+are limited to :data:`MAX_BODY_BYTES`; POST bodies must be ``application/json``
+(which a cross-site form cannot send without a preflight); unknown or repeated
+query parameters and body fields are refused; no endpoint reads a path a client
+gives (assets are looked up by name in a fixed list).
 """
 
 from __future__ import annotations
@@ -26,30 +36,35 @@ import asyncio
 import ipaddress
 import json
 import logging
+import re
 import socket
 import sys
 import threading
+from collections import Counter
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
-from urllib.parse import urlsplit
 
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
-from starlette.middleware.trustedhost import TrustedHostMiddleware
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
-from starlette.routing import Mount, Route, WebSocketRoute
-from starlette.staticfiles import StaticFiles
+from starlette.responses import Response
+from starlette.routing import Route, WebSocketRoute
+from starlette.types import ASGIApp, Receive, Scope, Send
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from aekit.errors import AekitError, ConfigError
+from aekit.explorer.openapi import STATIC_TYPES, build_spec, static_names
 from aekit.explorer.session import RequestError, Session
 
 #: Largest request body (and WebSocket message) accepted: 256 codes of 512 numbers fit easily.
 MAX_BODY_BYTES = 4 * 1024 * 1024
 LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1", "[::1]")
+#: Open connections uvicorn serves at once (503 beyond): bounds memory under a flood.
+MAX_CONNECTIONS = 100
+#: Error replies a drag socket queues for a client that does not read them before it is closed.
+MAX_QUEUED_REPLIES = 64
 log = logging.getLogger("aekit.explorer")
 
 _CSP = ("default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; "
@@ -79,17 +94,18 @@ def create_app(session: Session, *, allowed_hosts: Sequence[str] | None = None,
     api = _Api(session, max_body_bytes, allowed_hosts)
     routes = [
         Route("/", api.index),
+        Route("/static/{name}", api.asset),
+        Route("/openapi.json", api.wrap(api.openapi)),
         Route("/api/meta", api.wrap(api.meta)),
         Route("/api/presets", api.wrap(api.presets)),
-        Route("/api/sample", api.wrap(api.sample)),
-        Route("/api/codes", api.wrap(api.codes)),
+        Route("/api/sample", api.wrap(api.sample, query=("index",))),
+        Route("/api/codes", api.wrap(api.codes, query=("model", "limit"))),
         Route("/api/encode", api.wrap(api.encode), methods=["POST"]),
         Route("/api/decode", api.wrap(api.decode), methods=["POST"]),
         Route("/api/grid", api.wrap(api.grid), methods=["POST"]),
         WebSocketRoute("/ws/drag", api.drag),
-        Mount("/static", StaticFiles(packages=[("aekit.explorer", "static")]), name="static"),
     ]
-    middleware = [Middleware(TrustedHostMiddleware, allowed_hosts=list(allowed_hosts))] if allowed_hosts else []
+    middleware = [Middleware(_HostCheck, allowed_hosts=api.allowed_hosts)] if allowed_hosts else []
     handlers = {HTTPException: _http_error, Exception: _internal_error}
     return Starlette(routes=routes, middleware=middleware, exception_handlers=handlers)
 
@@ -100,14 +116,26 @@ class _Api:
     def __init__(self, session: Session, max_body_bytes: int, allowed_hosts: Sequence[str] | None):
         self.session = session
         self.max_body_bytes = max_body_bytes
-        self.allowed_hosts = None if allowed_hosts is None else {h.strip("[]") for h in allowed_hosts}
+        self.allowed_hosts = None if allowed_hosts is None else {h.strip("[]").lower() for h in allowed_hosts}
+        self.assets = {name: name[name.rindex("."):] for name in static_names()}  # name -> suffix
+        self._spec: dict | None = None
 
-    def wrap(self, handler: Callable[[Request], Awaitable[Any]]) -> Callable[[Request], Awaitable[Response]]:
-        """Turn a handler's answer into JSON and its errors into 4xx JSON (5xx without details)."""
+    def wrap(self, handler: Callable[[Request], Awaitable[Any]],
+             query: Sequence[str] = ()) -> Callable[[Request], Awaitable[Response]]:
+        """Turn a handler's answer into JSON and its errors into 4xx JSON (5xx without details).
+
+        ``query`` names the query parameters the handler reads; any other, or one
+        given twice, is refused before the handler runs.
+        """
 
         async def endpoint(request: Request) -> Response:
             try:
-                return _json(await handler(request))
+                _check_query(request, query)
+                answer = await handler(request)
+                try:
+                    return _json(answer)
+                except ValueError:  # json refuses NaN and infinities: the model's output, not the request
+                    raise RequestError("the model returned non-finite numbers for this request", 422) from None
             except RequestError as exc:
                 return _json({"error": str(exc)}, exc.status)
             except AekitError as exc:
@@ -125,6 +153,22 @@ class _Api:
         html = (files("aekit.explorer") / "static" / "index.html").read_bytes()
         return Response(html, media_type="text/html; charset=utf-8",
                         headers={"Content-Security-Policy": _CSP, **_API_HEADERS})
+
+    async def asset(self, request: Request) -> Response:
+        """A script or style sheet of the page, by name: never a path built from what the client sent."""
+        from importlib.resources import files
+
+        name = request.path_params["name"]
+        if name not in self.assets:
+            return _json({"error": f"no asset {name!r}; the page's assets are: {', '.join(self.assets)}"}, 404)
+        body = (files("aekit.explorer") / "static" / name).read_bytes()  # a name from the package's own list
+        return Response(body, media_type=STATIC_TYPES[self.assets[name]],
+                        headers={"Cache-Control": "no-cache", "X-Content-Type-Options": "nosniff"})
+
+    async def openapi(self, request: Request) -> Any:
+        if self._spec is None:
+            self._spec = await run_in_threadpool(build_spec, self.session, self.max_body_bytes)
+        return self._spec
 
     async def meta(self, request: Request) -> Any:
         return self.session.meta()
@@ -150,13 +194,15 @@ class _Api:
 
     async def grid(self, request: Request) -> Any:
         body = await self._body(request, required=("model",), optional=("n", "dims", "base"))
-        return await run_in_threadpool(self.session.grid, body["model"], body.get("n", 10),
-                                       body.get("dims", [0, 1]), body.get("base"))
+        n, dims = _integral(body.get("n", 10)), body.get("dims", [0, 1])
+        dims = [_integral(d) for d in dims] if isinstance(dims, list) else dims
+        return await run_in_threadpool(self.session.grid, body["model"], n, dims, body.get("base"))
 
     async def drag(self, websocket: WebSocket) -> None:
         """Decode drags, answering only the newest position when several wait (see :class:`_DragState`)."""
         origin = websocket.headers.get("origin")
-        if self.allowed_hosts is not None and origin is not None and urlsplit(origin).hostname not in self.allowed_hosts:
+        foreign = origin is not None and _hostname(origin.partition("://")[2]) not in (self.allowed_hosts or ())
+        if self.allowed_hosts is not None and foreign:
             await websocket.close(code=1008)  # a page from another site: cross-site WebSocket hijacking
             return
         await websocket.accept()
@@ -169,10 +215,12 @@ class _Api:
                 while state.replies:
                     await websocket.send_text(json.dumps(state.replies.pop(0)))
                 if state.closed:
+                    if state.refused:
+                        await websocket.close(code=1008)
                     break
                 msg, state.latest = state.latest, None
                 if msg is not None:
-                    await websocket.send_text(json.dumps(await self._decode_drag(msg, state)))
+                    await websocket.send_text(_drag_reply(await self._decode_drag(msg, state)))
         except WebSocketDisconnect:
             pass
         finally:
@@ -187,7 +235,17 @@ class _Api:
                 try:
                     msg = self._parse_drag(message.get("text"), state)
                 except (RequestError, AekitError) as exc:
-                    state.replies.append({"type": "error", "error": str(exc)})
+                    msg = {"type": "error", "error": str(exc)}
+                except Exception:
+                    log.exception("explorer: reading a drag message failed")
+                    msg = {"type": "error", "error": "internal error while reading the message"}
+                if msg is not None and msg["type"] == "error":
+                    if len(state.replies) >= MAX_QUEUED_REPLIES:
+                        log.warning("explorer: closing a drag socket that sent %d bad messages without "
+                                    "reading the replies", len(state.replies) + 1)
+                        state.refused = True
+                        return
+                    state.replies.append(msg)
                     state.wake.set()
                     continue
                 if msg is not None:
@@ -228,6 +286,10 @@ class _Api:
 
     async def _body(self, request: Request, required: Sequence[str], optional: Sequence[str] = ()) -> dict:
         """The request's JSON object, read up to the size limit, with exactly the named keys."""
+        kind = request.headers.get("content-type", "")
+        if kind.split(";")[0].strip().lower() != "application/json":
+            raise RequestError(f"the body must be sent as Content-Type: application/json, got {kind or 'none'!r}",
+                               415)
         declared = request.headers.get("content-length")
         if declared is not None and declared.isdigit() and int(declared) > self.max_body_bytes:
             raise RequestError(f"request body of {declared} bytes is over the {self.max_body_bytes}-byte limit", 413)
@@ -255,6 +317,7 @@ class _DragState:
         self.replies: list[dict] = []
         self.x = None
         self.closed = False
+        self.refused = False  # closed by the server: too many unread error replies
         self.wake = asyncio.Event()
 
 
@@ -264,13 +327,43 @@ def _parse_json(raw: bytes | str) -> dict:
 
     try:
         value = json.loads(raw, parse_constant=refuse)
-    except (ValueError, RecursionError) as exc:
+    except RecursionError:
+        raise RequestError("the body is not valid JSON (nested too deeply)") from None
+    except ValueError as exc:
         if isinstance(exc, RequestError):
             raise
         raise RequestError(f"the body is not valid JSON ({exc})") from None
     if not isinstance(value, dict):
         raise RequestError(f"the body must be a JSON object, got {type(value).__name__}")
     return value
+
+
+def _drag_reply(reply: dict) -> str:
+    try:
+        return json.dumps(reply, allow_nan=False)
+    except ValueError:  # NaN is not JSON: the page could not parse the reply
+        return json.dumps({"type": "error", "seq": reply.get("seq", 0),
+                           "error": "the model returned non-finite numbers for this position"})
+
+
+def _integral(value: Any) -> Any:
+    """``value`` as an int if it is a float with no fraction: JSON has one number type, and 2.0 is 2."""
+    if isinstance(value, float) and value.is_integer() and abs(value) <= 2**53:
+        return int(value)
+    return value
+
+
+def _check_query(request: Request, allowed: Sequence[str]) -> None:
+    counts = Counter(key for key, _ in request.query_params.multi_items())
+    for key, count in counts.items():
+        if key not in allowed:
+            takes = f"takes only {', '.join(allowed)}" if allowed else "takes no query parameters"
+            raise RequestError(f"unknown query parameter {key[:64]!r}; {request.url.path} {takes}")
+        if count > 1:
+            raise RequestError(f"query parameter {key!r} is given {count} times; give it once")
+
+
+_INTEGER = re.compile(r"-?[0-9]{1,18}")
 
 
 def _str_param(request: Request, name: str) -> str:
@@ -286,10 +379,10 @@ def _int_param(request: Request, name: str, required: bool = True) -> int | None
         if required:
             raise RequestError(f"query parameter {name!r} is required")
         return None
-    try:
-        return int(value)
-    except ValueError:
-        raise RequestError(f"query parameter {name}={value!r} must be an integer") from None
+    # Plain ASCII digits only: int() would also take " 7", "+7", "7_0" and other scripts' digits.
+    if not _INTEGER.fullmatch(value):
+        raise RequestError(f"query parameter {name}={value[:64]!r} must be an integer")
+    return int(value)
 
 
 def _json(content: Any, status: int = 200) -> Response:
@@ -298,12 +391,47 @@ def _json(content: Any, status: int = 200) -> Response:
 
 
 async def _http_error(request: Request, exc: HTTPException) -> Response:
-    return _json({"error": f"{exc.detail}: {request.method} {request.url.path}"}, exc.status_code)
+    response = _json({"error": f"{exc.detail}: {request.method} {request.url.path}"}, exc.status_code)
+    response.headers.update(exc.headers or {})  # a 405's Allow
+    return response
 
 
 async def _internal_error(request: Request, exc: Exception) -> Response:
     log.error("explorer: %s %s failed", request.method, request.url.path, exc_info=exc)
     return _json({"error": "internal error; the server's log has the details"}, 500)
+
+
+class _HostCheck:
+    """Answer only requests whose ``Host`` names an allowed host (400 JSON, or a refused WebSocket).
+
+    Starlette's ``TrustedHostMiddleware`` answers in plain text and reads ``[::1]:8000``
+    as host ``[``, refusing every request to a server bound to IPv6 loopback.
+    """
+
+    def __init__(self, app: ASGIApp, allowed_hosts: set[str]):
+        self.app, self.allowed_hosts = app, allowed_hosts
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] not in ("http", "websocket"):
+            return await self.app(scope, receive, send)
+        host = next((v.decode("latin-1") for k, v in scope["headers"] if k == b"host"), "")
+        if _hostname(host) in self.allowed_hosts:
+            return await self.app(scope, receive, send)
+        if scope["type"] == "websocket":
+            return await send({"type": "websocket.close", "code": 1008})
+        allowed = ", ".join(sorted(self.allowed_hosts))
+        refusal = _json({"error": f"Host {host[:64]!r} is not served here; use one of {allowed}"}, 400)
+        await refusal(scope, receive, send)
+
+
+#: A Host header (or an Origin's netloc): a name or an IPv4 address, or an IPv6 one in brackets, and a port.
+_HOST = re.compile(r"(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+)(?::[0-9]{1,5})?")
+
+
+def _hostname(host: str) -> str | None:
+    """``host`` without port and brackets, lower case; None unless it is a plain host[:port]."""
+    found = _HOST.fullmatch(host)
+    return found.group(1).strip("[]").lower() if found else None
 
 
 # -- running it ----------------------------------------------------------------------------
@@ -329,7 +457,8 @@ def _config(session: Session, host: str, max_body_bytes: int):
     hosts = list(LOOPBACK_HOSTS) if is_loopback(host) else None
     app = create_app(session, allowed_hosts=hosts, max_body_bytes=max_body_bytes)
     return uvicorn.Config(app, log_level="warning", lifespan="off", ws="websockets-sansio",
-                          ws_max_size=max_body_bytes, ws_per_message_deflate=False)
+                          ws_max_size=max_body_bytes, ws_per_message_deflate=False,
+                          limit_concurrency=MAX_CONNECTIONS, server_header=False)
 
 
 def _bind(host: str, port: int) -> socket.socket:
