@@ -1,15 +1,24 @@
-"""MNIST-format IDX files, gzipped or not, parsed with ``np.frombuffer`` (no copies)."""
+"""MNIST-format IDX files, gzipped or not, parsed with ``np.frombuffer`` (no copies).
+
+The header's promised size is checked before the data is used, and a gzipped file is
+decompressed only as far as its header promises (plus one byte, to detect trailing
+data), so a file claiming gigabytes, or a gzip bomb, costs no more memory than the
+data actually there.
+"""
 
 from __future__ import annotations
 
 import gzip
+import math
 from pathlib import Path
 
 import numpy as np
 
 from aekit.data.dataset import Dataset
-from aekit.data.readers import array_to_samples
+from aekit.data.readers import GZIP_ERRORS, _labels, array_to_samples, check_fits_in_memory
 from aekit.errors import DataError
+
+_CHUNK = 1 << 20  # bytes decompressed per read
 
 # IDX type codes (http://yann.lecun.com/exdb/mnist/, "THE IDX FILE FORMAT"); big-endian.
 IDX_DTYPES = {
@@ -50,14 +59,17 @@ def parse_idx(data: bytes, name: str) -> np.ndarray:
     if len(data) < offset:
         raise DataError(f"{name}: truncated IDX file (header of {ndim} dimensions cut off)")
     shape = tuple(int.from_bytes(data[4 + 4 * i : 8 + 4 * i], "big") for i in range(ndim))
-    expected = offset + int(np.prod(shape, dtype=np.int64)) * dtype.itemsize
+    expected = offset + math.prod(shape) * dtype.itemsize  # Python ints: no int64 overflow
     if len(data) != expected:
         problem = "truncated IDX file" if len(data) < expected else "IDX file with trailing bytes"
         raise DataError(
             f"{name}: {problem}: header promises shape {shape} ({expected} bytes), "
             f"file holds {len(data)} bytes"
         )
-    arr = np.frombuffer(data, dtype=dtype, offset=offset).reshape(shape)
+    try:
+        arr = np.frombuffer(data, dtype=dtype, offset=offset).reshape(shape)
+    except ValueError as exc:  # e.g. (0, 2**32 - 1, 2**32 - 1): no bytes, yet too large a shape for numpy
+        raise DataError(f"{name}: the IDX header's shape {shape} cannot be an array ({exc})") from None
     return arr if dtype.byteorder in ("=", "|") else arr.astype(dtype.newbyteorder("="))
 
 
@@ -73,12 +85,34 @@ def read_idx_array(path: Path) -> np.ndarray:
     [7, 9]
     """
     try:
-        data = path.read_bytes()
-        if data[:2] == b"\x1f\x8b":
-            data = gzip.decompress(data)
-    except (EOFError, gzip.BadGzipFile, OSError) as exc:
+        with path.open("rb") as handle:
+            gzipped = handle.read(2) == b"\x1f\x8b"
+        data = _read_gzipped(path) if gzipped else path.read_bytes()
+    except GZIP_ERRORS as exc:
         raise DataError(f"{path}: truncated or corrupt gzip data ({exc})") from None
     return parse_idx(data, str(path))
+
+
+def _read_gzipped(path: Path) -> bytes:
+    """The decompressed bytes, but never more than the IDX header promises plus one."""
+    with gzip.open(path, "rb") as stream:
+        head = stream.read(4)
+        if len(head) < 4 or head[0] or head[1] or head[2] not in IDX_DTYPES:
+            return head  # parse_idx names what is wrong with it
+        dims = stream.read(4 * head[3])
+        if len(dims) < 4 * head[3]:
+            return head + dims
+        shape = [int.from_bytes(dims[i : i + 4], "big") for i in range(0, len(dims), 4)]
+        wanted = math.prod(shape) * IDX_DTYPES[head[2]].itemsize + 1  # one more: trailing bytes are an error
+        check_fits_in_memory(wanted - 1, str(path))
+        chunks = [head, dims]
+        while wanted > 0:
+            chunk = stream.read(min(wanted, _CHUNK))
+            if not chunk:
+                break
+            chunks.append(chunk)
+            wanted -= len(chunk)
+        return b"".join(chunks)
 
 
 def labels_sibling(path: Path) -> Path | None:
@@ -105,15 +139,15 @@ def read_idx(path: Path, limit: int | None = None) -> Dataset:
     (1, 1, 2, 2)
     """
     arr = read_idx_array(path)
-    arr = arr[:limit] if limit else arr
+    arr = arr[:limit] if limit and arr.ndim else arr
     x, kind = array_to_samples(arr, str(path))
-    y = None
+    y = label_names = None
     sibling = labels_sibling(path)
     if sibling is not None:
-        labels = read_idx_array(sibling)[: len(x)]
-        if len(labels) != len(x) or labels.ndim != 1:
+        labels = read_idx_array(sibling)
+        if labels.ndim != 1 or len(labels) < len(x):
             raise DataError(
                 f"{sibling} holds labels of shape {labels.shape} but {path} holds {len(x)} images"
             )
-        y = labels.astype(np.int64)
-    return Dataset(x=x, y=y, kind=kind, name=str(path))
+        y, label_names = _labels(labels[: len(x)], str(sibling))
+    return Dataset(x=x, y=y, kind=kind, name=str(path), label_names=label_names)

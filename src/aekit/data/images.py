@@ -1,12 +1,22 @@
-"""Folders of image files (Pillow): sorted names, sub-folders as classes."""
+"""Folders of image files (Pillow): sorted names, sub-folders as classes.
+
+Image files are untrusted: an image larger than Pillow's decompression-bomb limit
+(``PIL.Image.MAX_IMAGE_PIXELS``, about 179 million pixels unless you change it) is
+refused from its header before any pixel is decoded, the whole folder's array is
+checked against the machine's memory before it is allocated, and whatever Pillow
+raises for a damaged file (it raises a dozen types) comes out as a
+:class:`~aekit.errors.DataError` naming the file.
+"""
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 
 import numpy as np
 
 from aekit.data.dataset import Dataset
+from aekit.data.readers import check_fits_in_memory
 from aekit.errors import DataError
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp")
@@ -17,6 +27,26 @@ def _image_files(folder: Path) -> list[Path]:
         p for p in folder.iterdir()
         if p.is_file() and not p.name.startswith(".") and p.suffix.lower() in IMAGE_SUFFIXES
     )
+
+
+def _open(path: Path):
+    """``Image.open`` with the size checked against the decompression-bomb limit."""
+    from PIL import Image
+
+    with warnings.catch_warnings():
+        # Pillow warns between the limit and twice it, and raises above: we refuse both, below.
+        warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+        image = Image.open(path)
+    limit = Image.MAX_IMAGE_PIXELS
+    width, height = image.size
+    if limit and width * height > limit:
+        image.close()
+        raise DataError(f"{path} declares {width}x{height} pixels, more than Pillow's decompression-bomb limit "
+                        f"of {limit} (PIL.Image.MAX_IMAGE_PIXELS); raise that limit if the image is genuine")
+    if width * height == 0:
+        image.close()
+        raise DataError(f"{path} is {width}x{height} pixels: an image without pixels")
+    return image
 
 
 def _pixels(image, channels: int) -> np.ndarray:
@@ -54,8 +84,6 @@ def read_image_folder(folder: Path, limit: int | None = None) -> Dataset:
     >>> read_image_folder(d).x.shape
     (3, 1, 4, 5)
     """
-    from PIL import Image, UnidentifiedImageError
-
     entries = [p for p in folder.iterdir() if not p.name.startswith(".")]
     classes = sorted(p for p in entries if p.is_dir())
     if classes and len(classes) == len(entries):
@@ -76,7 +104,7 @@ def read_image_folder(folder: Path, limit: int | None = None) -> Dataset:
     channels = 1
     for path in files:
         try:
-            with Image.open(path) as image:
+            with _open(path) as image:
                 if size is None:
                     size, first = image.size, path
                 elif image.size != size:
@@ -87,15 +115,24 @@ def read_image_folder(folder: Path, limit: int | None = None) -> Dataset:
                 if image.mode not in ("1", "L", "LA", "I", "F") and not image.mode.startswith("I;16"):
                     if image.mode != "P" or _palette_has_colour(image):
                         channels = 3
-        except (UnidentifiedImageError, OSError) as exc:
-            raise DataError(f"{path}: not a readable image ({exc})") from None
+        except DataError:
+            raise
+        except Exception as exc:  # Pillow: UnidentifiedImageError, OSError, SyntaxError, struct.error, ...
+            raise DataError(f"{path}: not a readable image ({type(exc).__name__}: {exc})") from None
+    check_fits_in_memory(len(files) * channels * size[0] * size[1] * 4, str(folder))
     x = np.empty((len(files), channels, size[1], size[0]), dtype=np.float32)
     for i, path in enumerate(files):
         try:
-            with Image.open(path) as image:
-                x[i] = _pixels(image, channels)
-        except (UnidentifiedImageError, OSError) as exc:
-            raise DataError(f"{path}: not a readable image ({exc})") from None
+            with _open(path) as image:
+                pixels = _pixels(image, channels)
+        except DataError:
+            raise
+        except Exception as exc:  # as above: a header can be sound and the pixel data damaged
+            raise DataError(f"{path}: not a readable image ({type(exc).__name__}: {exc})") from None
+        if pixels.shape != x.shape[1:]:
+            raise DataError(f"{path} decodes to pixels of shape {pixels.shape}, not the {x.shape[1:]} its "
+                            "header promised")
+        x[i] = pixels
     y = None if codes is None else np.asarray(codes[: len(files)], dtype=np.int64)
     return Dataset(x=x, y=y, kind="image", name=str(folder), label_names=label_names)
 

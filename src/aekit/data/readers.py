@@ -4,12 +4,21 @@
 ``aekit.data.load`` picks the reader by suffix and then runs
 :func:`~aekit.data.dataset.check_array` on the result, so readers only parse and
 shape; they do not re-check finiteness except where they can name a file line.
+
+Every reader treats its file as untrusted: nothing is unpickled (``np.load`` always
+with ``allow_pickle=False``), a header's promised size is checked against the bytes
+that are there before anything is allocated, and whatever a parser raises for a
+damaged file comes out as a :class:`~aekit.errors.DataError` naming the file.
 """
 
 from __future__ import annotations
 
 import csv
 import gzip
+import math
+import os
+import zipfile
+import zlib
 from pathlib import Path
 
 import numpy as np
@@ -20,6 +29,31 @@ from aekit.errors import DataError
 
 LABEL_COLUMNS = ("label", "y", "target")
 MISSING = ("error", "mask")
+#: Errors a damaged gzip stream raises (zlib.error is not an OSError).
+GZIP_ERRORS = (OSError, EOFError, zlib.error)
+_CONTAINERS = (list, tuple, dict, set, np.ndarray)
+
+
+def check_fits_in_memory(nbytes: int, name: str) -> None:
+    """Refuse data that would need more memory than this machine has, before allocating it.
+
+    A header (IDX, .npy, an image) can promise any size; an allocation of that size
+    either fails or, worse, succeeds lazily and is killed by the OOM killer later.
+
+    Examples
+    --------
+    >>> check_fits_in_memory(2**60, "demo.npy")  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    aekit.errors.DataError: demo.npy needs 1073741824.0 GiB of memory, more than this machine has (...
+    """
+    try:
+        total = os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    except (AttributeError, OSError, ValueError):
+        return  # unknown (not POSIX): let the allocation itself fail
+    if nbytes > total:
+        raise DataError(f"{name} needs {nbytes / 2**30:.1f} GiB of memory, more than this machine has "
+                        f"({total / 2**30:.1f} GiB); read part of it (limit=...) or split the file")
 
 
 def array_to_samples(arr: np.ndarray, name: str) -> tuple[np.ndarray, str]:
@@ -49,6 +83,10 @@ def array_to_samples(arr: np.ndarray, name: str) -> tuple[np.ndarray, str]:
     ((2, 3, 5, 5), 'image', 1.0)
     """
     channels = (1, 3, 4)
+    if arr.dtype.kind in "mMV":  # dates, durations, structured records: not numbers to learn from
+        raise DataError(f"{name} holds {arr.dtype} values, not real numbers; aekit needs numbers")
+    if arr.ndim >= 2 and 0 in arr.shape[1:]:
+        raise DataError(f"{name} has shape {arr.shape}: its samples hold no values")
     if arr.ndim == 2:
         return arr, "table"
     if arr.ndim == 3:
@@ -91,17 +129,61 @@ def _labels(values, name: str) -> tuple[np.ndarray, list[str] | None]:
     values = np.asarray(values)
     if values.ndim != 1:
         raise DataError(f"{name}: labels have shape {values.shape}; expected (n,)")
-    if np.issubdtype(values.dtype, np.integer) or values.dtype == np.bool_:
+    if values.dtype.kind == "u" and len(values) and values.max() > np.iinfo(np.int64).max:
+        pass  # too large for int64 codes: named as text below
+    elif np.issubdtype(values.dtype, np.integer) or values.dtype == np.bool_:
         return values.astype(np.int64), None
     if np.issubdtype(values.dtype, np.floating):
         if not np.isfinite(values).all():
             row = int((~np.isfinite(values)).argmax())
             raise DataError(f"{name}: label of row {row} is {values[row]}; labels must be set")
-        if np.array_equal(values, np.round(values)):
+        # Whole numbers within int64 are codes; anything else is a label name.
+        if np.array_equal(values, np.round(values)) and np.abs(values.astype(np.float64)).max(initial=0) < 2**63:
             return values.astype(np.int64), None
+    if values.dtype.kind == "V":
+        raise DataError(f"{name}: labels are {values.dtype} records, not single values")
+    if values.dtype == object:
+        nested = next((i for i, v in enumerate(values) if isinstance(v, _CONTAINERS)), None)
+        if nested is not None:
+            raise DataError(f"{name}: label of row {nested} is a nested value ({type(values[nested]).__name__}), not a "
+                            "single value")
+    if values.dtype.kind == "S" or values.dtype == object:  # bytes need not be ASCII: decode, never fail
+        values = np.array([v.decode("utf-8", "backslashreplace") if isinstance(v, bytes) else str(v)
+                           for v in values.tolist()], dtype=str)
     # Text (or fractional) labels become codes in sorted order of their names.
     names, codes = np.unique(values.astype(str), return_inverse=True)
     return codes.astype(np.int64), [str(v) for v in names]
+
+
+def _npy_header(handle, size: int, name: str) -> tuple[tuple[int, ...], np.dtype]:
+    """Shape and dtype from a .npy header, refusing what ``np.load`` could not read safely.
+
+    Pickled object arrays are refused by name (loading them would run code), and so
+    is a header that promises more bytes than the ``size`` of the file or zip member,
+    before any memory is allocated for them.
+    """
+    fmt = np.lib.format
+    try:
+        version = fmt.read_magic(handle)
+        if version == (1, 0):
+            shape, fortran, dtype = fmt.read_array_header_1_0(handle)
+        elif version == (2, 0):
+            shape, fortran, dtype = fmt.read_array_header_2_0(handle)
+        else:
+            raise ValueError(f"format version {version[0]}.{version[1]} is not supported (1.0 and 2.0 are)")
+        offset = handle.tell()
+    except Exception as exc:  # numpy raises ValueError, SyntaxError, tokenize errors ... for a bad header
+        raise DataError(f"{name}: not a readable .npy file (bad header: {type(exc).__name__}: {exc})") from None
+    if dtype.hasobject:
+        raise DataError(f"{name} holds Python objects (dtype {dtype}), which only pickle can load, and aekit "
+                        "never unpickles (it could run code): save a numeric array")
+    if dtype.itemsize == 0:  # np.memmap divides by it (SIGFPE); nothing to learn from anyway
+        raise DataError(f"{name} holds {dtype} values of zero bytes each, not real numbers; aekit needs numbers")
+    nbytes = math.prod(shape) * dtype.itemsize
+    if size - offset < nbytes:
+        raise DataError(f"{name}: truncated .npy file: its header promises shape {shape} of {dtype} "
+                        f"({nbytes} bytes), the file holds {max(size - offset, 0)}")
+    return shape, dtype
 
 
 def read_npy(path: Path, limit: int | None = None) -> Dataset:
@@ -116,14 +198,20 @@ def read_npy(path: Path, limit: int | None = None) -> Dataset:
     'table'
     """
     try:
+        size = path.stat().st_size
+        with path.open("rb") as handle:
+            shape, dtype = _npy_header(handle, size, str(path))
+    except OSError as exc:
+        raise DataError(f"{path}: not a readable .npy file ({exc.strerror or exc})") from None
+    rows = shape[0] if shape else 1
+    check_fits_in_memory(math.prod(shape[1:]) * min(rows, limit or rows) * dtype.itemsize, str(path))
+    try:
         # A memory map lets a limit read only the rows it keeps.
-        arr = np.load(path, allow_pickle=False, mmap_mode="r" if limit else None)
-    except ValueError as exc:
-        raise DataError(f"{path}: cannot read ({exc}); save a numeric array without pickle") from None
-    except (OSError, EOFError) as exc:
-        raise DataError(f"{path}: not a readable .npy file ({exc})") from None
-    if limit and arr.ndim >= 1:
-        arr = np.array(arr[:limit])
+        arr = np.load(path, allow_pickle=False, mmap_mode="r" if limit and math.prod(shape) else None)
+        if limit and arr.ndim >= 1:
+            arr = np.array(arr[:limit])
+    except Exception as exc:  # the header was sound; numpy may still fail on the data
+        raise DataError(f"{path}: not a readable .npy file ({type(exc).__name__}: {exc})") from None
     x, kind = array_to_samples(arr, str(path))
     return Dataset(x=x, y=None, kind=kind, name=str(path))
 
@@ -141,13 +229,29 @@ def read_npz(path: Path, limit: int | None = None) -> Dataset:
     array([0, 1, 2, 3])
     """
     try:
+        # Check every member's header against its size first: a .npz is a zip archive,
+        # so a member can promise (or decompress to) far more than the file holds.
+        keys, nbytes = [], 0
+        with zipfile.ZipFile(path) as archive:
+            for info in archive.infolist():
+                if not info.filename.endswith(".npy"):
+                    continue  # np.load would hand these back as raw bytes
+                with archive.open(info) as member:
+                    shape, dtype = _npy_header(member, info.file_size, f"{path}[{info.filename}]")
+                keys.append(info.filename[:-4])
+                nbytes += info.file_size
+        check_fits_in_memory(nbytes, str(path))
         with np.load(path, allow_pickle=False) as archive:
-            arrays = {key: archive[key] for key in archive.files}
-    except ValueError as exc:
-        raise DataError(f"{path}: cannot read ({exc}); save numeric arrays without pickle") from None
-    except (OSError, EOFError, KeyError) as exc:
-        raise DataError(f"{path}: not a readable .npz file ({exc})") from None
+            arrays = {key: archive[key] for key in keys}
+    except DataError:
+        raise
+    except (zipfile.BadZipFile, zipfile.LargeZipFile) as exc:
+        raise DataError(f"{path}: not a readable .npz file (a damaged zip archive: {exc})") from None
+    except Exception as exc:  # zipfile and numpy raise many types for damaged members
+        raise DataError(f"{path}: not a readable .npz file ({type(exc).__name__}: {exc})") from None
     label_key = next((k for k in ("y", "labels") if k in arrays), None)
+    if label_key is not None and arrays[label_key].ndim != 1:
+        raise DataError(f"{path}[{label_key}]: labels have shape {arrays[label_key].shape}; expected (n,)")
     data_key = next((k for k in ("x", "X", "data") if k in arrays), None)
     if data_key is None:
         others = [k for k in arrays if k != label_key]
@@ -156,7 +260,7 @@ def read_npz(path: Path, limit: int | None = None) -> Dataset:
                 f"{path} holds arrays {sorted(arrays)}; name the samples 'x', 'X' or 'data'"
             )
         data_key = others[0]
-    arr = arrays[data_key][:limit] if limit else arrays[data_key]
+    arr = arrays[data_key][:limit] if limit and arrays[data_key].ndim else arrays[data_key]
     x, kind = array_to_samples(arr, f"{path}[{data_key}]")
     y = label_names = None
     if label_key is not None:
@@ -263,20 +367,27 @@ def read_csv(path: Path, limit: int | None = None, missing: str = "error") -> Da
     sep = "\t" if ".tsv" in path.suffixes else ","
     opener = gzip.open if path.suffix == ".gz" else open
     try:
-        with opener(path, "rt", newline="") as handle:
-            first = next(csv.reader(handle, delimiter=sep), None)
-    except (OSError, UnicodeDecodeError, EOFError) as exc:
+        with opener(path, "rt", newline="", encoding="utf-8") as handle:
+            reader = csv.reader(handle, delimiter=sep)
+            first, second = next(reader, None), next(reader, None)
+    except UnicodeDecodeError as exc:
+        raise DataError(f"{path}: not a readable text table (not UTF-8 text: {exc})") from None
+    except (*GZIP_ERRORS, csv.Error) as exc:
         raise DataError(f"{path}: not a readable text table ({exc})") from None
     if first is None:
         raise DataError(f"{path} holds no samples")
     header = not any(_is_number(cell) for cell in first)
     first_line = 2 if header else 1  # File line of the first data row.
+    if header and second is not None and len(second) > len(first):
+        # pandas would silently take the extra first column for the row index.
+        raise DataError(f"{path}: the first data row (line 2) has {len(second)} fields but the header names "
+                        f"{len(first)} columns; every row needs one field per header column")
     try:
-        frame = pd.read_csv(path, sep=sep, header=0 if header else None, nrows=limit)
+        frame = pd.read_csv(path, sep=sep, header=0 if header else None, nrows=limit, encoding="utf-8")
     except pd.errors.EmptyDataError:
         raise DataError(f"{path} holds no samples") from None
-    except (pd.errors.ParserError, UnicodeDecodeError) as exc:
-        raise DataError(f"{path}: cannot parse as a table ({exc})") from None
+    except Exception as exc:  # pandas' C parser raises many types for a damaged file
+        raise DataError(f"{path}: cannot parse as a table ({type(exc).__name__}: {exc})") from None
     if len(frame) == 0:
         raise DataError(f"{path} holds no samples")
     return _table(frame, path, header, first_line, missing)

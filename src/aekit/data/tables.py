@@ -46,6 +46,11 @@ from aekit.errors import DataError, ModelFileError
 KINDS = ("numeric", "boolean", "categorical")
 MAX_CATEGORIES = 200
 _SHOWN = 10  # categories listed in an error message
+_F32_MAX = float(np.finfo(np.float32).max)
+# What pandas.api.types.infer_dtype calls cells that are neither text nor numbers nor booleans.
+_REFUSED_CELLS = ("date", "datetime", "datetime64", "time", "timedelta", "timedelta64", "period", "interval",
+                  "complex")
+_CONTAINERS = (list, tuple, dict, set, np.ndarray)
 
 
 @dataclass(frozen=True)
@@ -302,6 +307,8 @@ class TableSchema:
                     raise ValueError(f"column {column.name!r} has kind {column.kind!r}, not one of {KINDS}")
                 if column.kind == "categorical" and not column.categories:
                     raise ValueError(f"categorical column {column.name!r} lists no categories")
+                if len(set(column.categories)) != len(column.categories):
+                    raise ValueError(f"column {column.name!r} lists a category twice: {list(column.categories)}")
                 if column.kind == "boolean" and column.categories != ("False", "True"):
                     raise ValueError(f"boolean column {column.name!r} must have categories ['False', 'True']")
                 columns.append(column)
@@ -360,10 +367,13 @@ def _infer(series, column: str, name: str, first_row: int, max_categories: int) 
         return Column(column, "boolean", ("False", "True"))
     if types.is_numeric_dtype(series.dtype) and not types.is_complex_dtype(series.dtype):
         values = present.to_numpy(dtype=np.float64)
-        if not np.isfinite(values).all():
-            row = int(series.index.get_loc(present.index[~np.isfinite(values)][0]))
+        bad = ~(np.abs(values) <= _F32_MAX)  # inf, and finite values float32 cannot hold
+        if bad.any():
+            row = int(series.index.get_loc(present.index[bad][0]))
+            value = values[bad][0]
+            shown = f"{value} (too large for float32)" if np.isfinite(value) else f"{value}"
             raise DataError(f"{name}: row {row + first_row}, column {column!r} is "
-                            f"{values[~np.isfinite(values)][0]}; aekit needs finite numbers or a missing cell")
+                            f"{shown}; aekit needs finite numbers or a missing cell")
         return Column(column, "numeric", integer=bool(np.array_equal(values, np.round(values))))
     if isinstance(series.dtype, pd.CategoricalDtype):
         return _categorical(series, column, name, max_categories)
@@ -371,6 +381,16 @@ def _infer(series, column: str, name: str, first_row: int, max_categories: int) 
         raise DataError(f"{where} has dtype {series.dtype}; aekit reads numeric, boolean and text columns "
                         "(convert it to numbers or text, or drop it)")
     kinds = types.infer_dtype(present, skipna=True)
+    if kinds in _REFUSED_CELLS:
+        raise DataError(f"{where} holds {kinds} values; aekit reads numeric, boolean and text columns "
+                        "(convert it to numbers or text, or drop it)")
+    if kinds.startswith("mixed"):
+        nested = [isinstance(v, _CONTAINERS) for v in present]  # lists, dicts: pyarrow's nested columns
+        if any(nested):
+            at = present.index[nested][0]
+            row, kind = int(series.index.get_loc(at)), type(present[at]).__name__
+            raise DataError(f"{name}: row {row + first_row}, column {column!r} holds a nested value ({kind}); "
+                            "aekit reads one number, boolean or text per cell (flatten or drop the column)")
     if kinds == "boolean":
         return Column(column, "boolean", ("False", "True"))
     if kinds in ("integer", "floating", "mixed-integer-float", "decimal"):
@@ -435,10 +455,11 @@ def _numbers(series, column: str, name: str, first_row: int) -> np.ndarray:
             raise DataError(f"{name}: row {row + first_row}, column {column!r} holds {series.iloc[row]!r}, which is "
                             "not a number; the model was fitted with this column numeric")
         values = parsed.to_numpy(dtype=np.float64, na_value=np.nan)
-    infinite = np.isinf(values)
-    if infinite.any():
-        row = int(infinite.argmax())
-        raise DataError(f"{name}: row {row + first_row}, column {column!r} is {values[row]}; aekit needs finite "
+    too_large = np.abs(values) > _F32_MAX  # inf, and finite values float32 cannot hold
+    if too_large.any():
+        row = int(too_large.argmax())
+        shown = f"{values[row]} (too large for float32)" if np.isfinite(values[row]) else f"{values[row]}"
+        raise DataError(f"{name}: row {row + first_row}, column {column!r} is {shown}; aekit needs finite "
                         "numbers or a missing cell")
     return values.astype(np.float32)
 

@@ -1,0 +1,1 @@
+"""Fuzzing entry points for aekit's readers; see fuzz/README.md."""
