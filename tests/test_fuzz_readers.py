@@ -315,11 +315,9 @@ def test_absurd_options_are_refused_by_name(options):
         aekit.AutoEncoder(**{"epochs": 1, **options}).fit(TINY)
 
 
-@pytest.mark.xfail(strict=False, reason="config.py/estimator.py: sizes are not bounded and strings are int()-ed; "
-                                       "a raw RuntimeError/ValueError escapes (reported with issue 8)")
 @pytest.mark.parametrize("options", [
     {"code_dim": 10**12}, {"hidden": [10**12]}, {"variant": "vq", "codebook_size": 10**12},
-    {"hidden": "ab"}, {"input_shape": "x"}, {"random_state": 2**70},
+    {"hidden": "ab"}, {"channels": "x", "arch": "conv"}, {"random_state": 2**70},
 ])
 def test_absurd_sizes_and_strings_give_aekit_errors(options):
     with pytest.raises(AekitError):
@@ -339,7 +337,7 @@ def test_unknown_categories_and_missing_columns_are_named():
 
 @settings(PROFILE, max_examples=min(PROFILE.max_examples, 25))
 @given(X=hnp.arrays(np.float64, hnp.array_shapes(min_dims=1, max_dims=3, min_side=0, max_side=5).filter(
-    lambda shape: 0 not in shape[1:]),  # samples without values: the xfail below
+    lambda shape: 0 not in shape[1:]),  # samples without values: their own test below
                     elements=st.floats(-1e6, 1e6, width=32) | st.sampled_from([np.nan, np.inf, -np.inf])))
 def test_fit_on_any_float_array_gives_codes_or_an_aekit_error(X):
     with warnings.catch_warnings():
@@ -352,17 +350,11 @@ def test_fit_on_any_float_array_gives_codes_or_an_aekit_error(X):
     assert codes.shape == (len(X), 1) and np.isfinite(codes).all() and math.isfinite(est.score(X))
 
 
-@pytest.mark.xfail(strict=False, raises=RuntimeWarning,
-                   reason="estimator.py _to_numpy casts float64 to float32 without errstate: 'overflow encountered "
-                          "in cast' escapes instead of check_array's 'too large for float32' (reported with issue 8)")
 def test_float64_beyond_the_float32_range_gives_an_aekit_error():
     with pytest.raises(DataError, match="too large for float32"):
         aekit.AutoEncoder(code_dim=1, epochs=1).fit(np.array([[3.5e38], [1.0]]))
 
 
-@pytest.mark.xfail(strict=False, raises=ValueError,
-                   reason="dataset.py check_array calls min() on samples without values (n, 0, k): numpy's "
-                          "'zero-size array to reduction' ValueError escapes (reported with issue 8)")
 def test_samples_without_values_give_an_aekit_error():
     with pytest.raises(DataError):
         aekit.AutoEncoder(code_dim=1, epochs=1).fit(np.zeros((3, 0, 2)))

@@ -323,8 +323,6 @@ def test_an_npz_zip_bomb_member_is_refused_before_it_is_inflated(tmp_path):
         aekit.data.load(tmp_path / "b.npz")
 
 
-@pytest.mark.xfail(strict=False, reason="anomaly.py AnomalyDetector.load: RecursionError and OverflowError escape, and "
-                                       "a NaN code_precision loads and scores NaN (reported with issue 8)")
 @pytest.mark.parametrize("edit", ["deep", "huge-threshold", "nan-precision"])
 def test_a_tampered_detector_json_is_a_clear_error(model_copy, detector_dir, edit):
     state = json.loads((model_copy / "detector.json").read_text())

@@ -359,13 +359,15 @@ class AnomalyDetector(OutlierMixin, BaseEstimator):
             det.code_scale_ = float(state["code_scale"])
             det.code_location_ = np.asarray(state["code_location"], dtype=np.float64)
             det.code_precision_ = np.asarray(state["code_precision"], dtype=np.float64)
-        except (OSError, ValueError, KeyError, TypeError, ConfigError) as exc:
-            raise ModelFileError(f"{file} is malformed ({exc})") from None
+        except (OSError, ValueError, KeyError, TypeError, ConfigError, RecursionError, OverflowError) as exc:
+            reason = "nested too deeply" if isinstance(exc, RecursionError) else exc
+            raise ModelFileError(f"{file} is malformed ({reason})") from None
         k = ae.model_.config.code_dim
         if det.code_location_.shape != (k,) or det.code_precision_.shape != (k, k) or not all(
-                math.isfinite(v) for v in (det.threshold_, det.recon_scale_, det.code_scale_)):
+                math.isfinite(v) for v in (det.threshold_, det.recon_scale_, det.code_scale_)) or not (
+                np.isfinite(det.code_location_).all() and np.isfinite(det.code_precision_).all()):
             raise ModelFileError(f"{file} does not match the model: it needs a code location of {k} values "
-                                 f"and a {k}x{k} precision matrix, and finite scales")
+                                 f"and a {k}x{k} precision matrix, all finite, and finite scales")
         det.offset_ = -det.threshold_
         det.autoencoder_ = ae
         det.n_features_in_ = ae.n_features_in_

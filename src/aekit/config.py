@@ -33,6 +33,16 @@ def _positive_float(name: str, value: Any) -> None:
         raise ConfigError(f"{name}={value!r} must be a positive finite number")
 
 
+def _int_tuple(name: str, values: Any) -> tuple[int, ...]:
+    """``values`` as a tuple of ints, or a ConfigError naming ``name`` (a string is not a list of widths)."""
+    try:
+        if isinstance(values, (str, bytes)):
+            raise TypeError
+        return tuple(int(v) for v in values)
+    except (TypeError, ValueError, OverflowError):
+        raise ConfigError(f"{name}={values!r} must be a list of positive integers, e.g. (256, 64)") from None
+
+
 def _choice(name: str, value: Any, allowed: tuple[str, ...] | list[str]) -> None:
     if value not in allowed:
         raise ConfigError(f"{name}={value!r} is not one of: {', '.join(map(str, allowed))}")
@@ -83,10 +93,10 @@ class ModelConfig:
             )
         _positive_int("code_dim", self.code_dim)
         if self.hidden is not None:
-            object.__setattr__(self, "hidden", tuple(int(h) for h in self.hidden))
+            object.__setattr__(self, "hidden", _int_tuple("hidden", self.hidden))
             for h in self.hidden:
                 _positive_int("hidden width", h)
-        object.__setattr__(self, "channels", tuple(int(c) for c in self.channels))
+        object.__setattr__(self, "channels", _int_tuple("channels", self.channels))
         if not self.channels:
             raise ConfigError("channels=() must name at least one conv stage")
         for c in self.channels:
@@ -209,8 +219,8 @@ class TrainConfig:
             raise ConfigError(f"val_fraction={self.val_fraction!r} must be in [0, 1)")
         if self.patience is not None:
             _positive_int("patience", self.patience)
-        if isinstance(self.seed, bool) or not isinstance(self.seed, int) or self.seed < 0:
-            raise ConfigError(f"seed={self.seed!r} must be a non-negative integer")
+        if isinstance(self.seed, bool) or not isinstance(self.seed, int) or not 0 <= self.seed < 2**63 - 3:
+            raise ConfigError(f"seed={self.seed!r} must be an integer from 0 to 2**63 - 4")
         _choice("precision", self.precision, ("auto", "bf16", "fp32"))
         if not isinstance(self.device, str) or not self.device:
             raise ConfigError(f"device={self.device!r} must be 'auto' or a torch device string such as 'cpu' or 'cuda:0'")

@@ -254,7 +254,11 @@ class AutoEncoder(GenerateMixin, TableMixin, TransformerMixin, BaseEstimator):
                           "variant='sparse'", UserWarning, stacklevel=2)
 
         torch.manual_seed(train_config.seed)
-        self.model_ = Autoencoder(model_config)
+        try:
+            self.model_ = Autoencoder(model_config)
+        except (RuntimeError, MemoryError) as exc:  # sizes that cannot be allocated
+            raise ConfigError(f"cannot build this network: {str(exc).splitlines()[0][:200]}; check code_dim, "
+                              "hidden, channels and codebook_size (too large for this machine?)") from None
         if model_config.pca_init:
             self.model_.init_from_pca(torch.from_numpy(self.pca_.components_), torch.from_numpy(self.pca_.mean_))
         trainer = Trainer(self.model_, train_config, checkpoint_dir=self.checkpoint_dir, progress=self.verbose,
@@ -494,6 +498,14 @@ def _to_numpy(X: Any) -> np.ndarray:
     if np.iscomplexobj(raw):
         raise DataError("Complex data not supported: aekit needs real numbers")
     try:
-        return raw.astype(np.float32)
+        with np.errstate(over="ignore"):  # values beyond float32 become inf: named below
+            out = raw.astype(np.float32)
     except (TypeError, ValueError) as exc:
         raise DataTypeError(f"X must hold numbers, got values of type {raw.dtype} ({exc})") from None
+    if raw.dtype.kind == "f" and raw.dtype.itemsize > 4 and not np.isfinite(out).all():
+        overflow = np.isinf(out) & np.isfinite(raw)
+        if overflow.any():
+            where = tuple(int(i) for i in np.argwhere(overflow)[0])
+            raise DataError(f"X{list(where)} = {raw[where]!r} is too large for float32 (largest 3.4e38); "
+                            "rescale the data")
+    return out

@@ -115,12 +115,16 @@ def save(path: str | Path, saved: SavedModel) -> Path:
         "sha256": {name: hashlib.sha256(payload).hexdigest() for name, payload in payloads.items()},
     }
     try:
+        # config.json is the directory's commit mark: removed first and written last, so a save that
+        # dies half way leaves a directory that says "config.json is missing", never old config
+        # beside new weights.
+        (path / CONFIG).unlink(missing_ok=True)
         atomic_write_bytes(path / WEIGHTS, payloads[WEIGHTS])
         atomic_write_text(path / HISTORY, payloads[HISTORY].decode("utf-8"))
         atomic_write_text(path / METRICS, payloads[METRICS].decode("utf-8"))
         atomic_write_text(path / CONFIG, json.dumps(config, indent=1))  # last: the directory is complete
     except OSError as exc:
-        raise ModelFileError(f"cannot write the model directory {path}: {exc.strerror or exc}") from None
+        raise ModelFileError(f"cannot write the model directory {path}: {exc}") from None
     return path
 
 
@@ -209,7 +213,8 @@ def load(path: str | Path) -> SavedModel:
 def _read_json(path: Path, required: bool, checksums: dict[str, str] | None = None) -> Any:
     if not path.is_file():
         if required:
-            raise ModelFileError(f"{path} is missing; is {path.parent} an aekit model directory?")
+            raise ModelFileError(f"{path} is missing; is {path.parent} an aekit model directory? (a save that was "
+                                 "interrupted leaves it out: save again, or rerun `aekit fit` with --resume)")
         return None
     try:
         raw = path.read_bytes()

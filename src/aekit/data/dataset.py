@@ -88,6 +88,8 @@ def check_array(
         raise DataError(f"{name} has shape {raw.shape}; {kind} data must be {layout}")
     if raw.shape[0] == 0:
         raise DataError(f"{name} holds no samples")
+    if raw.size == 0:
+        raise DataError(f"{name} has shape {raw.shape}: its samples hold no values")
     # Overflow to inf is reported below, with the row and the original value.
     with np.errstate(over="ignore"):
         out = np.ascontiguousarray(raw, dtype=np.float32)
