@@ -95,13 +95,19 @@ def _compare(det, train, test, y_test: np.ndarray, seed: int) -> dict[str, float
 @click.argument("data")
 @click.option("-o", "--output", required=True, type=click.Path(), help="scores.csv")
 @click.option("--top", type=int, default=3, show_default=True, help="Contributing features listed per row.")
-def score(model: str, data: str, output: str, top: int) -> None:
+@click.option("--chunk-rows", type=int, default=None,
+              help="Rows read and scored at a time from a .npy or Parquet DATA (default: about 4 MiB of "
+                   "samples, 64 to 65,536 rows); progress is saved after each. A DATA read whole ignores it.")
+def score(model: str, data: str, output: str, top: int, chunk_rows: int | None) -> None:
     """Score every sample of DATA with a detector from `aekit detect`.
 
     Writes one row per sample: its index, the anomaly score (higher is more
     unusual), the flag (1 above the detector's threshold) and the TOP features
     that contribute most to its reconstruction error. A .npy or Parquet DATA is
     read, scored and written a chunk at a time: memory stays bounded for any size.
+    Its rows go to OUTPUT.partial, with the progress in OUTPUT.partial.json, until
+    the last one is written; if the command is stopped (killed, Ctrl-C, a full
+    disk), the same command again continues where it stopped.
 
     \b
     Example:
@@ -116,32 +122,60 @@ def score(model: str, data: str, output: str, top: int) -> None:
         raise ConfigError(f"output {out} must end in .csv")
     if top < 0:
         raise ConfigError(f"--top={top} must be >= 0")
+    if chunk_rows is not None and chunk_rows < 1:
+        raise ConfigError(f"--chunk-rows={chunk_rows} must be a positive integer")
     det = AnomalyDetector.load(model)
-    if streamable(data):  # .npy and Parquet: read and written a chunk at a time, any size
-        from aekit.estimator_stream import model_inputs
-
-        ds = open_stream(data)
-        parts = (source for _, source in model_inputs(det.autoencoder_, ds))
+    streamed = streamable(data)
+    if streamed:  # .npy and Parquet: read and written a chunk at a time, any size
+        ds = open_stream(data, chunk_rows=chunk_rows)
     else:
         ds = _load_data(data, missing="mask")
-        parts = [ds if ds.frame is not None else ds.x]  # a table goes through the model's own columns
     columns = det.feature_names()
     if getattr(det.autoencoder_, "schema_", None) is None and getattr(ds, "columns", None):
         columns = list(ds.columns)
-    header = ["index", "score", "anomaly"] + [f"feature_{k + 1}" for k in range(top)]
-    n_rows = n_flagged = 0
+    header = ",".join(["index", "score", "anomaly"] + [f"feature_{k + 1}" for k in range(top)]) + "\n"
     make_dir(out.parent)
-    with atomic_path(out) as tmp, open(tmp, "w") as fh:
-        fh.write(",".join(header) + "\n")
-        for source in parts:
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")
-                scores = det.anomaly_score(source)
-                per_feature = det.explain(source).reshape(len(scores), -1)
-            # Missing cells contribute nothing to rank.
-            order = np.argsort(-np.nan_to_num(per_feature, nan=-1.0), axis=1)[:, :top]
-            fh.writelines(",".join([str(n_rows + i), f"{s:.6g}", str(int(s > det.threshold_)),
-                                    *[columns[j] for j in order[i]]]) + "\n" for i, s in enumerate(scores))
-            n_rows += len(scores)
-            n_flagged += int((scores > det.threshold_).sum())
+    if streamed:
+        n_rows, n_flagged = _score_stream(det, model, data, ds, out, header, columns, top)
+    else:
+        source = ds if ds.frame is not None else ds.x  # a table goes through the model's own columns
+        text, n_rows, n_flagged = _score_rows(det, source, 0, columns, top)
+        with atomic_path(out) as tmp, open(tmp, "w") as fh:
+            fh.write(header + text)
     click.echo(f"scored {n_rows} samples; {n_flagged} above the threshold {det.threshold_:.4g}; wrote {out}")
+
+
+def _score_stream(det, model: str, data: str, stream, out: Path, header: str, columns: list[str],
+                  top: int) -> tuple[int, int]:
+    """Score ``stream`` into ``out`` a chunk at a time, continuing a stopped run of the same job
+    (:mod:`aekit.resume_score`); returns (rows, rows above the threshold)."""
+    from aekit.resume_score import fingerprint, inputs_from, resumable_csv
+
+    n = len(stream)
+    job = fingerprint(model, data, stream, top=top)
+    with resumable_csv(out, job, header, n) as writer:
+        if writer.rows:
+            click.echo(f"continuing from row {writer.rows} of {n} ({writer.partial.name})")
+        elif writer.restart_reason:
+            click.echo(f"starting over: {writer.restart_reason}")
+        try:
+            for _, source in inputs_from(det.autoencoder_, stream, writer.rows):
+                writer.write(*_score_rows(det, source, writer.rows, columns, top))
+        except KeyboardInterrupt:
+            click.echo(f"\ninterrupted after row {writer.rows} of {n}; run the same command again to continue",
+                       err=True)
+            raise
+    return writer.rows, writer.flagged
+
+
+def _score_rows(det, source, first: int, columns: list[str], top: int) -> tuple[str, int, int]:
+    """The CSV rows of ``source``, numbered from ``first``: (text, rows, rows above the threshold)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        scores = det.anomaly_score(source)
+        per_feature = det.explain(source).reshape(len(scores), -1)
+    # Missing cells contribute nothing to rank.
+    order = np.argsort(-np.nan_to_num(per_feature, nan=-1.0), axis=1)[:, :top]
+    text = "".join(",".join([str(first + i), f"{s:.6g}", str(int(s > det.threshold_)),
+                             *[columns[j] for j in order[i]]]) + "\n" for i, s in enumerate(scores))
+    return text, len(scores), int((scores > det.threshold_).sum())
