@@ -360,9 +360,6 @@ def test_samples_without_values_give_an_aekit_error():
         aekit.AutoEncoder(code_dim=1, epochs=1).fit(np.zeros((3, 0, 2)))
 
 
-@pytest.mark.xfail(strict=False, raises=RuntimeWarning,
-                   reason="analysis/baselines.py: images (not standardised) with values near the float32 limit "
-                          "overflow in the PCA baseline's matmul; a RuntimeWarning escapes (reported with issue 8)")
 def test_finite_values_near_the_float32_limit_give_codes_or_an_aekit_error():
     X = np.random.default_rng(0).uniform(-3e38, 3e38, size=(4, 2, 2)).astype(np.float32)  # images: not rescaled
     try:

@@ -239,6 +239,12 @@ class AutoEncoder(GenerateMixin, TableMixin, TransformerMixin, BaseEstimator):
         method = ("robust" if self.scaling == "robust" else "standard") if standardise else "none"
         self.preprocessing_ = Preprocessing.fit(x, method, keep=one_hot)
         xs = self.preprocessing_.transform(x)  # missing table cells stay NaN: the model masks them
+        with warnings.catch_warnings():  # an all-missing table is reported elsewhere
+            warnings.simplefilter("ignore", RuntimeWarning)
+            top = float(np.nanmax(np.abs(xs))) if xs.size else 0.0
+        if top > 1e18:  # squared errors and covariances would overflow float32
+            raise DataError(f"values reach {top:.3g} after scaling ({self.preprocessing_.method}); squared errors "
+                            "would overflow float32: rescale the data (e.g. scaling='standard')")
 
         self.input_shape_ = tuple(x.shape[1:])
         self.n_features_in_ = int(math.prod(self.input_shape_))
