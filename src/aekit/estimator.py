@@ -241,7 +241,7 @@ class AutoEncoder(GenerateMixin, TableMixin, TransformerMixin, BaseEstimator):
         xs = self.preprocessing_.transform(x)  # missing table cells stay NaN: the model masks them
         with warnings.catch_warnings():  # an all-missing table is reported elsewhere
             warnings.simplefilter("ignore", RuntimeWarning)
-            top = float(np.nanmax(np.abs(xs))) if xs.size else 0.0
+            top = max(abs(float(np.nanmax(xs))), abs(float(np.nanmin(xs)))) if xs.size else 0.0  # no |xs| copy
         if top > 1e18:  # squared errors and covariances would overflow float32
             raise DataError(f"values reach {top:.3g} after scaling ({self.preprocessing_.method}); squared errors "
                             "would overflow float32: rescale the data (e.g. scaling='standard')")

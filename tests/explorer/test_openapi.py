@@ -18,22 +18,9 @@ from starlette.testclient import TestClient
 from starlette.websockets import WebSocketDisconnect
 
 import aekit
-from aekit.explorer import Session
 from aekit.explorer import server as server_module
 from aekit.explorer.openapi import build_spec, static_names
 from aekit.explorer.server import LOOPBACK_HOSTS, MAX_BODY_BYTES, MAX_CONNECTIONS, ServerThread, create_app, serve
-
-
-@pytest.fixture(scope="module")
-def shapes():
-    return aekit.data.load("builtin:shapes12?n=300")
-
-
-@pytest.fixture(scope="module")
-def session(shapes):
-    models = {name: aekit.AutoEncoder(code_dim=2, variant=variant, epochs=2, batch_size=64, random_state=0).fit(shapes)
-              for name, variant in (("ae", "plain"), ("vae", "vae"))}
-    return Session(models, shapes, max_points=100)
 
 
 @pytest.fixture(scope="module")

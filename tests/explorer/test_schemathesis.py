@@ -84,16 +84,9 @@ def fuzz(app, examples: int, seed: int = 0) -> dict:
 
 
 @pytest.fixture(scope="module")
-def shapes():
-    return aekit.data.load("builtin:shapes12?n=300")
-
-
-@pytest.fixture(scope="module")
-def default_run(shapes):
-    """The page's usual session: a 2-D plain autoencoder and a 2-D VAE."""
-    models = {name: aekit.AutoEncoder(code_dim=2, variant=variant, epochs=2, batch_size=64, random_state=0).fit(shapes)
-              for name, variant in (("ae", "plain"), ("vae", "vae"))}
-    return fuzz(create_app(Session(models, shapes, max_points=100)), EXAMPLES)
+def default_run(session):
+    """Schemathesis on the page's usual session (conftest.py): a 2-D plain autoencoder and a 2-D VAE."""
+    return fuzz(create_app(session), EXAMPLES)
 
 
 def test_schemathesis_finds_nothing(default_run):

@@ -23,18 +23,6 @@ from aekit.explorer.server import ServerThread, _bind, create_app, is_loopback
 
 
 @pytest.fixture(scope="module")
-def shapes():
-    return aekit.data.load("builtin:shapes12?n=300")
-
-
-@pytest.fixture(scope="module")
-def session(shapes):
-    models = {name: aekit.AutoEncoder(code_dim=2, variant=variant, epochs=2, batch_size=64, random_state=0).fit(shapes)
-              for name, variant in (("ae", "plain"), ("vae", "vae"))}
-    return Session(models, shapes, max_points=100)
-
-
-@pytest.fixture(scope="module")
 def client(session):
     with TestClient(create_app(session)) as c:
         yield c

@@ -15,16 +15,7 @@ from aekit.explorer import RequestError, Session, default_models, open_session
 from aekit.explorer.session import MAX_ABS_CODE, MAX_DECODE, MAX_GRID
 
 
-@pytest.fixture(scope="module")
-def shapes():
-    return aekit.data.load("builtin:shapes12?n=300")
-
-
-@pytest.fixture(scope="module")
-def session(shapes):
-    models = {name: aekit.AutoEncoder(code_dim=2, variant=variant, epochs=2, batch_size=64, random_state=0).fit(shapes)
-              for name, variant in (("ae", "plain"), ("vae", "vae"))}
-    return Session(models, shapes, max_points=120)
+MAX_POINTS = 120  # the session fixture (conftest.py) shows this many points
 
 
 def test_meta_describes_data_models_and_limits(session):

@@ -137,6 +137,27 @@ def _raise_non_finite(raw, out, finite, name, kind, columns) -> None:
     )
 
 
+def split_mask(n: int, test_size: float, seed: int, name: str = "data") -> np.ndarray:
+    """Which of ``n`` rows a seeded split holds out: a bool mask (n,), True for test rows.
+
+    :meth:`Dataset.split` and streamed files (:mod:`aekit.data.stream`) both use it,
+    so a file split in memory and split while streaming holds out the same rows.
+
+    Examples
+    --------
+    >>> int(split_mask(5, 0.4, seed=0).sum())
+    2
+    """
+    if not 0.0 < test_size < 1.0:
+        raise DataError(f"test_size={test_size} must lie strictly between 0 and 1")
+    if n < 2:
+        raise DataError(f"{name} holds {n} sample; a split needs at least 2")
+    n_test = min(max(int(round(n * test_size)), 1), n - 1)
+    mask = np.zeros(n, dtype=bool)
+    mask[np.random.default_rng(seed).permutation(n)[:n_test]] = True
+    return mask
+
+
 @dataclass(repr=False)
 class Dataset:
     """Samples with optional labels, as every aekit component consumes them.
@@ -369,15 +390,7 @@ class Dataset:
         """
         if self.is_test is not None and self.is_test.any() and not self.is_test.all():
             return self.train(), self.test()
-        if not 0.0 < test_size < 1.0:
-            raise DataError(f"test_size={test_size} must lie strictly between 0 and 1")
-        n = len(self)
-        if n < 2:
-            raise DataError(f"{self.name} holds {n} sample; a split needs at least 2")
-        n_test = min(max(int(round(n * test_size)), 1), n - 1)
-        order = np.random.default_rng(seed).permutation(n)
-        mask = np.zeros(n, dtype=bool)
-        mask[order[:n_test]] = True
+        mask = split_mask(len(self), test_size, seed, self.name)
         train = replace(self.subset(~mask), is_test=None)
         test = replace(self.subset(mask), is_test=None)
         return train, test

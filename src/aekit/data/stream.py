@@ -40,6 +40,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from aekit.data.dataset import split_mask
 from aekit.data.readers import LABEL_COLUMNS, array_to_samples
 from aekit.errors import DataError
 
@@ -200,14 +201,7 @@ class RowStream:
         >>> [len(part) for part in open_stream(p).split(test_size=0.3, seed=1)]
         [7, 3]
         """
-        if not 0.0 < test_size < 1.0:
-            raise DataError(f"test_size={test_size} must lie strictly between 0 and 1")
-        n = len(self)
-        if n < 2:
-            raise DataError(f"{self.name} holds {n} sample; a split needs at least 2")
-        n_test = min(max(int(round(n * test_size)), 1), n - 1)
-        positions = np.zeros(n, dtype=bool)
-        positions[np.random.default_rng(seed).permutation(n)[:n_test]] = True
+        positions = split_mask(len(self), test_size, seed, self.name)  # the rows Dataset.split holds out
         test = np.zeros(self.n_file_rows, dtype=bool)
         if self._mask is None and not self._selects:
             test = positions
