@@ -120,7 +120,7 @@ def main() -> None:
     print(f"\nmatmul peak (best of 512/1024/2048, median of 7, taken {args.repeats} times): fp32 {peak['fp32'] / 1e9:.0f} GFLOP/s"
           + (f", bf16 {peak['bf16'] / 1e9:.0f} GFLOP/s" if "bf16" in peak else ", no native bf16")
           + f"; {args.threads} threads; {flops / 1e6:.2f} MFLOP per training sample")
-    print("\n| loop | s / epoch (60k) | samples/s | GFLOP/s | share of peak |\n|---|---|---|---|---|")
+    print(f"\n| loop | s / epoch ({args.n:,} rows) | samples/s | GFLOP/s | share of peak |\n|---|---|---|---|---|")
     for r in rows:
         print(f"| {r['loop']} | {r['seconds_per_epoch']:.2f} | {r['samples_per_s']:,.0f} | {r['gflops']:.0f} | "
               f"{r['peak_share']:.0%} of {r['peak']} |")
