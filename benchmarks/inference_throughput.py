@@ -5,7 +5,7 @@ quality): the default MLP (code 32) and a conv model (code 32, channels (32, 64)
 on the first ``--n-train`` training images. Without the local IDX files
 (/usr/share/datasets/fashion-mnist, Debian's ``dataset-fashion-mnist``) it falls back
 to scikit-learn's digits, never the network. Each model is exported with
-``aekit.onnx_export.export_onnx`` and then timed on test images, per batch size:
+``aekit.estimators.onnx.export_onnx`` and then timed on test images, per batch size:
 
 * ``torch estimator``: ``AutoEncoder.transform`` / ``reconstruction_error``, the public
   API with its input checks and numpy <-> torch conversions, float32;
@@ -46,7 +46,7 @@ import numpy as np
 import torch
 
 import aekit
-from aekit.onnx_export import export_onnx
+from aekit.estimators.onnx import export_onnx
 from aekit.train import cpu_has_fast_bf16
 
 FASHION_DIR = Path("/usr/share/datasets/fashion-mnist")

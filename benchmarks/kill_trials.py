@@ -112,7 +112,7 @@ def _keep_checkpoints(folder: Path) -> None:
     import aekit.train
 
     folder.mkdir(parents=True, exist_ok=True)
-    original, count = aekit.train.atomic_write_bytes, [0]
+    original, count = aekit.train.loop.atomic_write_bytes, [0]
 
     def write(path, data, *args, **kwargs):
         original(path, data, *args, **kwargs)
@@ -120,7 +120,7 @@ def _keep_checkpoints(folder: Path) -> None:
             count[0] += 1
             (folder / f"{count[0]}.safetensors").write_bytes(data)
 
-    aekit.train.atomic_write_bytes = write
+    aekit.train.loop.atomic_write_bytes = write
 
 
 def run_aekit(argv: list[str], log: Path, kill: tuple | None = None, setup=None) -> int:

@@ -73,7 +73,7 @@ def _state(model) -> dict[str, np.ndarray]:
 def _worker(out: Path) -> None:
     """Run by every torchrun process: the distributed jobs the tests read back."""
     import aekit.train
-    from aekit import distributed
+    from aekit.train import distributed
     from aekit.cli import main
     from aekit.errors import TrainingError, TrainingInterrupted
     from aekit.registry import VARIANTS
@@ -88,17 +88,17 @@ def _worker(out: Path) -> None:
         np.savez(out / f"variant-{name}-rank{rank}.npz", **_state(_train(dict(VARIANTS.get(name).model))))
 
     writes = []
-    original = aekit.train.atomic_write_bytes
+    original = aekit.train.loop.atomic_write_bytes
 
     def recording_write(path, data):
         writes.append(str(path))
         original(path, data)
 
-    aekit.train.atomic_write_bytes = recording_write
+    aekit.train.loop.atomic_write_bytes = recording_write
     denoising = dict(VARIANTS.get("denoising").model)
     np.savez(out / "full.npz", **_state(_train(denoising, checkpoint_dir=out / "ckpt-full")))
     (out / f"writes-rank{rank}.txt").write_text("\n".join(writes))
-    aekit.train.atomic_write_bytes = original
+    aekit.train.loop.atomic_write_bytes = original
 
     def stop_after_two(record, model):
         if record["epoch"] == 2:
@@ -212,7 +212,7 @@ def test_cli_fit_under_torchrun_writes_one_model_directory(two_process_run):
 
 
 def test_outside_torchrun_nothing_is_distributed():
-    from aekit import distributed
+    from aekit.train import distributed
     from aekit.train import TensorBatches
 
     assert not distributed.setup() and distributed.world_size() == 1 and distributed.is_main()

@@ -263,7 +263,7 @@ def test_model_folder_deleted_between_epochs_fit_writes_it_again(ref, tmp_path, 
     """Training holds everything in memory: the next checkpoint and the save recreate the folder, whole."""
     import aekit.train
 
-    model, original, count = tmp_path / "m", aekit.train.atomic_write_bytes, [0]
+    model, original, count = tmp_path / "m", aekit.train.loop.atomic_write_bytes, [0]
 
     def write(path, data, *args, **kwargs):
         original(path, data, *args, **kwargs)
@@ -271,7 +271,7 @@ def test_model_folder_deleted_between_epochs_fit_writes_it_again(ref, tmp_path, 
         if count[0] == 3:
             shutil.rmtree(model)
 
-    monkeypatch.setattr(aekit.train, "atomic_write_bytes", write)
+    monkeypatch.setattr(aekit.train.loop, "atomic_write_bytes", write)
     assert _cli(*FIT, "-o", model).exit_code == 0
     stats = Counter()
     ref.check_model_dir(model, stats)
@@ -281,13 +281,13 @@ def test_model_folder_deleted_between_epochs_fit_writes_it_again(ref, tmp_path, 
 def test_model_folder_deleted_while_fit_saves_it_is_one_clear_error(tmp_path, monkeypatch):
     import aekit.io
 
-    model, original = tmp_path / "m", aekit.io.atomic_write_text
+    model, original = tmp_path / "m", aekit.io.model_dir.atomic_write_text
 
     def write(path, text, *args, **kwargs):
         shutil.rmtree(model, ignore_errors=True)  # after model.safetensors, before history.json
         original(path, text, *args, **kwargs)
 
-    monkeypatch.setattr(aekit.io, "atomic_write_text", write)
+    monkeypatch.setattr(aekit.io.model_dir, "atomic_write_text", write)
     _clean_error(_cli(*FIT, "-o", model), "No such file or directory", str(model))
     assert list(tmp_path.iterdir()) == []  # nothing half-written: nothing at all
 
@@ -303,7 +303,7 @@ def test_model_folder_deleted_before_encode_is_one_clear_error(ref, tmp_path):
 def test_model_folder_deleted_while_encode_loads_it_is_one_clear_error(ref, tmp_path, monkeypatch):
     import aekit.io
 
-    model, original = tmp_path / "m", aekit.io._read_json
+    model, original = tmp_path / "m", aekit.io.model_dir._read_json
     shutil.copytree(ref.model, model)
 
     def read_json(*args, **kwargs):
@@ -311,6 +311,6 @@ def test_model_folder_deleted_while_encode_loads_it_is_one_clear_error(ref, tmp_
         shutil.rmtree(model, ignore_errors=True)  # config.json read, the weights not yet
         return value
 
-    monkeypatch.setattr(aekit.io, "_read_json", read_json)
+    monkeypatch.setattr(aekit.io.model_dir, "_read_json", read_json)
     _clean_error(_cli("encode", model, "builtin:digits", "-o", tmp_path / "codes.npy"), "missing", str(model))
     assert list(tmp_path.iterdir()) == []

@@ -14,7 +14,7 @@ import aekit
 from aekit.cli import main
 from aekit.data import load
 from aekit.errors import ConfigError, DataError
-from aekit.generate import INPAINT_ITERATIONS, interpolate_codes
+from aekit.estimators.generate import INPAINT_ITERATIONS, interpolate_codes
 
 
 @pytest.fixture(scope="module")

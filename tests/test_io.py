@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 import aekit
-from aekit import io
+from aekit.io import model_dir as io
 from aekit.errors import ModelFileError
 
 

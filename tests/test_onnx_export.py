@@ -22,7 +22,7 @@ import torch
 from click.testing import CliRunner
 
 import aekit
-from aekit import onnx_export
+from aekit.estimators import onnx as onnx_export
 from aekit.cli import main
 from aekit.errors import ConfigError
 

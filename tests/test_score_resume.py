@@ -25,11 +25,11 @@ import pandas as pd
 import pytest
 from click.testing import CliRunner
 
-import aekit.resume_score as rs
+import aekit.cli.score_resume as rs
 from aekit import AnomalyDetector
 from aekit.cli import main
 from aekit.data.stream import open_stream
-from aekit.resume_score import inputs_from, partial_paths
+from aekit.cli.score_resume import inputs_from, partial_paths
 
 pytestmark = pytest.mark.skipif(not hasattr(signal, "SIGKILL"), reason="the kill trials need SIGKILL (POSIX)")
 
@@ -41,7 +41,7 @@ ENV = {**os.environ, "OMP_NUM_THREADS": "1"}
 # Runs `aekit score` (argv[3:]) and kills itself with SIGKILL at the argv[2]-th event of kind argv[1].
 CHILD = r"""
 import os, signal, sys
-import aekit.resume_score as rs
+import aekit.cli.score_resume as rs
 from aekit.cli import main
 
 phase, at = sys.argv[1], int(sys.argv[2])

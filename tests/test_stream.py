@@ -18,8 +18,8 @@ from aekit.cli import main
 from aekit.data import load
 from aekit.data.stream import HashSelect, StreamingBatches, open_stream
 from aekit.errors import DataError, TrainingInterrupted
-from aekit.estimator_stream import array_writer, transform_stream
-from aekit.preprocess import Preprocessing
+from aekit.fitting.stream import array_writer, transform_stream
+from aekit.data.scaling import Preprocessing
 
 
 def run(*args, ok=True):
@@ -215,12 +215,12 @@ def test_score_streams_to_the_same_csv(tmp_path, small_chunks):
 
 
 def test_detector_scores_in_blocks_as_in_one(monkeypatch):
-    import aekit.anomaly
+    import aekit.estimators.anomaly
 
     x = low_rank(n=200, d=6)
     det = AnomalyDetector(epochs=2).fit(x)
     whole = det.anomaly_score(x)
-    monkeypatch.setattr(aekit.anomaly, "SCORE_ROWS", 64)
+    monkeypatch.setattr(aekit.estimators.anomaly, "SCORE_ROWS", 64)
     np.testing.assert_allclose(det.anomaly_score(x), whole, rtol=1e-6)
 
 

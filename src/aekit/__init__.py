@@ -14,11 +14,10 @@ Examples
 
 from __future__ import annotations
 
-__version__ = "0.1.0"
+from aekit._version import __version__
 
 from aekit import data  # noqa: E402
-from aekit.estimator import AutoEncoder  # noqa: E402
-from aekit.anomaly import AnomalyDetector  # noqa: E402
+from aekit.estimators import AnomalyDetector, AutoEncoder  # noqa: E402
 
 
 def load(path) -> AutoEncoder:

@@ -113,9 +113,9 @@ def run_sweep(data: Any, code_dims: Any, out_dir: str | Path, *, variants: Any =
     >>> sorted(rows[0])[:4]
     ['best_epoch', 'code_dim', 'compression_ratio', 'epochs_run']
     """
-    # Imported here: aekit.estimator imports aekit.analysis, which exports this module.
+    # Imported here: aekit.estimators.autoencoder imports aekit.analysis, which exports this module.
     from aekit import data as data_module
-    from aekit.estimator import AutoEncoder
+    from aekit.estimators.autoencoder import AutoEncoder
 
     dims = _check_code_dims(code_dims)
     names = _check_variants(variants)

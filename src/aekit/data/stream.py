@@ -2,7 +2,7 @@
 
 :func:`open_stream` gives a :class:`RowStream`: the file's rows as float32
 samples, read a chunk at a time, never all at once. ``AutoEncoder.fit`` trains
-from one (see :mod:`aekit.estimator_stream`); ``aekit encode`` and ``aekit score``
+from one (see :mod:`aekit.fitting.stream`); ``aekit encode`` and ``aekit score``
 stream such files input to output.
 
 - ``.npy``: ``np.load(mmap_mode="r", allow_pickle=False)``, a fresh map per read.

@@ -12,7 +12,7 @@ categorical    one-hot, categories sorted         all zeros
 =============  =================================  ==========================================
 
 Scaling is not the schema's job: the estimator standardises the numeric columns
-(:mod:`aekit.preprocess`) and leaves the one-hot groups as they are.
+(:mod:`aekit.data.scaling`) and leaves the one-hot groups as they are.
 
 How a column's kind is chosen (only the dtype and the values decide, never the
 number of distinct values):

@@ -22,7 +22,7 @@ from pathlib import Path
 
 from aekit.data import Dataset
 from aekit.errors import AekitError, ConfigError, ModelFileError
-from aekit.estimator import AutoEncoder
+from aekit.estimators.autoencoder import AutoEncoder
 from aekit.explorer.session import RequestError, Session
 
 __all__ = ["DEFAULT_DATA", "DEFAULT_VARIANTS", "RequestError", "Session", "default_models", "export_page",
@@ -68,7 +68,8 @@ def default_models(*, data: str = DEFAULT_DATA, code_dim: int = 2, epochs: int =
     dataset : aekit.data.Dataset
         All of ``data`` (training and test rows).
     """
-    from aekit import __version__, load
+
+    from aekit._version import __version__
     from aekit.data import cache_dir, load as load_data
 
     folder = Path(cache) if cache is not None else cache_dir() / "explorer"
@@ -82,7 +83,7 @@ def default_models(*, data: str = DEFAULT_DATA, code_dim: int = 2, epochs: int =
         est = None
         if path.is_dir():
             try:
-                est = load(path)
+                est = AutoEncoder.load(path)
                 _say(log, f"{name}: loaded the cached {variant} model from {path}")
             except ModelFileError as exc:
                 _say(log, f"{name}: the cached model at {path} does not load ({exc}); training it again")
@@ -125,13 +126,13 @@ def open_session(model: str | Path | None = None, *, data: str | None = None, se
     ConfigError
         A model directory that records no data set, with no ``data`` given.
     """
-    from aekit import load
+
     from aekit.data import load as load_data
 
     if model is None:
         models, dataset = default_models(data=data or DEFAULT_DATA, seed=seed, log=log)
         return Session(models, dataset, seed=seed)
-    est = load(model)
+    est = AutoEncoder.load(model)
     spec = data or est.data_.get("spec")
     if not spec:
         raise ConfigError(f"model {model} records no data set; pass one, e.g. --data builtin:digits")

@@ -49,7 +49,7 @@ def build_spec(session: Session, max_body_bytes: int) -> dict[str, Any]:
     dict
         JSON-ready; served at ``/openapi.json``.
     """
-    from aekit import __version__
+    from aekit._version import __version__
 
     meta = session.meta()
     ds, limits = meta["dataset"], meta["limits"]

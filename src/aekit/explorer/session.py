@@ -26,7 +26,7 @@ import torch
 
 from aekit.data import Dataset
 from aekit.errors import AekitError
-from aekit.estimator import AutoEncoder
+from aekit.estimators.autoencoder import AutoEncoder
 
 #: Most codes one decode request may ask for.
 MAX_DECODE = 256
@@ -138,7 +138,7 @@ class Session:
             ``code_dim`` pairs ``[low, high]``) and ``limits`` (max_decode,
             max_grid, max_points, max_abs_code).
         """
-        from aekit import __version__
+        from aekit._version import __version__
 
         ds = self.dataset
         models = []

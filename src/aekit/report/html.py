@@ -201,7 +201,7 @@ def build_report(est: Any, data: Any, *, title: str | None = None, holes_referen
     nav = " ".join(f'<a href="#{name}">{_e(headings[name])}</a>' for name in parts)
     body = "\n".join(f'<section id="{name}">\n<h2>{_e(headings[name])}</h2>\n{content}\n</section>'
                      for name, content in parts.items())
-    from aekit import __version__
+    from aekit._version import __version__
 
     return (
         "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"

@@ -24,12 +24,12 @@ from aekit.config import ModelConfig, TrainConfig
 from aekit.data import Dataset, check_array
 from aekit.data.stream import RowStream
 from aekit.errors import ConfigError, DataError, DataTypeError
-from aekit.estimator_tables import TableMixin, _is_frame, _load_schema, _table_of  # noqa: F401
-from aekit.generate import GenerateMixin
+from aekit.estimators.tables import TableMixin, _is_frame, _load_schema, _table_of  # noqa: F401
+from aekit.estimators.generate import GenerateMixin
 from aekit.analysis.vae import vae_metrics
 from aekit.model import Autoencoder, map_batches
 from aekit.nn.penalties import code_sparsity
-from aekit.preprocess import Preprocessing
+from aekit.data.scaling import Preprocessing
 from aekit.registry import VARIANTS
 from aekit.train import Trainer
 
@@ -59,7 +59,7 @@ class AutoEncoder(GenerateMixin, TableMixin, TransformerMixin, BaseEstimator):
     scaling : {"auto", "standard", "robust", "none"}, default="auto"
         "auto" standardises table columns and leaves images (in [0, 1]) as they are;
         "robust" centres table columns on the median and scales by the
-        interquartile range (see :mod:`aekit.preprocess`), so a few extreme rows
+        interquartile range (see :mod:`aekit.data.scaling`), so a few extreme rows
         do not set everyone's scale. One-hot columns are never scaled.
     epochs, batch_size, lr, optimizer, weight_decay, schedule, val_fraction, patience, device, precision
         Training options (see :class:`aekit.config.TrainConfig`).
@@ -76,7 +76,7 @@ class AutoEncoder(GenerateMixin, TableMixin, TransformerMixin, BaseEstimator):
     model_ : aekit.model.Autoencoder
     pca_ : aekit.analysis.PCABaseline
         PCA with ``code_dim`` components fitted on the same (scaled) training data.
-    preprocessing_ : aekit.preprocess.Preprocessing
+    preprocessing_ : aekit.data.scaling.Preprocessing
     history_ : list of dict
         Per-epoch losses, every term, learning rate and wall time.
     input_shape_ : tuple
@@ -201,10 +201,10 @@ class AutoEncoder(GenerateMixin, TableMixin, TransformerMixin, BaseEstimator):
 
         ``X`` may be a :class:`~aekit.data.stream.RowStream`
         (``aekit.data.open_stream("big.npy")``): a ``.npy`` or Parquet file read in
-        chunks, for data bigger than memory (see :mod:`aekit.estimator_stream`).
+        chunks, for data bigger than memory (see :mod:`aekit.fitting.stream`).
         """
         if isinstance(X, RowStream):
-            from aekit.estimator_stream import fit_stream
+            from aekit.fitting.stream import fit_stream
 
             return fit_stream(self, X, on_epoch_end=on_epoch_end)
         table = _table_of(X)
@@ -343,7 +343,7 @@ class AutoEncoder(GenerateMixin, TableMixin, TransformerMixin, BaseEstimator):
         dimension and the number of active units.
         """
         if isinstance(X, RowStream):  # one pass over a file read in chunks
-            from aekit.estimator_stream import evaluate_stream
+            from aekit.fitting.stream import evaluate_stream
 
             return evaluate_stream(self, X)
         # A VAE's bounds sample z: fork_rng keeps the caller's global RNG state untouched.

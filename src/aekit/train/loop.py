@@ -10,7 +10,7 @@ atomically, so ``resume=True`` continues exactly: a run interrupted at epoch 3
 and resumed ends with the same weights as an uninterrupted one.
 
 Under ``torchrun`` the same loop trains with DistributedDataParallel (see
-:mod:`aekit.distributed`): ``batch_size`` stays the global batch, each rank trains
+:mod:`aekit.train.distributed`): ``batch_size`` stays the global batch, each rank trains
 on its shard of it, the history is summed over ranks and only rank 0 writes the
 checkpoint, which every rank resumes from (a filesystem all machines share).
 """
@@ -34,10 +34,10 @@ from torch import nn
 
 from aekit._atomic import atomic_write_bytes, make_dir
 from aekit.config import TrainConfig, to_dict
-from aekit.distributed import RANK_SEED_STRIDE, DistributedRun, ShardedBatches, agree, barrier, gather
-from aekit.distributed import rank as process_rank
-from aekit.distributed import setup as setup_distributed
-from aekit.distributed import training_device, warnings_from_main_only, world_size
+from aekit.train.distributed import RANK_SEED_STRIDE, DistributedRun, ShardedBatches, agree, barrier, gather
+from aekit.train.distributed import rank as process_rank
+from aekit.train.distributed import setup as setup_distributed
+from aekit.train.distributed import training_device, warnings_from_main_only, world_size
 from aekit.errors import AekitError, ConfigError, DataError, TrainingError, TrainingInterrupted
 
 CHECKPOINT_FILE = "checkpoint.safetensors"

@@ -52,7 +52,7 @@ from aekit.analysis.baselines import PCABaseline
 from aekit.config import ModelConfig, TrainConfig, from_dict, to_dict
 from aekit.errors import AekitError, ModelFileError
 from aekit.model import Autoencoder
-from aekit.preprocess import Preprocessing
+from aekit.data.scaling import Preprocessing
 from aekit.registry import LOSSES
 
 FORMAT = 1
@@ -89,7 +89,7 @@ def save(path: str | Path, saved: SavedModel) -> Path:
     >>> sorted(p.name for p in d.iterdir())
     ['config.json', 'history.json', 'metrics.json', 'model.safetensors']
     """
-    from aekit import __version__
+    from aekit._version import __version__
 
     path = Path(path)
     try:

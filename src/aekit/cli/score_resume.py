@@ -35,9 +35,9 @@ from typing import Any
 
 import numpy as np
 
-from aekit import __version__
+from aekit._version import __version__
 from aekit._atomic import WriteError, atomic_write_text, remove_stale_temps
-from aekit.anomaly import DETECTOR_FILE
+from aekit.estimators.anomaly import DETECTOR_FILE
 from aekit.data import Dataset
 from aekit.data.stream import ParquetStream, RowStream
 from aekit.errors import AekitError, ConfigError
@@ -84,7 +84,7 @@ def _sha256(path: Path) -> str:
 
 
 def inputs_from(est: Any, stream: RowStream, start: int) -> Iterator[tuple[np.ndarray, Any]]:
-    """:func:`aekit.estimator_stream.model_inputs` from file row ``start`` on: (row numbers (k,), chunk).
+    """:func:`aekit.fitting.stream.model_inputs` from file row ``start`` on: (row numbers (k,), chunk).
 
     Blocks that end at or before ``start`` (a ``.npy`` file's chunks, a Parquet
     file's row groups) are never read; the block holding ``start`` is read and cut

@@ -52,8 +52,8 @@ import numpy as np
 import torch
 from torch import nn
 
-import aekit
 from aekit._atomic import atomic_write_bytes, atomic_write_text
+from aekit._version import __version__
 from aekit.errors import ConfigError
 from aekit.nn.vq import _nearest
 
@@ -157,7 +157,9 @@ def _as_estimator(model_or_path: Any):
     """An AutoEncoder from a model directory (loaded without unpickling), an
     AutoEncoder, or an AnomalyDetector (its autoencoder)."""
     if isinstance(model_or_path, (str, os.PathLike)):
-        return aekit.AutoEncoder.load(model_or_path)
+        from aekit.estimators.autoencoder import AutoEncoder
+
+        return AutoEncoder.load(model_or_path)
     est = getattr(model_or_path, "autoencoder_", model_or_path)
     if getattr(est, "model_", None) is None:
         raise ConfigError(f"export needs a fitted AutoEncoder or a model directory, got {type(model_or_path).__name__}")
@@ -220,7 +222,7 @@ def export_onnx(model_or_path: Any, out_dir: str | os.PathLike, *, opset: int | 
 
     Examples
     --------
-    >>> import tempfile, onnxruntime as ort
+    >>> import tempfile, onnxruntime as ort, aekit
     >>> X = np.random.default_rng(0).random((64, 6)).astype(np.float32)
     >>> ae = aekit.AutoEncoder(code_dim=2, epochs=1).fit(X)
     >>> paths = export_onnx(ae, tempfile.mkdtemp())
@@ -269,7 +271,7 @@ def export_onnx(model_or_path: Any, out_dir: str | os.PathLike, *, opset: int | 
             example = torch.rand(2, *inputs[0]["shape"][1:], generator=gen)
             props = {"aekit.graph": name, "aekit.variant": cfg.variant, "aekit.code_dim": str(cfg.code_dim),
                      "aekit.input_shape": json.dumps(list(shape)), "aekit.units": units,
-                     "aekit.version": aekit.__version__, "aekit.doc": f"aekit {cfg.variant} {cfg.arch} {name}: {doc}"}
+                     "aekit.version": __version__, "aekit.doc": f"aekit {cfg.variant} {cfg.arch} {name}: {doc}"}
             data = _export(cls(model, prep), example, inputs[0]["name"], [o["name"] for o in outputs], opset, props)
             paths[name] = out / f"{name}.onnx"
             atomic_write_bytes(paths[name], data)
@@ -283,7 +285,7 @@ def export_onnx(model_or_path: Any, out_dir: str | os.PathLike, *, opset: int | 
     schema = getattr(est, "schema_", None)
     meta = {
         "format": "onnx",
-        "aekit_version": aekit.__version__,
+        "aekit_version": __version__,
         "torch_version": torch.__version__,
         "exporter": "torch.onnx.export(dynamo=True)",
         "opset": written_opset,

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import click
 
-from aekit.cli import CONTEXT, _parse_settings, main
+from aekit.cli.common import CONTEXT, parse_settings, main
 from aekit.registry import VARIANTS
 
 
@@ -84,7 +84,7 @@ def sweep(data: str, code_dims: tuple[int, ...], variants: tuple[str, ...], outp
     """
     from aekit.analysis.sweep import run_sweep
 
-    options = _parse_settings(settings)
+    options = parse_settings(settings)
     if batch_size is not None:
         options["batch_size"] = batch_size
     out = Path(output)

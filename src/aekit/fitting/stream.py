@@ -45,7 +45,7 @@ from aekit.data import Dataset
 from aekit.data.stream import HashSelect, ParquetStream, RowStream, StreamingBatches
 from aekit.errors import ConfigError, DataError
 from aekit.model import Autoencoder, map_batches
-from aekit.preprocess import Preprocessing
+from aekit.data.scaling import Preprocessing
 from aekit.registry import VARIANTS
 from aekit.train import Trainer
 
@@ -260,7 +260,7 @@ def evaluate_stream(est: Any, stream: RowStream) -> dict[str, Any]:
     bounds (``vae``) on a seeded sample of about ``SAMPLE_BYTES`` of rows (``vae["rows"]``)."""
     check_is_fitted(est, "model_")
     from aekit.analysis.vae import vae_metrics
-    from aekit.estimator import _pca_errors
+    from aekit.estimators.autoencoder import _pca_errors
 
     model, k = est.model_, est.model_.config.code_dim
     sums = {"mse": 0.0, "pca": 0.0, "near_zero": 0.0, "abs": 0.0, "sigmoid": 0.0, "cells": 0, "n": 0}

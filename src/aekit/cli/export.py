@@ -2,7 +2,7 @@
 
 Registered on :data:`aekit.cli.main` when that module is imported (it imports
 this one last), so it shares its error handling and help layout. The work is
-done by :func:`aekit.onnx_export.export_onnx`.
+done by :func:`aekit.estimators.onnx.export_onnx`.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from pathlib import Path
 
 import click
 
-from aekit.cli import CONTEXT, _load_model, main
+from aekit.cli.common import CONTEXT, load_model, main
 
 
 @main.command(name="export", context_settings=CONTEXT)
@@ -40,10 +40,10 @@ def export(model: str, format_: str, output: str | None, opset: int | None, chec
       aekit export digits-model --format onnx
       aekit export digits-model --format onnx -o deploy/digits --opset 18
     """
-    from aekit.onnx_export import check_format, check_onnx, export_onnx
+    from aekit.estimators.onnx import check_format, check_onnx, export_onnx
 
     check_format(format_)
-    est = _load_model(model)
+    est = load_model(model)
     out = Path(output) if output is not None else Path(model) / "onnx"
     paths = export_onnx(est, out, opset=opset)
     for path in paths.values():

@@ -44,7 +44,7 @@ from aekit._atomic import atomic_write_text
 from aekit.data import Dataset
 from aekit.errors import ConfigError, DataError, ModelFileError
 from aekit.data.tables import TableSchema
-from aekit.estimator import AutoEncoder, _table_of, _to_numpy
+from aekit.estimators.autoencoder import AutoEncoder, _table_of, _to_numpy
 from aekit.model import map_batches
 
 DETECTOR_FILE = "detector.json"

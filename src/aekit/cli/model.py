@@ -1,166 +1,32 @@
-"""The ``aekit`` command. Every subcommand has ``--help`` with an example.
-
-Outputs are chosen by suffix (``.npy``, ``.csv``, ``.png``) and written
-atomically: a failed command leaves no partial file behind.
-"""
+"""``aekit fit``, ``encode``, ``decode``, ``reconstruct``, ``evaluate`` and ``demo``: one model, end to end."""
 
 from __future__ import annotations
 
 import json
-import sys
 import time
 from pathlib import Path
 from typing import Any
 
 import click
-import numpy as np
 
-from aekit.errors import AekitError, ConfigError, TrainingInterrupted
+from aekit.errors import ConfigError
 from aekit.registry import ARCHITECTURES, VARIANTS
-
-CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
-
-
-class _Group(click.Group):
-    """Turns aekit's own errors into one clear line and a non-zero exit."""
-
-    def invoke(self, ctx: click.Context) -> Any:
-        try:
-            return super().invoke(ctx)
-        except TrainingInterrupted as exc:
-            click.echo(f"\naekit: {exc}", err=True)
-            sys.exit(130)
-        except AekitError as exc:
-            click.echo(f"aekit: error: {exc}", err=True)
-            sys.exit(1)
+from aekit.cli.common import (
+    CONTEXT,
+    columns_of,
+    data_record,
+    load_data,
+    load_model,
+    main,
+    parse_settings,
+    print_metrics,
+    read_toml,
+    write_array,
+    write_output,
+    write_table,
+)
 
 
-@click.group(cls=_Group, context_settings=CONTEXT)
-@click.version_option(package_name="aekit")
-def main() -> None:
-    """aekit: train an autoencoder, then embed, reconstruct and compare with PCA.
-
-    \b
-    Example:
-      aekit demo
-      aekit fit builtin:digits -o digits-model --code-dim 8
-      aekit evaluate digits-model builtin:digits
-    """
-
-
-# -- shared helpers ------------------------------------------------------------------
-def _load_data(spec: str, limit: int | None = None, missing: str = "error"):
-    """``missing="mask"``: tables may have empty cells (the commands whose model masks and imputes them)."""
-    from aekit import data
-
-    return data.load(spec, limit=limit, missing=missing)
-
-
-def _load_model(path: str):
-    from aekit.estimator import AutoEncoder
-
-    return AutoEncoder.load(path)
-
-
-def _write_array(array: np.ndarray, out: Path, columns: list[str] | None = None) -> None:
-    """Write ``array`` as .npy or .csv by suffix, atomically."""
-    from aekit._atomic import atomic_path, make_dir
-
-    suffix = out.suffix.lower()
-    if suffix not in (".npy", ".csv"):
-        raise ConfigError(f"output {out} must end in .npy or .csv")
-    make_dir(out.parent)
-    with atomic_path(out) as tmp:
-        if suffix == ".npy":
-            np.save(tmp, array)
-        else:
-            flat = array.reshape(len(array), -1)
-            names = columns if columns and len(columns) == flat.shape[1] else [f"x{i}" for i in range(flat.shape[1])]
-            np.savetxt(tmp, flat, delimiter=",", header=",".join(names), comments="", fmt="%.7g")
-
-
-def _write_output(array: np.ndarray, out: Path, *, images_above: np.ndarray | None = None,
-                  columns: list[str] | None = None) -> None:
-    """.npy / .csv via :func:`_write_array`; .png as an image grid (inputs above, if given)."""
-    if out.suffix.lower() == ".png":
-        from aekit._atomic import make_dir
-        from aekit.report.images import image_grid, save_png
-
-        if array.ndim != 4:
-            raise ConfigError(f"{out}: a PNG grid needs image samples; this data has shape {array.shape[1:]}, "
-                              "write .npy or .csv instead")
-        rows = [array[:64]] if images_above is None else [images_above[:32], array[:32]]
-        make_dir(out.parent)
-        save_png(image_grid(rows, scale=max(1, 96 // array.shape[-1])), out)
-    else:
-        _write_array(array, out, columns)
-
-
-def _data_record(ds, train, test, split_seed: int, limit: int | None = None) -> dict[str, Any]:
-    """What the model directory remembers of its data, so evaluate can find the held-out rows."""
-    split = "source" if ds.is_test is not None and ds.is_test.any() else "random"
-    return {"spec": ds.name, "n": len(ds), "limit": limit, "split": split, "test_size": 0.2,
-            "split_seed": split_seed, "n_train": len(train), "n_test": len(test), "columns": ds.columns}
-
-
-def _print_metrics(metrics: dict, where: str) -> None:
-    k = metrics["code_dim"]
-    gain = metrics["gain_vs_pca"]
-    verdict = f"{gain:.0%} lower than PCA" if gain >= 0 else f"{-gain:.0%} HIGHER than PCA: PCA wins"
-    click.echo(f"test error on {where} ({metrics['n_samples']} samples), code size {k} "
-               f"({metrics['compression_ratio']:.1f}x compression):")
-    click.echo(f"  autoencoder MSE {metrics['mse']:.5f}")
-    click.echo(f"  PCA-{k} MSE       {metrics['pca_mse']:.5f}")
-    click.echo(f"  -> {verdict}")
-    sparsity = metrics.get("code_sparsity")
-    if sparsity:
-        click.echo(f"  code: {sparsity['near_zero_share']:.0%} of units near zero, "
-                   f"mean |z| {sparsity['mean_abs_activation']:.3g}")
-    vq = metrics.get("vq")
-    if vq:
-        click.echo(f"  VQ: {vq['tokens_per_sample']} tokens per sample, codebook usage {vq['codebook_usage']:.0%}, "
-                   f"perplexity {vq['perplexity']:.0f}")
-    vae = metrics.get("vae")
-    if vae:
-        click.echo(f"  VAE: ELBO {vae['elbo']:.2f} nats, importance-weighted bound (k={vae['iw_k']}) "
-                   f"{vae['iw_bound']:.2f}, KL {vae['kl']:.2f}, active units {vae['active_units']}/{k}")
-
-
-def _parse_settings(settings: tuple[str, ...]) -> dict[str, Any]:
-    """``KEY=VALUE`` pairs; values are read as JSON where they parse (numbers, true, null, lists)."""
-    out: dict[str, Any] = {}
-    for item in settings:
-        key, sep, text = item.partition("=")
-        if not sep or not key:
-            raise ConfigError(f"--set {item!r} must look like KEY=VALUE, e.g. --set corruption_level=0.5")
-        try:
-            value = json.loads(text)
-        except json.JSONDecodeError:
-            value = text
-        out[key.strip().replace("-", "_")] = value
-    return out
-
-
-def _read_toml(path: str | None) -> dict[str, Any]:
-    if path is None:
-        return {}
-    import tomllib
-
-    try:
-        with open(path, "rb") as fh:
-            raw = tomllib.load(fh)
-    except (OSError, tomllib.TOMLDecodeError) as exc:
-        raise ConfigError(f"cannot read config file {path}: {exc}") from None
-    flat: dict[str, Any] = {}
-    for key, value in raw.items():
-        if isinstance(value, dict) and key in ("model", "train"):
-            flat.update(value)
-        else:
-            flat[key] = value
-    return {k.replace("-", "_"): v for k, v in flat.items()}
-
-
-# -- commands ---------------------------------------------------------------------------
 @main.command(context_settings=CONTEXT)
 @click.argument("data")
 @click.option("-o", "--output", "output", required=True, type=click.Path(), help="Model directory to write.")
@@ -207,9 +73,9 @@ def fit(data: str, output: str, config_file: str | None, resume: bool, quiet: bo
     Under torchrun each process trains on its shard of every batch (--batch-size is
     the global batch); rank 0 alone writes the checkpoint and the model and prints.
     """
-    from aekit import distributed
+    from aekit.train import distributed
     from aekit.data.stream import open_stream, should_stream
-    from aekit.estimator import AutoEncoder
+    from aekit.estimators.autoencoder import AutoEncoder
     from aekit.train import remove_checkpoint
 
     distributed.setup()  # joins torchrun's process group; a no-op outside torchrun
@@ -222,8 +88,8 @@ def fit(data: str, output: str, config_file: str | None, resume: bool, quiet: bo
 
     if report_path is not None and Path(report_path).suffix.lower() not in (".html", ".htm"):
         raise ConfigError(f"--report {report_path} must end in .html")  # before training, not after
-    options = _read_toml(config_file)
-    options.update(_parse_settings(settings))
+    options = read_toml(config_file)
+    options.update(parse_settings(settings))
     rename = {"seed": "random_state"}
     for key, value in flags.items():
         if value is not None:
@@ -234,7 +100,7 @@ def fit(data: str, output: str, config_file: str | None, resume: bool, quiet: bo
     except TypeError as exc:
         raise ConfigError(f"unknown option in {config_file or 'flags'}: {exc}") from None
     with distributed.main_first():  # under torchrun one download fills the cache, not one per process
-        ds = open_stream(data, limit=limit) if stream else _load_data(data, limit, missing="mask")
+        ds = open_stream(data, limit=limit) if stream else load_data(data, limit, missing="mask")
     seed = est.random_state
     train, test = ds.split(test_size=0.2, seed=seed)
     model_dir = Path(output)
@@ -251,14 +117,14 @@ def fit(data: str, output: str, config_file: str | None, resume: bool, quiet: bo
     metrics = est.evaluate(test)
     metrics["train_seconds"] = seconds
     metrics["best_epoch"] = est.best_epoch_
-    est.save(model_dir, metrics=metrics, data=_data_record(ds, train, test, seed, limit))
+    est.save(model_dir, metrics=metrics, data=data_record(ds, train, test, seed, limit))
     remove_checkpoint(model_dir / "checkpoint")
-    _print_metrics(metrics, "held-out data")
+    print_metrics(metrics, "held-out data")
     click.echo(f"trained in {seconds:.1f} s; model saved to {model_dir}")
     if report_path is not None:  # from the saved directory, so it equals `aekit report MODEL DATA`
         from aekit.report.html import write_report
 
-        path = write_report(_load_model(str(model_dir)), ds, report_path)
+        path = write_report(load_model(str(model_dir)), ds, report_path)
         click.echo(f"report written to {path}")
 
 
@@ -279,15 +145,15 @@ def encode(model: str, data: str, output: str) -> None:
     """
     from aekit.data.stream import open_stream, streamable
 
-    est = _load_model(model)
+    est = load_model(model)
     if streamable(data) and Path(output).suffix.lower() in (".npy", ".csv"):
-        from aekit.estimator_stream import encode_file
+        from aekit.fitting.stream import encode_file
 
         n, shape = encode_file(est, open_stream(data), output)
         click.echo(f"wrote {n} codes of size {shape[0] if shape else 1} to {output}")
         return
-    codes = est.transform(_load_data(data, missing="mask"))
-    _write_array(codes, Path(output), [f"z{i}" for i in range(codes.shape[1])])
+    codes = est.transform(load_data(data, missing="mask"))
+    write_array(codes, Path(output), [f"z{i}" for i in range(codes.shape[1])])
     click.echo(f"wrote {codes.shape[0]} codes of size {codes.shape[1]} to {output}")
 
 
@@ -303,10 +169,10 @@ def decode(model: str, codes: str, output: str) -> None:
       aekit encode digits-model builtin:digits -o codes.npy
       aekit decode digits-model codes.npy -o decoded.png
     """
-    est = _load_model(model)
-    z = _load_data(codes).flat()
+    est = load_model(model)
+    z = load_data(codes).flat()
     out = est.inverse_transform(z)
-    _write_output(out, Path(output), columns=_columns(est))
+    write_output(out, Path(output), columns=columns_of(est))
     click.echo(f"wrote {len(out)} decoded samples to {output}")
 
 
@@ -332,13 +198,13 @@ def reconstruct(model: str, data: str, output: str, limit: int | None, all_cells
       aekit fit survey.csv -o survey-model --code-dim 4
       aekit reconstruct survey-model survey.csv -o survey-filled.csv
     """
-    est = _load_model(model)
-    ds = _load_data(data, limit, missing="mask")
+    est = load_model(model)
+    ds = load_data(data, limit, missing="mask")
     if getattr(est, "schema_", None) is not None and ds.frame is not None:
-        _write_table(est, ds, Path(output), all_cells)
+        write_table(est, ds, Path(output), all_cells)
         return
     out = est.reconstruct(ds)
-    _write_output(out, Path(output), images_above=ds.x, columns=_columns(est))
+    write_output(out, Path(output), images_above=ds.x, columns=columns_of(est))
     click.echo(f"wrote {len(out)} reconstructions to {output} "
                f"(mean squared error {est.reconstruction_error(ds).mean():.5f})")
 
@@ -356,14 +222,14 @@ def evaluate(model: str, data: str, split: str, as_json: bool) -> None:
     Example:
       aekit evaluate digits-model builtin:digits
     """
-    est = _load_model(model)
-    ds = _load_data(data, missing="mask")
+    est = load_model(model)
+    ds = load_data(data, missing="mask")
     part, where = ds.held_out(est.data_) if split == "auto" else (ds, f"all {len(ds)} rows")
     metrics = est.evaluate(part)
     if as_json:
         click.echo(json.dumps({**metrics, "rows": where}, indent=1))
     else:
-        _print_metrics(metrics, where)
+        print_metrics(metrics, where)
 
 
 @main.command(context_settings=CONTEXT)
@@ -388,11 +254,11 @@ def demo(output: str, data: str, code_dim: int, epochs: int, batch_size: int, qu
       aekit demo
       aekit demo --data builtin:shapes12 --code-dim 2
     """
-    from aekit.estimator import AutoEncoder
+    from aekit.estimators.autoencoder import AutoEncoder
     from aekit.report.images import image_grid, save_png
 
     t0 = time.perf_counter()
-    ds = _load_data(data)
+    ds = load_data(data)
     train, test = ds.split(test_size=0.2, seed=0)
     click.echo(f"aekit demo: {ds!r}")
     click.echo(f"training the default autoencoder (code size {code_dim}) on {len(train)} samples ...")
@@ -401,8 +267,8 @@ def demo(output: str, data: str, code_dim: int, epochs: int, batch_size: int, qu
     metrics = est.evaluate(test)
     metrics["train_seconds"] = time.perf_counter() - t0
     out = Path(output)
-    model_dir = est.save(out / "model", metrics=metrics, data=_data_record(ds, train, test, 0))
-    _print_metrics(metrics, "held-out data")
+    model_dir = est.save(out / "model", metrics=metrics, data=data_record(ds, train, test, 0))
+    print_metrics(metrics, "held-out data")
     if ds.kind == "image":
         png = save_png(image_grid([test.x[:16], est.reconstruct(test.subset(slice(0, 16)))],
                                   scale=max(1, 64 // ds.x.shape[-1])), out / "reconstructions.png")
@@ -410,79 +276,9 @@ def demo(output: str, data: str, code_dim: int, epochs: int, batch_size: int, qu
     click.echo(f"model directory: {model_dir}  (try: aekit evaluate {model_dir} {data})")
     from aekit.report.html import write_report
 
-    report = write_report(_load_model(str(model_dir)), ds, out / "report.html")  # the held-out rows, as fit --report
+    report = write_report(load_model(str(model_dir)), ds, out / "report.html")  # the held-out rows, as fit --report
     click.echo(f"report (open it in a browser, works offline): {report}")
     click.echo(f"explore it in your browser: aekit explore {model_dir}  (prints the page's URL)")
     click.echo(f"done in {time.perf_counter() - t0:.1f} s")
 
 
-def _write_table(est, ds, out: Path, all_cells: bool) -> None:
-    """A table model's output for the table ``ds``: gaps filled (or every cell), label column kept."""
-    from aekit._atomic import atomic_path, make_dir
-
-    suffix = out.suffix.lower()
-    if suffix not in (".csv", ".parquet"):
-        raise ConfigError(f"output {out} must end in .csv or .parquet for a table")
-    features = ds.features()
-    n_missing = int(features.isna().to_numpy().sum())
-    table = est.reconstruct(features) if all_cells else est.impute(features)
-    if ds.label_column is not None:  # back in its place, as read
-        table.insert(list(ds.frame.columns).index(ds.label_column), ds.label_column, ds.frame[ds.label_column])
-    make_dir(out.parent)
-    with atomic_path(out) as tmp:
-        if suffix == ".csv":
-            table.to_csv(tmp, index=False)
-        else:
-            table.to_parquet(tmp, index=False)
-    what = "every cell reconstructed" if all_cells else f"{n_missing} missing cells filled"
-    click.echo(f"wrote {len(table)} rows to {out} ({what})")
-
-
-def _columns(est) -> list[str] | None:
-    return est.data_.get("columns") if hasattr(est, "data_") else None
-
-
-@main.command(context_settings=CONTEXT)
-@click.argument("model", required=False, type=click.Path())
-@click.option("--data", default=None,
-              help="Data set for the scatter and presets (default: the one MODEL was fitted on).")
-@click.option("--host", default="127.0.0.1", show_default=True,
-              help="Interface to listen on; anything but loopback exposes the page (a warning is printed).")
-@click.option("--port", type=click.IntRange(0, 65535), default=0, show_default=True,
-              help="Port to listen on; 0 picks a free one.")
-@click.option("--seed", type=int, default=0, show_default=True, help="Seed of the scatter's subsample.")
-@click.option("--export", "export", type=click.Path(dir_okay=False), default=None,
-              help="Write the page as one HTML file that runs without a server (MLP models), instead of serving it.")
-def explore(model: str | None, data: str | None, host: str, port: int, seed: int, export: str | None) -> None:
-    """Serve the interactive latent-space page and print its URL.
-
-    Drag the orange dot through the latent plane and watch the decoder's output;
-    click presets, draw an input or drop a PNG, hover the encoded data set,
-    switch to the VAE's cloud. Without MODEL, a 2-D autoencoder and a 2-D VAE on
-    builtin:shapes12 are trained in seconds (then cached). The page is served
-    from 127.0.0.1 and works offline. With --export, the page is written to one
-    file instead, the models mirrored in JavaScript, to open from disk or share.
-
-    \b
-    Example:
-      aekit explore
-      aekit explore digits-model --port 8765
-      aekit explore digits-model --export digits.html
-    """
-    from aekit.explorer import export_page, open_session
-    from aekit.explorer.server import serve
-
-    session = open_session(model, data=data, seed=seed, log=click.echo)
-    if export is not None:
-        path = export_page(session, export)
-        click.echo(f"wrote {path} ({path.stat().st_size / 1e6:.1f} MB): open it in a browser, no server needed")
-        return
-    serve(session, host=host, port=port, echo=click.echo)
-
-
-# The anomaly commands (detect, score) live in their own module; importing it registers them on `main`.
-from aekit import cli_anomaly  # noqa: E402,F401
-from aekit import cli_generate  # noqa: E402,F401
-from aekit import cli_report  # noqa: E402,F401
-from aekit import cli_sweep  # noqa: E402,F401
-from aekit import cli_export  # noqa: E402,F401

@@ -10,17 +10,17 @@ from pathlib import Path
 
 import click
 
-from aekit.cli import CONTEXT, _load_data, _load_model, main
+from aekit.cli.common import CONTEXT, load_data, load_model, main
 
 
 def load_reported_model(path: str):
     """A model directory as the report wants it: an AnomalyDetector when the directory
     holds one (its scores and threshold join the error histogram), else an AutoEncoder."""
-    from aekit.anomaly import DETECTOR_FILE, AnomalyDetector
+    from aekit.estimators.anomaly import DETECTOR_FILE, AnomalyDetector
 
     if (Path(path) / DETECTOR_FILE).is_file():
         return AnomalyDetector.load(path)
-    return _load_model(path)
+    return load_model(path)
 
 
 def load_report_data(est, data: str):
@@ -29,7 +29,7 @@ def load_report_data(est, data: str):
     ae = getattr(est, "autoencoder_", est)
     record = getattr(ae, "data_", None) or {}
     limit = record.get("limit") if record.get("spec") == data else None
-    return _load_data(data, limit, missing="mask")
+    return load_data(data, limit, missing="mask")
 
 
 @main.command(context_settings=CONTEXT)
@@ -63,6 +63,6 @@ def report(model: str, data: str, output: str, title: str | None, split: str, re
 
     est = load_reported_model(model)
     ds = load_report_data(est, data)
-    other = _load_model(reference) if reference is not None else None
+    other = load_model(reference) if reference is not None else None
     path = write_report(est, ds, output, title=title, holes_reference=other, split=split)
     click.echo(f"wrote {path} ({path.stat().st_size / 1e3:.0f} kB): open it in a browser, no network needed")

@@ -13,7 +13,7 @@ from pathlib import Path
 import click
 import numpy as np
 
-from aekit.cli import CONTEXT, _load_data, main
+from aekit.cli.common import CONTEXT, load_data, main
 from aekit.data.stream import open_stream, streamable
 from aekit.errors import ConfigError
 
@@ -42,9 +42,9 @@ def detect(data: str, output: str, contamination: float, code_dim: int | None, c
       aekit detect transactions.csv -o fraud-detector --contamination 0.02
       aekit score fraud-detector new-transactions.csv -o scores.csv
     """
-    from aekit.anomaly import AnomalyDetector
+    from aekit.estimators.anomaly import AnomalyDetector
 
-    ds = _load_data(data, missing="mask")
+    ds = load_data(data, missing="mask")
     labels = ds.y if ds.y is not None and set(np.unique(ds.y).tolist()) <= {0, 1} else None
     det = AnomalyDetector(code_dim=code_dim, contamination=contamination, criterion=criterion, epochs=epochs,
                           random_state=seed, verbose=not quiet)
@@ -115,7 +115,7 @@ def score(model: str, data: str, output: str, top: int, chunk_rows: int | None) 
       aekit score image-detector big-images.npy -o scores.csv
     """
     from aekit._atomic import atomic_path, make_dir
-    from aekit.anomaly import AnomalyDetector
+    from aekit.estimators.anomaly import AnomalyDetector
 
     out = Path(output)
     if out.suffix.lower() != ".csv":
@@ -129,7 +129,7 @@ def score(model: str, data: str, output: str, top: int, chunk_rows: int | None) 
     if streamed:  # .npy and Parquet: read and written a chunk at a time, any size
         ds = open_stream(data, chunk_rows=chunk_rows)
     else:
-        ds = _load_data(data, missing="mask")
+        ds = load_data(data, missing="mask")
     columns = det.feature_names()
     if getattr(det.autoencoder_, "schema_", None) is None and getattr(ds, "columns", None):
         columns = list(ds.columns)
@@ -148,8 +148,8 @@ def score(model: str, data: str, output: str, top: int, chunk_rows: int | None) 
 def _score_stream(det, model: str, data: str, stream, out: Path, header: str, columns: list[str],
                   top: int) -> tuple[int, int]:
     """Score ``stream`` into ``out`` a chunk at a time, continuing a stopped run of the same job
-    (:mod:`aekit.resume_score`); returns (rows, rows above the threshold)."""
-    from aekit.resume_score import fingerprint, inputs_from, resumable_csv
+    (:mod:`aekit.cli.score_resume`); returns (rows, rows above the threshold)."""
+    from aekit.cli.score_resume import fingerprint, inputs_from, resumable_csv
 
     n = len(stream)
     job = fingerprint(model, data, stream, top=top)

@@ -11,7 +11,7 @@ from pathlib import Path
 import click
 import numpy as np
 
-from aekit.cli import CONTEXT, _columns, _load_data, _load_model, _write_output, main
+from aekit.cli.common import CONTEXT, columns_of, load_data, load_model, write_output, main
 from aekit.errors import ConfigError
 
 
@@ -38,8 +38,8 @@ def denoise(model: str, data: str, output: str, noise: float | None, seed: int, 
       aekit denoise den builtin:digits -o denoised.png --noise 0.4 --limit 32
       aekit denoise den noisy-scans/ -o clean.npy
     """
-    est = _load_model(model)
-    ds = _load_data(data, limit)
+    est = load_model(model)
+    ds = load_data(data, limit)
     clean = x = _samples(est, ds)
     if noise is not None:
         if not noise >= 0:
@@ -70,7 +70,7 @@ def _samples(est, ds) -> np.ndarray:
 
 
 def _write_samples(est, array: np.ndarray, out: Path, images_above: np.ndarray | None = None) -> None:
-    """Like :func:`_write_output`; a model fitted on a named table writes its rows back as that
+    """Like :func:`write_output`; a model fitted on a named table writes its rows back as that
     table (.csv or .parquet: the columns as read, the most likely category of each group)."""
     if getattr(est, "schema_", None) is not None and out.suffix.lower() in (".csv", ".parquet"):
         from aekit._atomic import atomic_path
@@ -83,7 +83,7 @@ def _write_samples(est, array: np.ndarray, out: Path, images_above: np.ndarray |
             else:
                 table.to_parquet(tmp, index=False)
     else:
-        _write_output(array, out, images_above=images_above, columns=_columns(est))
+        write_output(array, out, images_above=images_above, columns=columns_of(est))
 
 
 def _add_noise(est, x: np.ndarray, sigma: float, seed: int) -> np.ndarray:
@@ -116,7 +116,7 @@ def sample(model: str, n: int, output: str, seed: int) -> None:
       aekit sample digits-vae -n 64 -o grid.png
       aekit sample digits-vae -n 1000 -o samples.npy --seed 1
     """
-    est = _load_model(model)
+    est = load_model(model)
     out = est.sample(n, random_state=seed)
     _write_samples(est, out, Path(output))
     click.echo(f"wrote {len(out)} samples from the prior to {output}")
@@ -145,8 +145,8 @@ def interpolate(model: str, data: str, start: int, end: int, steps: int, method:
       aekit interpolate digits-vae builtin:digits --from 0 --to 7 --steps 10 -o strip.png
       aekit interpolate digits-model builtin:digits --from 3 --to 5 --method linear -o path.npy
     """
-    est = _load_model(model)
-    ds = _load_data(data)
+    est = load_model(model)
+    ds = load_data(data)
     for name, index in (("--from", start), ("--to", end)):
         if not 0 <= index < len(ds):
             raise ConfigError(f"{name} {index} is not a sample of {data}: it holds {len(ds)} samples, "
