@@ -147,7 +147,7 @@ def encode(model: str, data: str, output: str) -> None:
 
     est = load_model(model)
     if streamable(data) and Path(output).suffix.lower() in (".npy", ".csv"):
-        from aekit.fitting.stream import encode_file
+        from aekit.estimators.streaming import encode_file
 
         n, shape = encode_file(est, open_stream(data), output)
         click.echo(f"wrote {n} codes of size {shape[0] if shape else 1} to {output}")

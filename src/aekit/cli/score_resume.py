@@ -84,7 +84,7 @@ def _sha256(path: Path) -> str:
 
 
 def inputs_from(est: Any, stream: RowStream, start: int) -> Iterator[tuple[np.ndarray, Any]]:
-    """:func:`aekit.fitting.stream.model_inputs` from file row ``start`` on: (row numbers (k,), chunk).
+    """:func:`aekit.estimators.streaming.model_inputs` from file row ``start`` on: (row numbers (k,), chunk).
 
     Blocks that end at or before ``start`` (a ``.npy`` file's chunks, a Parquet
     file's row groups) are never read; the block holding ``start`` is read and cut

@@ -9,7 +9,6 @@ search picks the model that reconstructs best).
 from __future__ import annotations
 
 import math
-import warnings
 from pathlib import Path
 from typing import Any
 
@@ -19,19 +18,19 @@ from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils.validation import check_is_fitted
 
 from aekit import io
-from aekit.analysis.baselines import PCABaseline
 from aekit.config import ModelConfig, TrainConfig
 from aekit.data import Dataset, check_array
 from aekit.data.stream import RowStream
-from aekit.errors import ConfigError, DataError, DataTypeError
-from aekit.estimators.tables import TableMixin, _is_frame, _load_schema, _table_of  # noqa: F401
+from aekit.errors import DataError, DataTypeError
 from aekit.estimators.generate import GenerateMixin
-from aekit.analysis.vae import vae_metrics
-from aekit.model import Autoencoder, map_batches
-from aekit.nn.penalties import code_sparsity
-from aekit.data.scaling import Preprocessing
+from aekit.estimators.streaming import evaluate_stream
+from aekit.estimators.tables import TableMixin, _is_frame, _load_schema, _table_of
+from aekit.fitting import pipeline
+from aekit.fitting.decide import check_scaling
+from aekit.fitting.evaluate import evaluate, model_errors
+from aekit.fitting.sources import ArraySource, StreamSource
+from aekit.model import map_batches
 from aekit.registry import VARIANTS
-from aekit.train import Trainer
 
 # Model options that a variant preset may fill when the user leaves them as None.
 _MODEL_OPTIONS = ("arch", "hidden", "channels", "activation", "linear_path", "pca_init", "bottleneck", "loss",
@@ -203,76 +202,35 @@ class AutoEncoder(GenerateMixin, TableMixin, TransformerMixin, BaseEstimator):
         (``aekit.data.open_stream("big.npy")``): a ``.npy`` or Parquet file read in
         chunks, for data bigger than memory (see :mod:`aekit.fitting.stream`).
         """
-        if isinstance(X, RowStream):
-            from aekit.fitting.stream import fit_stream
-
-            return fit_stream(self, X, on_epoch_end=on_epoch_end)
-        table = _table_of(X)
-        self.schema_ = None
-        if table is not None:
-            x, kind = self._fit_schema(*table), "table"
-        else:
-            x, kind = self._as_samples(X, fitting=True)
-        if self.scaling not in ("auto", "standard", "robust", "none"):
-            raise ConfigError(f"scaling={self.scaling!r} is not one of: auto, standard, robust, none")
-        loss = self.loss or VARIANTS.get(self.variant).model.get("loss", ModelConfig.loss)
-        overrides = self._table_overrides(loss) if self.schema_ is not None else {}
-        loss = overrides.get("loss", loss)
-        if loss == "bce" and (np.nanmin(x) < 0 or np.nanmax(x) > 1):
-            raise DataError(f"loss='bce' needs inputs in [0, 1], got values in [{np.nanmin(x):.3g}, "
-                            f"{np.nanmax(x):.3g}]; scale the data or use loss='mse'")
-        standardise = self.scaling in ("standard", "robust") or (
-            self.scaling == "auto" and kind == "table" and loss != "bce")
-        # Images in [0, 1] stay there: decoded pixels are clipped to it outside training.
-        unit_images = kind == "image" and not standardise and x.min() >= 0 and x.max() <= 1
-        model_config = self.model_config(x.shape[1:], (0.0, 1.0) if unit_images else None, **overrides)
         train_config = self.train_config()
-        one_hot = np.zeros(model_config.n_features, dtype=bool)  # (n_features,): columns scored by cross-entropy
-        for start, size in model_config.categorical or ():
-            one_hot[start : start + size] = True
-        if one_hot.any():
-            cells = x.reshape(len(x), -1)[:, one_hot]
-            if cells.min() < 0 or cells.max() > 1:
-                raise DataError(f"the categorical (one-hot) columns must hold values in [0, 1], got values in "
-                                f"[{cells.min():.3g}, {cells.max():.3g}]")
-        # One-hot columns are cross-entropy targets: scaling them would break that.
-        method = ("robust" if self.scaling == "robust" else "standard") if standardise else "none"
-        self.preprocessing_ = Preprocessing.fit(x, method, keep=one_hot)
-        xs = self.preprocessing_.transform(x)  # missing table cells stay NaN: the model masks them
-        with warnings.catch_warnings():  # an all-missing table is reported elsewhere
-            warnings.simplefilter("ignore", RuntimeWarning)
-            top = max(abs(float(np.nanmax(xs))), abs(float(np.nanmin(xs)))) if xs.size else 0.0  # no |xs| copy
-        if top > 1e18:  # squared errors and covariances would overflow float32
-            raise DataError(f"values reach {top:.3g} after scaling ({self.preprocessing_.method}); squared errors "
-                            "would overflow float32: rescale the data (e.g. scaling='standard')")
-
-        self.input_shape_ = tuple(x.shape[1:])
+        loss = self.loss or VARIANTS.get(self.variant).model.get("loss", ModelConfig.loss)
+        self.schema_ = None
+        overrides: dict[str, Any] = {}
+        if isinstance(X, RowStream):
+            check_scaling(self.scaling)
+            source: Any = StreamSource(X, robust_sample=self.scaling == "robust", val_fraction=train_config.val_fraction,
+                                       seed=train_config.seed, progress=self.verbose)
+        else:
+            table = _table_of(X)
+            if table is not None:
+                x, kind = self._fit_schema(*table), "table"
+                overrides = self._table_overrides(loss)
+                loss = overrides.get("loss", loss)
+            else:
+                x, kind = self._as_samples(X, fitting=True)
+            check_scaling(self.scaling)
+            source = ArraySource(x, kind=kind, name=getattr(X, "name", "X"), missing=bool(overrides.get("missing")))
+        fitted = pipeline.run(
+            source, train_config=train_config, scaling=self.scaling, input_shape=self.input_shape,
+            likelihood_in_unit_range=loss == "bce",
+            model_config=lambda d: self.model_config(d.input_shape, d.output_range, **overrides),
+            checkpoint_dir=self.checkpoint_dir, resume=self.resume, progress=self.verbose, on_epoch_end=on_epoch_end)
+        self.model_, self.preprocessing_, self.pca_ = fitted.model, fitted.preprocessing, fitted.pca
+        self.decisions_, self.validation_metrics_ = fitted.decisions, fitted.validation
+        self.history_, self.best_epoch_, self.n_iter_ = fitted.history, fitted.best_epoch, len(fitted.history)
+        self.kind_ = fitted.decisions.kind
+        self.input_shape_ = fitted.decisions.input_shape
         self.n_features_in_ = int(math.prod(self.input_shape_))
-        self.kind_ = kind
-        # PCA sees a missing cell as the column's (scaled) mean, 0, as the autoencoder's encoder does.
-        self.pca_ = PCABaseline(min(self.code_dim, self.n_features_in_)).fit(
-            np.nan_to_num(xs, nan=0.0) if model_config.missing else xs)
-        if (model_config.code_dim >= self.n_features_in_ and model_config.bottleneck == "deterministic"
-                and model_config.corruption is None and model_config.penalty is None):
-            warnings.warn(f"code_dim={model_config.code_dim} is at least the number of features "
-                          f"({self.n_features_in_}) with no corruption or penalty: the autoencoder can learn the "
-                          "identity and its code says nothing; use a smaller code_dim, variant='denoising' or "
-                          "variant='sparse'", UserWarning, stacklevel=2)
-
-        torch.manual_seed(train_config.seed)
-        try:
-            self.model_ = Autoencoder(model_config)
-        except (RuntimeError, MemoryError) as exc:  # sizes that cannot be allocated
-            raise ConfigError(f"cannot build this network: {str(exc).splitlines()[0][:200]}; check code_dim, "
-                              "hidden, channels and codebook_size (too large for this machine?)") from None
-        if model_config.pca_init:
-            self.model_.init_from_pca(torch.from_numpy(self.pca_.components_), torch.from_numpy(self.pca_.mean_))
-        trainer = Trainer(self.model_, train_config, checkpoint_dir=self.checkpoint_dir, progress=self.verbose,
-                          on_epoch_end=on_epoch_end)
-        self.history_ = trainer.fit(torch.from_numpy(xs), resume=self.resume)
-        self.best_epoch_ = trainer.best_epoch
-        self.n_iter_ = len(self.history_)
-        self.model_.cpu().eval()
         return self
 
     # -- using a fitted model ------------------------------------------------------
@@ -342,40 +300,15 @@ class AutoEncoder(GenerateMixin, TableMixin, TransformerMixin, BaseEstimator):
         ELBO and importance-weighted bound in nats per sample, KL per latent
         dimension and the number of active units.
         """
-        if isinstance(X, RowStream):  # one pass over a file read in chunks
-            from aekit.fitting.stream import evaluate_stream
-
-            return evaluate_stream(self, X)
+        check_is_fitted(self, "model_")
         # A VAE's bounds sample z: fork_rng keeps the caller's global RNG state untouched.
         with torch.random.fork_rng():
-            return self._evaluate(self._model_input(X))
-
-    def _evaluate(self, xs: torch.Tensor) -> dict[str, Any]:
-        mse = float(self._errors(xs).mean())
-        pca_mse = float(_pca_errors(self.pca_, xs).mean())
-        with torch.no_grad():
-            code_mean = map_batches(lambda b: self.model_.encode(b, sample=False).mean, xs)
-        metrics = {
-            "n_samples": int(len(xs)),
-            "code_dim": int(self.model_.config.code_dim),
-            "compression_ratio": self.n_features_in_ / self.model_.config.code_dim,
-            "mse": mse,
-            "pca_mse": pca_mse,
-            "gain_vs_pca": 1.0 - mse / pca_mse if pca_mse > 0 else float("nan"),
-            "code_sparsity": code_sparsity(code_mean),
-        }
-        if self.model_.config.bottleneck == "vq":
-            with torch.no_grad():
-                indices = map_batches(self.model_.encode_indices, xs).numpy()
-            metrics["vq"] = _codebook_stats(indices, self.model_.bottleneck.codebook_size)
-        if self.model_.config.bottleneck == "gaussian":
-            torch.manual_seed(0)  # the bounds sample z: fixed so evaluate is repeatable
-            metrics["vae"] = vae_metrics(self.model_, xs)
-        return metrics
+            if isinstance(X, RowStream):  # one pass over a file read in chunks; the VAE's bounds on a sample
+                return evaluate_stream(self, X)
+            return evaluate(self.model_, self.pca_, [self._model_input(X)])
 
     def _errors(self, xs: torch.Tensor) -> np.ndarray:
-        with torch.no_grad():
-            return map_batches(self.model_.reconstruction_error, xs).numpy().astype(np.float64)
+        return model_errors(self.model_, xs)
 
     # -- persistence ---------------------------------------------------------------
     def save(self, path: str | Path, *, metrics: dict | None = None, data: dict | None = None) -> Path:
@@ -472,25 +405,6 @@ class AutoEncoder(GenerateMixin, TableMixin, TransformerMixin, BaseEstimator):
         tags.non_deterministic = False
         tags.transformer_tags.preserves_dtype = ["float32"]  # torch computes in float32
         return tags
-
-
-def _codebook_stats(indices: np.ndarray, codebook_size: int) -> dict[str, float]:
-    """Share of the codebook used and the perplexity of the code frequencies."""
-    counts = np.bincount(indices.ravel(), minlength=codebook_size)
-    p = counts[counts > 0] / counts.sum()
-    return {"codebook_usage": float((counts > 0).mean()), "perplexity": float(np.exp(-(p * np.log(p)).sum())),
-            "tokens_per_sample": int(indices.shape[1])}
-
-
-def _pca_errors(pca: PCABaseline, xs: torch.Tensor) -> np.ndarray:
-    """PCA's mean squared error per sample; a missing (NaN) cell reads as 0 and is not scored."""
-    x = xs.numpy()
-    missing = np.isnan(x)
-    if not missing.any():
-        return pca.reconstruction_error(x)
-    flat = np.nan_to_num(x, nan=0.0).reshape(len(x), -1)
-    squared = (pca.inverse_transform(pca.transform(flat)) - flat) ** 2 * ~missing.reshape(len(x), -1)
-    return squared.sum(1) / np.maximum((~missing).reshape(len(x), -1).sum(1), 1)
 
 
 def _to_numpy(X: Any) -> np.ndarray:

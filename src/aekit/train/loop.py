@@ -135,6 +135,29 @@ class TensorBatches:
     def __init__(self, x: torch.Tensor):
         self.x = x
 
+    @classmethod
+    def holdout(cls, x: torch.Tensor, val_fraction: float, seed: int) -> tuple[TensorBatches, torch.Tensor | None]:
+        """Hold out the last ``val_fraction`` of a permutation seeded by ``seed``: (training source, validation rows).
+
+        No rows are held out when the share rounds to none or to all of them.
+
+        Examples
+        --------
+        >>> source, val = TensorBatches.holdout(torch.arange(10.0)[:, None], 0.2, seed=0)
+        >>> len(source), tuple(val.shape)
+        (8, (2, 1))
+        """
+        x = x.to(torch.float32).contiguous()
+        order = torch.randperm(len(x), generator=torch.Generator().manual_seed(seed))
+        n_val = int(round(len(x) * val_fraction))
+        if n_val < 1 or len(x) - n_val < 1:
+            n_val = 0
+        return cls(x[order[: len(x) - n_val]]), (x[order[len(x) - n_val :]] if n_val else None)
+
+    def to(self, device: torch.device) -> TensorBatches:
+        """The same samples on ``device`` (the trainer moves them once, not every batch)."""
+        return TensorBatches(self.x.to(device))
+
     def __len__(self) -> int:
         return len(self.x)
 
@@ -215,18 +238,11 @@ class Trainer:
             self.device = training_device(self.device)
         if len(x) < 2:
             raise DataError(f"training needs at least 2 samples, got n_samples={len(x)}")
-        if isinstance(x, torch.Tensor):
-            x = x.to(self.device, torch.float32).contiguous()
-            split = torch.Generator().manual_seed(cfg.seed)
-            order = torch.randperm(len(x), generator=split).to(self.device)
-            n_val = int(round(len(x) * cfg.val_fraction))
-            if n_val < 1 or len(x) - n_val < 1:
-                n_val = 0
-            source = TensorBatches(x[order[: len(x) - n_val]])
-            x_val = x[order[len(x) - n_val :]] if n_val else None
-        else:
-            source = x
-            x_val = validation.to(self.device, torch.float32) if validation is not None else None
+        if isinstance(x, torch.Tensor):  # a convenience: the default source, split as the fit pipeline does
+            x, validation = TensorBatches.holdout(x, cfg.val_fraction, cfg.seed)
+        move = getattr(x, "to", None)  # a source that can live on the device moves there once
+        source = move(self.device) if move is not None else x
+        x_val = validation.to(self.device, torch.float32) if validation is not None else None
 
         if self.checkpoint_dir is not None and self._rank == 0:
             make_dir(self.checkpoint_dir)  # an unwritable output fails now, not after the first epoch

@@ -1,0 +1,230 @@
+"""Where the training rows come from: the one interface the fit pipeline reads.
+
+A *source* answers the questions the pipeline asks, each in the way its storage
+allows:
+
+- :class:`ArraySource`: samples held in memory (an array, a Dataset, an encoded table).
+- :class:`StreamSource`: a ``.npy`` or Parquet file read in chunks
+  (:class:`~aekit.data.RowStream`), with memory that does not grow with the file.
+
+Both give the same answers on the same rows: the value range per feature, the
+scaling (:class:`~aekit.data.scaling.Preprocessing`), the PCA baseline of the scaled
+rows, and the training batches with the validation rows held out. A DDP shard is not
+a third source: under torchrun every rank reads the same source and the trainer
+takes its shard of every batch (:class:`aekit.train.distributed.ShardedBatches`).
+
+The stream's statistics come from one pass in file order: per-feature mean and
+variance and the covariance in float64 (Chan, Golub & LeVeque 1979: each chunk's
+mean and scatter merged into the running ones), the range of every feature, the
+validation rows (a seeded hash of the row number, :class:`~aekit.data.stream.HashSelect`,
+the share lowered so they fill about ``VALIDATION_BYTES``) and, for ``"robust"``
+scaling, a seeded sample of about ``SAMPLE_BYTES`` of rows (the median and IQR of a
+sample of n rows are within about 1/sqrt(n) standard deviations of the file's).
+"""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import torch
+
+from aekit.analysis.baselines import PCABaseline
+from aekit.data.scaling import Preprocessing
+from aekit.data.stream import HashSelect, RowStream, StreamingBatches
+from aekit.errors import DataError
+from aekit.train import TensorBatches
+
+VALIDATION_BYTES = 16 << 20  # stream rows kept in memory for validation and early stopping
+SAMPLE_BYTES = 64 << 20  # stream rows sampled for robust scaling and for the VAE's bounds
+VALIDATION, SAMPLE = 1, 2  # HashSelect purposes: independent draws
+
+
+class Moments:
+    """Count, mean (d,), scatter matrix (d, d) and per-feature range of rows seen a chunk at a time.
+
+    Examples
+    --------
+    >>> x = np.random.default_rng(0).normal(5.0, 2.0, size=(1000, 3)).astype(np.float32)
+    >>> m = Moments(3)
+    >>> for i in range(0, 1000, 300):
+    ...     m.update(x[i : i + 300])
+    >>> bool(np.allclose(m.covariance(), np.cov(x, rowvar=False), rtol=1e-4)), bool(np.allclose(m.mean, x.mean(0)))
+    (True, True)
+    """
+
+    def __init__(self, n_features: int):
+        self.n = 0
+        self.mean = np.zeros(n_features)
+        self.scatter = np.zeros((n_features, n_features))  # sum of (x - mean)(x - mean)^T
+        self.low = np.full(n_features, np.inf)
+        self.high = np.full(n_features, -np.inf)
+
+    def update(self, x: np.ndarray) -> None:
+        """Add rows ``x`` (k, d)."""
+        k = len(x)
+        if k == 0:
+            return
+        m = x.mean(0, dtype=np.float64)
+        c = x - m.astype(x.dtype)
+        # Float32 chunk products (fast BLAS) summed in float64, as PCABaseline.fit does; then
+        # Chan et al.'s merge: the two scatters plus the term for the distance between their means.
+        delta, total = m - self.mean, self.n + k
+        self.scatter += (c.T @ c).astype(np.float64) + np.outer(delta, delta) * (self.n * k / total)
+        self.mean += delta * (k / total)
+        self.n = total
+        np.minimum(self.low, x.min(0), out=self.low)
+        np.maximum(self.high, x.max(0), out=self.high)
+
+    def variance(self) -> np.ndarray:
+        """Population variance per feature (d,), as ``np.var``."""
+        return np.diag(self.scatter) / max(self.n, 1)
+
+    def covariance(self) -> np.ndarray:
+        """Sample covariance (d, d), as ``np.cov``."""
+        return self.scatter / max(self.n - 1, 1)
+
+
+@dataclass
+class Batches:
+    """What the trainer gets: a batch source and the validation rows (or None)."""
+
+    source: Any  # __len__ and batches(generator, batch_size, device), see aekit.train.TensorBatches
+    validation: torch.Tensor | None  # (n_val, *shape), scaled
+
+
+class ArraySource:
+    """Samples held in memory, shape (n, *sample_shape), float32; NaN marks a missing table cell.
+
+    Examples
+    --------
+    >>> src = ArraySource(np.random.default_rng(0).random((20, 3), dtype=np.float32), kind="table")
+    >>> src.n_samples, src.sample_shape, [round(float(v), 2) for v in src.column_range()[1]]
+    (20, (3,), [0.86, 0.98, 1.0])
+    """
+
+    def __init__(self, x: np.ndarray, *, kind: str, name: str = "X", missing: bool = False):
+        self.x, self.kind, self.name, self.missing = x, kind, name, missing
+        self.n_samples, self.sample_shape = len(x), tuple(x.shape[1:])
+        self.n_features = int(np.prod(self.sample_shape))
+
+    def validate(self) -> None:
+        """Nothing to do: the estimator checked the array when it made it."""
+
+    def column_range(self) -> tuple[np.ndarray, np.ndarray]:
+        """(low, high) of every feature over the observed cells, each (d,); NaN for an all-missing column."""
+        flat = self.x.reshape(len(self.x), -1)
+        with warnings.catch_warnings():  # an all-missing table is reported elsewhere
+            warnings.simplefilter("ignore", RuntimeWarning)
+            return np.nanmin(flat, 0), np.nanmax(flat, 0)
+
+    def scaling(self, method: str, keep: np.ndarray) -> Preprocessing:
+        return Preprocessing.fit(self.x, method, keep=keep)
+
+    def pca(self, preprocessing: Preprocessing, k: int) -> PCABaseline:
+        # PCA sees a missing cell as the column's (scaled) mean, 0, as the autoencoder's encoder does.
+        xs = preprocessing.transform(self.x)
+        return PCABaseline(k).fit(np.nan_to_num(xs, nan=0.0) if self.missing else xs)
+
+    def batches(self, preprocessing: Preprocessing, shape: tuple[int, ...], val_fraction: float,
+                seed: int) -> Batches:
+        xs = torch.from_numpy(preprocessing.transform(self.x).reshape(len(self.x), *shape))
+        source, validation = TensorBatches.holdout(xs, val_fraction, seed)
+        return Batches(source, validation)
+
+
+class StreamSource:
+    """A :class:`~aekit.data.RowStream` read in chunks: one pass for the statistics, one per epoch."""
+
+    def __init__(self, stream: RowStream, *, robust_sample: bool, val_fraction: float, seed: int,
+                 progress: bool = False):
+        self.stream, self.name, self.kind = stream, stream.name, stream.kind
+        self.n_samples, self.n_features, self.sample_shape = len(stream), stream.n_features, stream.sample_shape
+        self.missing = False
+        self._robust_sample, self._val_fraction, self._seed, self._progress = (robust_sample, val_fraction, seed,
+                                                                             progress)
+        self._moments: Moments | None = None
+
+    def validate(self) -> None:
+        """Numbers only (missing cells and mixed tables are fitted in memory), then the first pass."""
+        self.stream.check_numeric()
+        n, d, seed = self.n_samples, self.n_features, self._seed
+        if n < 2:
+            raise DataError(f"training needs at least 2 samples, got n_samples={n} in {self.name}")
+        self._share = min(self._val_fraction, max(1, VALIDATION_BYTES // (4 * d)) / n)
+        self._holdout = None
+        if round(n * self._val_fraction) >= 1:  # as the in-memory split: none when it rounds to 0 rows
+            self._holdout = HashSelect(seed, 0.0, self._share, VALIDATION)
+        sample = HashSelect(seed, 0.0, min(1.0, SAMPLE_BYTES // (4 * d) / n), SAMPLE) if self._robust_sample else None
+        self._moments, (self._val, self._sample) = self._first_pass([self._holdout, sample])
+
+    def column_range(self) -> tuple[np.ndarray, np.ndarray]:
+        assert self._moments is not None, "validate() reads the statistics first"
+        return self._moments.low, self._moments.high
+
+    def scaling(self, method: str, keep: np.ndarray) -> Preprocessing:
+        """The scaling Preprocessing.fit would learn, from the streamed statistics (a sample for "robust")."""
+        moments = self._moments
+        assert moments is not None
+        if method == "robust":
+            return Preprocessing.fit(self._sample, "robust", keep=keep)
+        if method == "none":
+            return Preprocessing(method)
+        shift, scale = moments.mean.copy(), np.sqrt(moments.variance())
+        shift[~np.isfinite(shift)] = 0.0
+        scale[~(scale > 1e-8)] = 1.0  # constant columns: nothing to scale
+        shift[keep], scale[keep] = 0.0, 1.0
+        return Preprocessing(method, shift.astype(np.float32), scale.astype(np.float32))
+
+    def pca(self, preprocessing: Preprocessing, k: int) -> PCABaseline:
+        """Exact PCA of the scaled rows: scaling is affine per feature, so their covariance follows from the raw one."""
+        moments, d = self._moments, self.n_features
+        assert moments is not None
+        shift = np.zeros(d) if preprocessing.shift is None else preprocessing.shift.astype(np.float64)
+        scale = np.ones(d) if preprocessing.scale is None else preprocessing.scale.astype(np.float64)
+        return PCABaseline.from_covariance((moments.mean - shift) / scale,
+                                           moments.covariance() / np.outer(scale, scale), k)
+
+    def batches(self, preprocessing: Preprocessing, shape: tuple[int, ...], val_fraction: float,
+                seed: int) -> Batches:
+        def to_input(x: np.ndarray) -> np.ndarray:  # (k, *sample_shape) -> (k, *shape), scaled
+            return preprocessing.transform(x).reshape(len(x), *shape)
+
+        validation = None
+        val = self._val
+        if val is not None and len(val):
+            if preprocessing.shift is not None:  # in place: the rows are held once
+                np.subtract(val, preprocessing.shift, out=val)
+                np.divide(val, preprocessing.scale, out=val)
+            validation = torch.from_numpy(val.reshape(len(val), *shape))
+        rows = self.stream
+        if self._holdout is not None:
+            rows = self.stream.where(HashSelect(seed, self._share, 1.0, VALIDATION))
+        return Batches(StreamingBatches(rows, to_input), validation)
+
+    def _first_pass(self, selects: list[HashSelect | None]) -> tuple[Moments, list[np.ndarray | None]]:
+        """Moments of every row, and the rows each select keeps, flat (m, d) float32 (None where no select)."""
+        stream, d = self.stream, self.n_features
+        moments = Moments(d)
+        kept = [None if s is None else np.empty((len(stream.where(s)), d), np.float32) for s in selects]
+        filled = [0] * len(selects)
+        bar = None
+        if self._progress:
+            from tqdm.auto import tqdm
+
+            bar = tqdm(total=len(stream), unit="row", desc="statistics", dynamic_ncols=True)
+        for rows, x in stream.chunks():
+            flat = x.reshape(len(x), -1)  # (k, d)
+            moments.update(flat)
+            for i, select in enumerate(selects):
+                if select is not None:
+                    part = flat[select(rows)]
+                    kept[i][filled[i] : filled[i] + len(part)] = part
+                    filled[i] += len(part)
+            if bar is not None:
+                bar.update(len(x))
+        if bar is not None:
+            bar.close()
+        return moments, kept
