@@ -11,14 +11,15 @@ import pytest
 import torch
 from click.testing import CliRunner
 
-import aekit.data.stream as stream_module
+import aekit.data.row_stream as row_stream_module
 from aekit import AnomalyDetector, AutoEncoder
 from aekit.analysis.baselines import PCABaseline
 from aekit.cli import main
 from aekit.data import load
 from aekit.data.stream import HashSelect, StreamingBatches, open_stream
 from aekit.errors import DataError, TrainingInterrupted
-from aekit.fitting.stream import array_writer, transform_stream
+from aekit.estimators.streaming import transform_stream
+from aekit.io.arrays import array_writer
 from aekit.data.scaling import Preprocessing
 
 
@@ -168,7 +169,7 @@ def test_streaming_fit_resumes_exactly(tmp_path):
 @pytest.fixture
 def small_chunks(monkeypatch):
     """The CLI's default chunk: 64 rows (the minimum), so tiny files span several chunks."""
-    monkeypatch.setattr(stream_module, "CHUNK_BYTES", 1)
+    monkeypatch.setattr(row_stream_module, "CHUNK_BYTES", 1)  # RowStream reads it there
 
 
 def test_encode_streams_to_the_same_codes(tmp_path, small_chunks):

@@ -107,8 +107,8 @@ def test_free_bits_keep_active_dimensions_and_stop_gradient_below_the_floor():
 
 
 def test_nats_flag_marks_only_the_gaussian_bottleneck():
-    assert GaussianBottleneck(code_dim=2).nats is True
-    assert getattr(DeterministicBottleneck(code_dim=2), "nats", False) is False
+    assert GaussianBottleneck(code_dim=2).capabilities.nats is True
+    assert DeterministicBottleneck(code_dim=2).capabilities.nats is False
     assert GaussianBottleneck(code_dim=3).in_features == 6
 
 

@@ -16,11 +16,16 @@ from typing import Any
 from aekit.errors import ConfigError
 
 
-def _f(default: Any, doc: str) -> Any:
-    """A dataclass field whose reason travels with it."""
+def _f(default: Any, doc: str, *, choices: tuple[str, ...] | str | None = None, internal: bool = False) -> Any:
+    """A dataclass field whose reason travels with it.
+
+    ``choices``: the allowed values, or the name of the registry that lists them
+    (``"ARCHITECTURES"``, ...: read when asked, so a component registered later shows up).
+    ``internal``: set by the fit from the data, not an option a user gives.
+    """
     if isinstance(default, (list, dict)):
         raise TypeError("mutable defaults are not allowed in frozen configs")
-    return field(default=default, metadata={"doc": doc})
+    return field(default=default, metadata={"doc": doc, "choices": choices, "internal": internal})
 
 
 def _positive_int(name: str, value: Any) -> None:
@@ -52,25 +57,25 @@ def _choice(name: str, value: Any, allowed: tuple[str, ...] | list[str]) -> None
 class ModelConfig:
     """What the network is: shapes, architecture and components by registry name."""
 
-    input_shape: tuple[int, ...] = _f((784,), "shape of one sample: (features,) for tables, (channels, height, width) for images")
+    input_shape: tuple[int, ...] = _f((784,), "shape of one sample: (features,) for tables, (channels, height, width) for images", internal=True)
     code_dim: int = _f(32, "width of the bottleneck code z")
-    variant: str = _f("plain", "named preset the components came from (informational once built)")
-    arch: str = _f("mlp", "encoder/decoder architecture, a name in aekit.registry.ARCHITECTURES")
+    variant: str = _f("plain", "named preset of components (aekit.registry.VARIANTS); explicit options override it", choices="VARIANTS")
+    arch: str = _f("mlp", "encoder/decoder architecture, a name in aekit.registry.ARCHITECTURES", choices="ARCHITECTURES")
     hidden: tuple[int, ...] | None = _f(None, "MLP hidden widths of the encoder (decoder mirrors them); None derives them from the input size")
     channels: tuple[int, ...] = _f((32, 64), "conv channels per stride-2 stage of the encoder (decoder mirrors them)")
-    activation: str = _f("gelu", "nonlinearity between hidden layers, a name in aekit.nn.ACTIVATIONS")
+    activation: str = _f("gelu", "nonlinearity between hidden layers, a name in aekit.nn.ACTIVATIONS", choices="ACTIVATIONS")
     linear_path: bool = _f(True, "mlp and conv: a linear encoder/decoder path beside the nonlinear one, so the model contains PCA")
     pca_init: bool = _f(True, "warm-start the linear path from the closed-form PCA solution (mse loss only): training starts at PCA's error")
-    bottleneck: str = _f("deterministic", "how the encoder output becomes the code z, a name in aekit.registry.BOTTLENECKS")
-    loss: str = _f("mse", "reconstruction loss, a name in aekit.registry.LOSSES; bce makes the decoder output probabilities")
+    bottleneck: str = _f("deterministic", "how the encoder output becomes the code z, a name in aekit.registry.BOTTLENECKS", choices="BOTTLENECKS")
+    loss: str = _f("mse", "reconstruction loss, a name in aekit.registry.LOSSES; bce makes the decoder output probabilities", choices="LOSSES")
     categorical: tuple[tuple[int, int], ...] | None = _f(None, "loss='ce' only: (start, size) of each one-hot categorical column among the features; the rest are numeric")
-    missing: bool = _f(False, "tables only: NaN marks a missing cell: the encoder sees 0 (the scaled mean) and the loss and reconstruction error skip it")
+    missing: bool = _f(False, "tables only: NaN marks a missing cell: the encoder sees 0 (the scaled mean) and the loss and reconstruction error skip it", internal=True)
     binarize: bool = _f(False, "loss='bce' only: train on Bernoulli draws of each value, redrawn every batch (dynamic binarisation of grey images)")
-    output_range: tuple[float, float] | None = _f(None, "decoded values are clipped to this range outside training, e.g. (0, 1) for images")
+    output_range: tuple[float, float] | None = _f(None, "decoded values are clipped to this range outside training, e.g. (0, 1) for images", internal=True)
     tied: bool = _f(False, "mlp/linear only: the decoder reuses the encoder's weights transposed (half the weights)")
-    corruption: str | None = _f(None, "denoising: corrupt the training input (target stays clean), a name in aekit.registry.CORRUPTIONS")
+    corruption: str | None = _f(None, "denoising: corrupt the training input (target stays clean), a name in aekit.registry.CORRUPTIONS", choices="CORRUPTIONS")
     corruption_level: float = _f(0.0, "noise sigma for gaussian, drop probability for mask and salt_pepper")
-    penalty: str | None = _f(None, "a penalty on the code, a name in aekit.registry.PENALTIES (l1, kl_sparsity, contractive)")
+    penalty: str | None = _f(None, "a penalty on the code, a name in aekit.registry.PENALTIES (l1, kl_sparsity, contractive)", choices="PENALTIES")
     penalty_weight: float = _f(0.0, "lambda: the penalty's weight in the loss")
     sparsity_target: float = _f(0.05, "kl_sparsity only: target mean activation rho of sigmoid(code)")
     beta: float = _f(1.0, "gaussian bottleneck: weight of the KL term (beta-VAE for beta > 1)")
@@ -106,23 +111,16 @@ class ModelConfig:
             if not lo < hi:
                 raise ConfigError(f"output_range={self.output_range!r} must be (low, high) with low < high")
             object.__setattr__(self, "output_range", (lo, hi))
-        if self.tied and self.arch not in ("mlp", "linear"):
-            raise ConfigError(f"tied=True needs arch='mlp' or 'linear' (a decoder that mirrors linear layers), "
-                              f"got arch={self.arch!r}")
-        if self.tied and self.bottleneck != "deterministic":
-            raise ConfigError(f"tied=True needs bottleneck='deterministic' (the decoder mirrors the encoder's "
-                              f"layers), got bottleneck={self.bottleneck!r}")
         if self.corruption is None and self.corruption_level:
             raise ConfigError(f"corruption_level={self.corruption_level!r} needs a corruption "
                               "(gaussian, mask or salt_pepper)")
         if self.penalty is None and self.penalty_weight:
             raise ConfigError(f"penalty_weight={self.penalty_weight!r} needs a penalty (l1, kl_sparsity or contractive)")
-        if self.arch == "conv" and len(shape) != 3:
-            raise ConfigError(
-                f"arch='conv' needs image samples (channels, height, width), got input_shape={shape!r}; use arch='mlp' for tables"
-            )
-        if self.arch == "conv" and self.bottleneck == "vq":
-            self._check_token_grid()
+        # The architecture and bottleneck state what they take (sample ranks, tied weights,
+        # token grids, capabilities); the registry checks this config against them.
+        from aekit.registry import check_components  # lazy: config stays importable without torch
+
+        check_components(self)
         self._check_categorical()
         if self.missing and len(shape) != 1:
             raise ConfigError(f"missing=True (masked missing cells) needs flat table samples (features,), got "
@@ -159,29 +157,18 @@ class ModelConfig:
             end = start + size
 
     def _check_token_grid(self) -> None:
-        """A conv VQ-VAE's code is a grid of tokens: code_dim = cells * token_dim."""
-        from aekit.nn.conv import token_grid  # config stays importable without building networks
+        """A conv VQ-VAE's code is a grid of tokens: code_dim = cells * token_dim (checked by the registry)."""
+        from aekit.registry import check_token_grid
 
-        h, w = token_grid(self.input_shape, self.channels)
-        cells = h * w
-        if self.code_dim % cells:
-            raise ConfigError(
-                f"code_dim={self.code_dim} with arch='conv' and bottleneck='vq': the encoder's {h}x{w} feature map "
-                f"is a grid of {cells} tokens, so code_dim must be a multiple of {cells} (token_dim = code_dim / "
-                f"{cells}), e.g. {4 * cells} for 4-wide tokens; or change channels to change the grid")
-        if self.token_dim is not None and self.token_dim != self.code_dim // cells:
-            raise ConfigError(f"token_dim={self.token_dim} with arch='conv' and bottleneck='vq' must be "
-                              f"code_dim / cells = {self.code_dim} / {cells} = {self.code_dim // cells} "
-                              f"(or None)")
+        check_token_grid(self)
 
     @property
     def token_grid(self) -> tuple[int, int] | None:
-        """(height, width) of a conv VQ-VAE's token grid; None for other models."""
-        if self.arch != "conv" or self.bottleneck != "vq":
-            return None
-        from aekit.nn.conv import token_grid
+        """(height, width) of the grid the architecture lays the bottleneck's tokens on (a conv
+        VQ-VAE's last feature map); None for other models."""
+        from aekit.registry import grid_of
 
-        return token_grid(self.input_shape, self.channels)
+        return grid_of(self)
 
     @property
     def n_features(self) -> int:
@@ -195,15 +182,15 @@ class TrainConfig:
     epochs: int = _f(35, "passes over the training data (35 reach the BENCHMARKS.md numbers in ~40 s on Fashion-MNIST)")
     batch_size: int = _f(512, "samples per optimiser step")
     lr: float = _f(2e-3, "peak learning rate")
-    optimizer: str = _f("adamw", "adam or adamw")
+    optimizer: str = _f("adamw", "adam or adamw", choices=("adam", "adamw"))
     weight_decay: float = _f(0.0, "decoupled weight decay (adamw) or L2 (adam)")
-    schedule: str = _f("onecycle", "learning-rate schedule over all steps: onecycle, cosine or constant")
+    schedule: str = _f("onecycle", "learning-rate schedule over all steps: onecycle, cosine or constant", choices=("onecycle", "cosine", "constant"))
     warmup: float = _f(0.3, "share of the steps the onecycle schedule spends rising to lr")
     val_fraction: float = _f(0.1, "share of the training data held out for validation and early stopping (0 disables both)")
     patience: int | None = _f(10, "epochs without validation improvement before stopping; None trains all epochs")
     seed: int = _f(0, "seeds initialisation, the validation split and the shuffle order")
     device: str = _f("auto", "auto (cuda, then mps, then cpu), or an explicit torch device string")
-    precision: str = _f("auto", "auto (bfloat16 autocast where the hardware runs it fast), bf16 or fp32")
+    precision: str = _f("auto", "auto (bfloat16 autocast where the hardware runs it fast), bf16 or fp32", choices=("auto", "bf16", "fp32"))
 
     def __post_init__(self) -> None:
         _positive_int("epochs", self.epochs)
@@ -224,6 +211,29 @@ class TrainConfig:
         _choice("precision", self.precision, ("auto", "bf16", "fp32"))
         if not isinstance(self.device, str) or not self.device:
             raise ConfigError(f"device={self.device!r} must be 'auto' or a torch device string such as 'cpu' or 'cuda:0'")
+
+
+SCALINGS = ("auto", "standard", "robust", "none")
+
+
+@dataclass(frozen=True)
+class DataConfig:
+    """How the rows are read before the network sees them (the fit's *decide* step)."""
+
+    scaling: str = _f("auto", "auto standardises table columns and leaves images as they are; robust scales by "
+                      "median and IQR so outliers do not set the scale; none leaves values as they are",
+                      choices=SCALINGS)
+    input_shape: tuple[int, ...] | None = _f(None, "shape of one sample, e.g. (1, 28, 28) to treat flat rows as "
+                                             "images; None keeps the data's own shape")
+
+    def __post_init__(self) -> None:
+        _choice("scaling", self.scaling, SCALINGS)
+        if self.input_shape is not None:
+            shape = _int_tuple("input_shape", self.input_shape)
+            if len(shape) not in (1, 3) or any(v <= 0 for v in shape):
+                raise ConfigError(f"input_shape={self.input_shape!r} must be (features,) or (channels, height, "
+                                  "width) with positive sizes")
+            object.__setattr__(self, "input_shape", shape)
 
 
 def to_dict(config: Any) -> dict[str, Any]:
@@ -260,3 +270,77 @@ def describe(cls: type) -> str:
     for f in dataclasses.fields(cls):
         lines.append(f"{f.name} = {f.default!r}: {f.metadata.get('doc', '')}")
     return "\n".join(lines)
+
+
+# -- the option table: every user-facing option, stated once ---------------------------------
+#: Config groups whose fields are user options, in the order the docs list them.
+GROUPS: dict[str, type] = {"model": ModelConfig, "train": TrainConfig, "data": DataConfig}
+#: Option names whose estimator parameter follows scikit-learn's spelling instead.
+PARAM_NAMES = {"seed": "random_state"}
+
+
+@dataclass(frozen=True)
+class Option:
+    """One user-facing option, read off a config field: the estimator parameter, the CLI
+    flag, the TOML key and the README row all come from here.
+
+    Examples
+    --------
+    >>> opt = next(o for o in options() if o.name == "code_dim")
+    >>> opt.group, opt.flag, opt.default
+    ('model', '--code-dim', 32)
+    >>> next(o for o in options() if o.name == "seed").param
+    'random_state'
+    """
+
+    name: str  # the config field, the TOML key and the key in config.json
+    group: str  # "model", "train" or "data"
+    default: Any
+    doc: str
+    type: str  # the field's annotation, as written
+    choices_from: tuple[str, ...] | str | None
+
+    @property
+    def param(self) -> str:
+        """The estimator's keyword argument."""
+        return PARAM_NAMES.get(self.name, self.name)
+
+    @property
+    def flag(self) -> str:
+        return "--" + self.name.replace("_", "-")
+
+    def choices(self) -> tuple[str, ...] | None:
+        """The allowed values: fixed, or the names in a registry as it is now."""
+        if self.choices_from is None or isinstance(self.choices_from, tuple):
+            return self.choices_from
+        if self.choices_from == "ACTIVATIONS":
+            from aekit.nn import ACTIVATIONS
+
+            return tuple(ACTIVATIONS)
+        import aekit.registry as registry
+
+        return tuple(getattr(registry, self.choices_from).names())
+
+
+def options() -> list[Option]:
+    """Every user-facing option of every group (internal fields, set by the fit, excluded)."""
+    out = []
+    for group, cls in GROUPS.items():
+        for f in dataclasses.fields(cls):
+            if f.metadata.get("internal"):
+                continue
+            out.append(Option(f.name, group, f.default, f.metadata.get("doc", ""), str(f.type),
+                              f.metadata.get("choices")))
+    return out
+
+
+def markdown_table() -> str:
+    """The README's table of options (tests/test_options.py keeps the README equal to it)."""
+    rows = ["| option | group | default | what it does |", "|---|---|---|---|"]
+    for opt in options():
+        allowed = opt.choices()
+        doc = opt.doc + (f" (one of: {', '.join(allowed)})" if allowed and opt.choices_from != "VARIANTS"
+                         and isinstance(opt.choices_from, tuple) else "")
+        rows.append(f"| `{opt.param}` | {opt.group} | `{opt.default!r}` | {doc.replace('|', '/')} |")
+    return "\n".join(rows)
+

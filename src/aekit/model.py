@@ -15,7 +15,7 @@ from torch import nn
 
 from aekit.config import ModelConfig
 from aekit.errors import ConfigError, DataError
-from aekit.nn.bottlenecks import Code
+from aekit.nn.bottlenecks import Capabilities, Code
 from aekit.registry import ARCHITECTURES, BOTTLENECKS, CORRUPTIONS, LOSSES, PENALTIES
 
 
@@ -60,7 +60,7 @@ class Autoencoder(nn.Module):
         if self.config.missing:
             x = torch.nan_to_num(x, nan=0.0)  # a missing cell reads as the (scaled) mean
         h = self.encoder(x)
-        if getattr(self.bottleneck, "stochastic", False):
+        if self.capabilities.stochastic:
             return self.bottleneck(h, sample=sample)
         return self.bottleneck(h)
 
@@ -85,7 +85,7 @@ class Autoencoder(nn.Module):
         With ``binarize`` the batch is first replaced, in training only, by Bernoulli
         draws with the grey values as probabilities, the target as well as the input.
 
-        Probabilistic bottlenecks (``nats = True``) get the reconstruction as a
+        Probabilistic bottlenecks (``capabilities.nats``) get the reconstruction as a
         negative log-likelihood in nats summed over features; the others a
         per-feature mean, comparable to PCA's mean squared error.
 
@@ -112,7 +112,7 @@ class Autoencoder(nn.Module):
         code = self.encode(x_in)
         raw = self.decoder(code.z)
         masked = {} if mask is None else {"mask": mask}
-        if getattr(self.bottleneck, "nats", False):
+        if self.capabilities.nats:
             recon = self.recon_loss.nll(raw, x, **masked)  # (batch,) nats
         else:
             recon = self.recon_loss(raw, x, **masked)  # (batch,)
@@ -130,23 +130,17 @@ class Autoencoder(nn.Module):
 
     def encode_indices(self, x: torch.Tensor) -> torch.Tensor:
         """VQ bottleneck only: codebook indices, shape (batch, n_tokens)."""
-        indices = self.encode(x).indices
-        if indices is None:
-            raise ConfigError(f"encode_indices needs a quantising bottleneck (vq), this model's is "
-                              f"{self.config.bottleneck!r}")
-        return indices
+        self._need_indices("encode_indices")
+        return self.encode(x).indices
 
     def decode_indices(self, indices: torch.Tensor) -> torch.Tensor:
         """VQ bottleneck only: decode codebook indices (batch, n_tokens) to data space."""
-        lookup = getattr(self.bottleneck, "lookup", None)
-        if lookup is None:
-            raise ConfigError(f"decode_indices needs a quantising bottleneck (vq), this model's is "
-                              f"{self.config.bottleneck!r}")
+        self._need_indices("decode_indices")
         n_codes = self.bottleneck.codebook_size
         if indices.numel() and (int(indices.min()) < 0 or int(indices.max()) >= n_codes):
             raise DataError(f"indices must lie in [0, {n_codes - 1}], got [{int(indices.min())}, "
                             f"{int(indices.max())}]")
-        return self.decode(lookup(indices))
+        return self.decode(self.bottleneck.lookup(indices))
 
     def sample(self, n: int, generator: torch.Generator | None = None) -> torch.Tensor:
         """Decode ``n`` draws from the prior N(0, I): (n, *input_shape) in data space.
@@ -201,12 +195,13 @@ class Autoencoder(nn.Module):
         ``components`` (k, n_features) are orthonormal rows, ``mean`` (n_features,).
         The encoder's linear path becomes ``components @ (x - mean)`` and the
         decoder's ``components.T @ z + mean``, so the untrained model reconstructs
-        exactly as PCA does. Applies to a linear-path MLP or conv model with an MSE
-        loss and a deterministic code of at most k dimensions.
+        exactly as PCA does. Applies to an architecture with a linear path (mlp,
+        conv) built with one, an MSE loss and a passthrough code (the encoder output
+        itself) of at most k dimensions.
         """
         cfg = self.config
-        if not (cfg.arch in ("mlp", "conv") and cfg.linear_path and cfg.loss == "mse"
-                and cfg.bottleneck == "deterministic"):
+        if not (ARCHITECTURES.get(cfg.arch).has_linear_path and cfg.linear_path and cfg.loss == "mse"
+                and self.capabilities.passthrough):
             return False
         k = cfg.code_dim
         if components.shape[0] < k:
@@ -216,6 +211,17 @@ class Autoencoder(nn.Module):
         self.encoder.init_linear(w, -(w @ mu))
         self.decoder.init_linear(w.T.contiguous(), mu)
         return True
+
+    @property
+    def capabilities(self) -> Capabilities:
+        """What the bottleneck can do (``stochastic``, ``can_sample``, ``has_indices``,
+        ``nats``, ``passthrough``, ``terms``): ask these, not the component's name."""
+        return self.bottleneck.capabilities
+
+    def _need_indices(self, method: str) -> None:
+        if not self.capabilities.has_indices:
+            raise ConfigError(f"{method} needs a quantising bottleneck (vq), this model's is "
+                              f"{self.config.bottleneck!r}")
 
     def _check_input(self, x: torch.Tensor) -> None:
         expected = self.config.input_shape

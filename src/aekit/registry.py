@@ -8,16 +8,17 @@ unknown name fail with the list of known ones.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
 from aekit.errors import ConfigError
-from aekit.nn.bottlenecks import DeterministicBottleneck
-from aekit.nn.conv import build_conv
+from aekit.nn.bottlenecks import Capabilities, DeterministicBottleneck
+from aekit.nn.conv import build_conv, token_grid
 from aekit.nn.corruption import GaussianNoise, Mask, SaltPepper
 from aekit.nn.gaussian import GaussianBottleneck
 from aekit.nn.losses import BCELoss, CategoricalLoss, MSELoss
-from aekit.nn.mlp import build_linear, build_mlp
+from aekit.nn.mlp import build_linear, build_mlp, default_hidden
 from aekit.nn.penalties import ContractivePenalty, KLSparsity, L1Penalty
 from aekit.nn.vq import VQBottleneck
 
@@ -59,6 +60,30 @@ class Registry(Generic[T]):
     def names(self) -> list[str]:
         return list(self._items)
 
+    def remove(self, name: str) -> None:
+        """Unregister ``name`` (a ConfigError listing the known names if it is not registered)."""
+        self.get(name)
+        del self._items[name], self._docs[name]
+
+    @contextmanager
+    def added(self, name: str, item: T, doc: str) -> Iterator[T]:
+        """Register ``name`` for the duration of a ``with`` block (tests, experiments).
+
+        Examples
+        --------
+        >>> r = Registry("colour")
+        >>> with r.added("blue", 2, "the colour of the sky"):
+        ...     r.names()
+        ['blue']
+        >>> r.names()
+        []
+        """
+        self.add(name, item, doc)
+        try:
+            yield item
+        finally:
+            self.remove(name)
+
     def __contains__(self, name: object) -> bool:
         return name in self._items
 
@@ -66,14 +91,73 @@ class Registry(Generic[T]):
         return iter(self._items)
 
 
-#: ``build(model_config, enc_out) -> (encoder, decoder)``
-ARCHITECTURES: Registry[Callable[..., Any]] = Registry("architecture")
-ARCHITECTURES.add("mlp", build_mlp, "fully connected; a PCA-initialised linear path beside the MLP by default")
-ARCHITECTURES.add("conv", build_conv, "stride-2 convolutions for images of any size")
-ARCHITECTURES.add("linear", build_linear, "one linear layer each way: spans the PCA subspace")
+@dataclass(frozen=True)
+class ArchitectureSpec:
+    """An encoder/decoder architecture: how to build it, and what it takes and can do.
 
-def _deterministic(config) -> DeterministicBottleneck:
-    return DeterministicBottleneck(config.code_dim)
+    Config validation asks these before any network is built.
+    """
+
+    #: ``build(model_config, enc_out) -> (encoder, decoder)``; the encoder emits ``enc_out`` values.
+    build: Callable[..., Any]
+    #: ranks of one sample it takes: 1 is (features,), 3 is (channels, height, width).
+    input_ranks: tuple[int, ...]
+    #: ``tied=True`` works: the decoder can reuse the encoder's linear weights transposed.
+    can_tie: bool = False
+    #: ``linear_path=True`` adds a linear path with ``init_linear``, so PCA can warm-start it.
+    has_linear_path: bool = False
+    #: ``grid(model_config) -> (height, width)``: where a token bottleneck's tokens lie (one per cell).
+    token_grid: Callable[..., tuple[int, int]] | None = None
+    #: ``describe(model_config) -> str``: the widths a model card shows beside the name.
+    describe: Callable[..., str] | None = None
+
+    def __call__(self, config, enc_out: int) -> tuple[Any, Any]:
+        return self.build(config, enc_out)
+
+
+@dataclass(frozen=True)
+class BottleneckSpec:
+    """A bottleneck: its class (whose ``capabilities`` are read without building) and its builder."""
+
+    #: an ``nn.Module`` class with ``in_features``, ``forward(h) -> Code``, ``terms(code)`` and ``capabilities``.
+    cls: type
+    #: ``build(model_config) -> module``; None builds ``cls(model_config.code_dim)``.
+    build: Callable[..., Any] | None = None
+
+    def __post_init__(self) -> None:
+        if not isinstance(getattr(self.cls, "capabilities", None), Capabilities):
+            raise TypeError(f"{self.cls.__name__} must declare a class attribute capabilities = Capabilities(...)")
+
+    @property
+    def capabilities(self) -> Capabilities:
+        return self.cls.capabilities
+
+    def __call__(self, config) -> Any:
+        return self.cls(config.code_dim) if self.build is None else self.build(config)
+
+
+def _mlp_widths(config) -> str:
+    hidden = config.hidden if config.hidden is not None else default_hidden(config.n_features, config.code_dim)
+    return f"hidden widths {list(hidden)}, {config.activation}"
+
+
+def _conv_channels(config) -> str:
+    return f"channels {list(config.channels)}, {config.activation}"
+
+
+def _conv_grid(config) -> tuple[int, int]:
+    return token_grid(config.input_shape, config.channels)
+
+
+ARCHITECTURES: Registry[ArchitectureSpec] = Registry("architecture")
+ARCHITECTURES.add("mlp", ArchitectureSpec(build_mlp, (1, 3), can_tie=True, has_linear_path=True,
+                                          describe=_mlp_widths),
+                  "fully connected; a PCA-initialised linear path beside the MLP by default")
+ARCHITECTURES.add("conv", ArchitectureSpec(build_conv, (3,), has_linear_path=True, token_grid=_conv_grid,
+                                           describe=_conv_channels),
+                  "stride-2 convolutions for images of any size")
+ARCHITECTURES.add("linear", ArchitectureSpec(build_linear, (1, 3), can_tie=True),
+                  "one linear layer each way: spans the PCA subspace")
 
 
 def _gaussian(config) -> GaussianBottleneck:
@@ -94,11 +178,78 @@ def _vq(config) -> VQBottleneck:
                         kmeans_init=config.kmeans_init, dead_code_reset=config.dead_code_reset)
 
 
-#: ``build(model_config)`` -> module with ``in_features``, ``forward(h) -> Code`` and ``terms(code)``
-BOTTLENECKS: Registry[Callable[..., Any]] = Registry("bottleneck")
-BOTTLENECKS.add("deterministic", _deterministic, "the code is the encoder output")
-BOTTLENECKS.add("gaussian", _gaussian, "VAE: mean and log-variance heads, reparameterised sample, KL to N(0, I)")
-BOTTLENECKS.add("vq", _vq, "VQ-VAE: nearest of K codebook vectors per token, straight-through, EMA, dead-code reset")
+BOTTLENECKS: Registry[BottleneckSpec] = Registry("bottleneck")
+BOTTLENECKS.add("deterministic", BottleneckSpec(DeterministicBottleneck), "the code is the encoder output")
+BOTTLENECKS.add("gaussian", BottleneckSpec(GaussianBottleneck, _gaussian),
+                "VAE: mean and log-variance heads, reparameterised sample, KL to N(0, I)")
+BOTTLENECKS.add("vq", BottleneckSpec(VQBottleneck, _vq),
+                "VQ-VAE: nearest of K codebook vectors per token, straight-through, EMA, dead-code reset")
+
+
+# -- what a ModelConfig's components ask of each other ---------------------------------
+#: How an error names the samples of each rank.
+_RANK_NAMES = {1: "flat samples (features,)", 3: "image samples (channels, height, width)"}
+
+
+def _spell(names: list[str]) -> str:
+    """``'a'``, ``'a' or 'b'``, ``'a', 'b' or 'c'``: names as an error lists the allowed ones."""
+    quoted = [repr(n) for n in names] or ["(none registered)"]
+    return quoted[0] if len(quoted) == 1 else ", ".join(quoted[:-1]) + " or " + quoted[-1]
+
+
+def check_components(config) -> None:
+    """Check the cross-option constraints of the components ``config`` (a ModelConfig) names.
+
+    Each component states what it takes (an architecture's sample ranks, whether
+    it can tie weights or lay tokens on a grid; a bottleneck's capabilities) and
+    the error lists the registered names that would do. Unknown names fail with
+    the known ones.
+    """
+    arch = ARCHITECTURES.get(config.arch)
+    caps = BOTTLENECKS.get(config.bottleneck).capabilities
+    shape = tuple(config.input_shape)
+    if config.tied and not arch.can_tie:
+        tieable = [n for n in ARCHITECTURES if ARCHITECTURES.get(n).can_tie]
+        raise ConfigError(f"tied=True needs arch={_spell(tieable)} (a decoder that mirrors linear layers), "
+                          f"got arch={config.arch!r}")
+    if config.tied and not caps.passthrough:
+        passthrough = [n for n in BOTTLENECKS if BOTTLENECKS.get(n).capabilities.passthrough]
+        raise ConfigError(f"tied=True needs bottleneck={_spell(passthrough)} (the decoder mirrors the encoder's "
+                          f"layers), got bottleneck={config.bottleneck!r}")
+    if len(shape) not in arch.input_ranks:
+        fits = [n for n in ARCHITECTURES if len(shape) in ARCHITECTURES.get(n).input_ranks]
+        needs = " or ".join(_RANK_NAMES.get(r, f"rank-{r} samples") for r in arch.input_ranks)
+        raise ConfigError(f"arch={config.arch!r} needs {needs}, got input_shape={shape!r}; use arch="
+                          f"{_spell(fits)} for these samples")
+    check_token_grid(config)
+
+
+def grid_of(config) -> tuple[int, int] | None:
+    """(height, width) of the token grid where ``config``'s architecture lays out its
+    bottleneck's tokens (a conv VQ-VAE); None where either does not."""
+    grid = ARCHITECTURES.get(config.arch).token_grid
+    if grid is None or not BOTTLENECKS.get(config.bottleneck).capabilities.has_indices:
+        return None
+    return grid(config)
+
+
+def check_token_grid(config) -> None:
+    """A token grid's code is one token per cell: code_dim = cells * token_dim."""
+    grid = grid_of(config)
+    if grid is None:
+        return
+    h, w = grid
+    cells = h * w
+    where = f"with arch={config.arch!r} and bottleneck={config.bottleneck!r}"
+    if config.code_dim % cells:
+        raise ConfigError(
+            f"code_dim={config.code_dim} {where}: the encoder's {h}x{w} feature map is a grid of {cells} tokens, "
+            f"so code_dim must be a multiple of {cells} (token_dim = code_dim / {cells}), e.g. {4 * cells} for "
+            "4-wide tokens; or change channels to change the grid")
+    if config.token_dim is not None and config.token_dim != config.code_dim // cells:
+        raise ConfigError(f"token_dim={config.token_dim} {where} must be code_dim / cells = {config.code_dim} / "
+                          f"{cells} = {config.code_dim // cells} (or None)")
+
 
 #: ``cls(level)``: corrupts the training input only; the target stays clean
 CORRUPTIONS: Registry[Callable[..., Any]] = Registry("corruption")

@@ -18,7 +18,7 @@ from starlette.testclient import TestClient
 from starlette.websockets import WebSocketDisconnect
 
 import aekit
-from aekit.explorer import server as server_module
+from aekit.explorer import app as app_module  # the routes read STATIC_TYPES, MAX_QUEUED_REPLIES there
 from aekit.explorer.openapi import build_spec, static_names
 from aekit.explorer.server import LOOPBACK_HOSTS, MAX_BODY_BYTES, MAX_CONNECTIONS, ServerThread, create_app, serve
 
@@ -261,7 +261,7 @@ def test_internal_errors_are_generic_for_the_client_and_logged(session, monkeypa
     with caplog.at_level(logging.ERROR, logger="aekit.explorer"), \
             TestClient(create_app(session), raise_server_exceptions=False) as c:
         answers = [c.post("/api/encode", json={"model": "ae", "x": [0.0] * 144})]
-        monkeypatch.setattr(server_module, "STATIC_TYPES", {})  # a bug outside the JSON endpoints
+        monkeypatch.setattr(app_module, "STATIC_TYPES", {})  # a bug outside the JSON endpoints
         answers.append(c.get("/static/explorer.js"))
         with c.websocket_connect("/ws/drag") as ws:
             ws.send_json({"type": "decode", "model": "ae", "z": [0, 0], "seq": 5})
@@ -283,7 +283,7 @@ def test_non_finite_answers_are_422_not_500(session, monkeypatch):
 
 
 def test_a_drag_socket_that_never_reads_its_errors_is_closed(session, monkeypatch):
-    monkeypatch.setattr(server_module, "MAX_QUEUED_REPLIES", 0)
+    monkeypatch.setattr(app_module, "MAX_QUEUED_REPLIES", 0)
     with TestClient(create_app(session)) as c, c.websocket_connect("/ws/drag") as ws:
         ws.send_text("{oops")
         with pytest.raises(WebSocketDisconnect):

@@ -153,7 +153,7 @@ def read_toml(path: str | None) -> dict[str, Any]:
         raise ConfigError(f"cannot read config file {path}: {exc}") from None
     flat: dict[str, Any] = {}
     for key, value in raw.items():
-        if isinstance(value, dict) and key in ("model", "train"):
+        if isinstance(value, dict) and key in ("model", "train", "data"):
             flat.update(value)
         else:
             flat[key] = value

@@ -166,5 +166,5 @@ def interpolate(model: str, data: str, start: int, end: int, steps: int, method:
         save_png(image_grid([path, fade], scale=max(1, 96 // path.shape[-1]), max_cols=steps), out)
     else:
         _write_samples(est, path, out)
-    chosen = method if method != "auto" else ("slerp" if est.model_.config.bottleneck == "gaussian" else "linear")
+    chosen = method if method != "auto" else ("slerp" if est.model_.capabilities.can_sample else "linear")
     click.echo(f"wrote a {steps}-step {chosen} path from sample {start} to sample {end} to {output}")

@@ -10,7 +10,7 @@ from typing import Any
 import click
 
 from aekit.errors import ConfigError
-from aekit.registry import ARCHITECTURES, VARIANTS
+from aekit.cli.options import given_options, option_flags, to_params
 from aekit.cli.common import (
     CONTEXT,
     columns_of,
@@ -30,18 +30,9 @@ from aekit.cli.common import (
 @main.command(context_settings=CONTEXT)
 @click.argument("data")
 @click.option("-o", "--output", "output", required=True, type=click.Path(), help="Model directory to write.")
-@click.option("--variant", type=click.Choice(VARIANTS.names()), default=None, help="Named preset (default plain).")
-@click.option("--code-dim", type=int, default=None, help="Bottleneck size (default 32).")
-@click.option("--arch", type=click.Choice(ARCHITECTURES.names()), default=None, help="Architecture (default mlp).")
-@click.option("--epochs", type=int, default=None, help="Passes over the training data (default 20).")
-@click.option("--batch-size", type=int, default=None, help="Samples per step (default 256).")
-@click.option("--lr", type=float, default=None, help="Peak learning rate (default 2e-3).")
-@click.option("--seed", type=int, default=None, help="Seed for initialisation, split and shuffling (default 0).")
-@click.option("--device", default=None, help="auto (default), cpu, cuda or mps.")
-@click.option("--precision", default=None, help="auto (default), bf16 or fp32.")
 @click.option("--limit", type=int, default=None, help="Use only the first N samples (quick runs).")
 @click.option("--config", "config_file", type=click.Path(), default=None,
-              help="TOML file of options ([model] and [train] tables); flags override it.")
+              help="TOML file of options ([model], [train] and [data] tables, keys as in the README table); flags and --set override it.")
 @click.option("--set", "settings", multiple=True, metavar="KEY=VALUE",
               help="Any other option, e.g. --set corruption_level=0.5 --set penalty=l1 (repeatable).")
 @click.option("--resume", is_flag=True, help="Continue from MODEL/checkpoint after an interruption.")
@@ -52,6 +43,7 @@ from aekit.cli.common import (
                    "it: memory stays bounded for files of any size. Default: stream when the file is larger "
                    "than half the available memory. Example: aekit fit big.npy -o big-model --stream")
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar.")
+@option_flags
 def fit(data: str, output: str, config_file: str | None, resume: bool, quiet: bool, limit: int | None,
         settings: tuple[str, ...], report_path: str | None, **flags: Any) -> None:
     """Train an autoencoder on DATA and save it to a model directory.
@@ -88,17 +80,10 @@ def fit(data: str, output: str, config_file: str | None, resume: bool, quiet: bo
 
     if report_path is not None and Path(report_path).suffix.lower() not in (".html", ".htm"):
         raise ConfigError(f"--report {report_path} must end in .html")  # before training, not after
-    options = read_toml(config_file)
-    options.update(parse_settings(settings))
-    rename = {"seed": "random_state"}
-    for key, value in flags.items():
-        if value is not None:
-            options[key] = value
-    options = {rename.get(k, k): v for k, v in options.items()}
-    try:
-        est = AutoEncoder(**options)
-    except TypeError as exc:
-        raise ConfigError(f"unknown option in {config_file or 'flags'}: {exc}") from None
+    options = to_params(read_toml(config_file), str(config_file))
+    options.update(to_params(parse_settings(settings), "--set"))
+    options.update(given_options(flags))  # flags win over --set, which wins over the file
+    est = AutoEncoder(**options)
     with distributed.main_first():  # under torchrun one download fills the cache, not one per process
         ds = open_stream(data, limit=limit) if stream else load_data(data, limit, missing="mask")
     seed = est.random_state

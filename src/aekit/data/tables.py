@@ -36,50 +36,30 @@ from ``first_row`` (0 for frames, the file line for files).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
+from aekit.data.table_cells import (  # noqa: F401
+    _F32_MAX,
+    _as_frame,
+    _booleans,
+    _number_text,
+    _numbers,
+    _text,
+)
+from aekit.data.table_columns import (  # noqa: F401
+    _CONTAINERS,
+    _REFUSED_CELLS,
+    KINDS,
+    MAX_CATEGORIES,
+    Column,
+    _categorical,
+    _infer,
+)
 from aekit.errors import DataError, ModelFileError
 
-KINDS = ("numeric", "boolean", "categorical")
-MAX_CATEGORIES = 200
 _SHOWN = 10  # categories listed in an error message
-_F32_MAX = float(np.finfo(np.float32).max)
-# What pandas.api.types.infer_dtype calls cells that are neither text nor numbers nor booleans.
-_REFUSED_CELLS = ("date", "datetime", "datetime64", "time", "timedelta", "timedelta64", "period", "interval",
-                  "complex")
-_CONTAINERS = (list, tuple, dict, set, np.ndarray)
-
-
-@dataclass(frozen=True)
-class Column:
-    """One column of a :class:`TableSchema`.
-
-    Parameters
-    ----------
-    name : str
-    kind : {"numeric", "boolean", "categorical"}
-    categories : tuple of str
-        Categorical columns: the categories seen in training, sorted. Booleans:
-        ``("False", "True")``.
-    integer : bool
-        Numeric columns whose training values were all whole numbers: imputed
-        values are rounded.
-    """
-
-    name: str
-    kind: str
-    categories: tuple[str, ...] = ()
-    integer: bool = False
-
-    @property
-    def width(self) -> int:
-        """Encoded width: 1 for numeric, one per category (0 when only one was seen)."""
-        if self.kind == "numeric":
-            return 1
-        return len(self.categories) if len(self.categories) >= 2 else 0
 
 
 class TableSchema:
@@ -339,145 +319,3 @@ class TableSchema:
                             f"category not seen in training; expected one of {shown} or a missing cell")
         return np.where(bad, -1, codes)
 
-
-def _as_frame(frame, name: str):
-    import pandas as pd
-
-    if not isinstance(frame, pd.DataFrame):
-        raise DataError(f"{name} must be a pandas DataFrame, got {type(frame).__name__}")
-    names = [str(c) for c in frame.columns]
-    if len(set(names)) != len(names):
-        dupes = sorted({c for c in names if names.count(c) > 1})
-        raise DataError(f"{name} has duplicate column names {dupes}")
-    if names != list(frame.columns):
-        frame = frame.set_axis(names, axis=1)
-    return frame.reset_index(drop=True)
-
-
-def _infer(series, column: str, name: str, first_row: int, max_categories: int) -> Column:
-    """The kind of one training column (module docstring: the rule)."""
-    import pandas as pd
-    from pandas.api import types
-
-    where = f"{name}: column {column!r}"
-    present = series.dropna()
-    if len(present) == 0:
-        raise DataError(f"{where} holds no value in any row; drop it")
-    if types.is_bool_dtype(series.dtype):
-        return Column(column, "boolean", ("False", "True"))
-    if types.is_numeric_dtype(series.dtype) and not types.is_complex_dtype(series.dtype):
-        values = present.to_numpy(dtype=np.float64)
-        bad = ~(np.abs(values) <= _F32_MAX)  # inf, and finite values float32 cannot hold
-        if bad.any():
-            row = int(series.index.get_loc(present.index[bad][0]))
-            value = values[bad][0]
-            shown = f"{value} (too large for float32)" if np.isfinite(value) else f"{value}"
-            raise DataError(f"{name}: row {row + first_row}, column {column!r} is "
-                            f"{shown}; aekit needs finite numbers or a missing cell")
-        return Column(column, "numeric", integer=bool(np.array_equal(values, np.round(values))))
-    if isinstance(series.dtype, pd.CategoricalDtype):
-        return _categorical(series, column, name, max_categories)
-    if not (types.is_object_dtype(series.dtype) or types.is_string_dtype(series.dtype)):
-        raise DataError(f"{where} has dtype {series.dtype}; aekit reads numeric, boolean and text columns "
-                        "(convert it to numbers or text, or drop it)")
-    kinds = types.infer_dtype(present, skipna=True)
-    if kinds in _REFUSED_CELLS:
-        raise DataError(f"{where} holds {kinds} values; aekit reads numeric, boolean and text columns "
-                        "(convert it to numbers or text, or drop it)")
-    if kinds.startswith("mixed"):
-        nested = [isinstance(v, _CONTAINERS) for v in present]  # lists, dicts: pyarrow's nested columns
-        if any(nested):
-            at = present.index[nested][0]
-            row, kind = int(series.index.get_loc(at)), type(present[at]).__name__
-            raise DataError(f"{name}: row {row + first_row}, column {column!r} holds a nested value ({kind}); "
-                            "aekit reads one number, boolean or text per cell (flatten or drop the column)")
-    if kinds == "boolean":
-        return Column(column, "boolean", ("False", "True"))
-    if kinds in ("integer", "floating", "mixed-integer-float", "decimal"):
-        return Column(column, "numeric",
-                      integer=bool(np.array_equal(present.astype(float), np.round(present.astype(float)))))
-    numbers = pd.to_numeric(present, errors="coerce")
-    n_numbers = int(numbers.notna().sum())
-    if 0 < n_numbers < len(present) and 2 * n_numbers >= len(present):
-        bad = series.notna() & pd.to_numeric(series, errors="coerce").isna()
-        row = int(bad.to_numpy().argmax())
-        raise DataError(f"{name}: row {row + first_row}, column {column!r} holds {series.iloc[row]!r}, which is "
-                        f"not a number, while {n_numbers} of its {len(present)} cells are; fix the cell (aekit "
-                        "takes a text column for categorical only when most cells are not numbers)")
-    return _categorical(series, column, name, max_categories)
-
-
-def _categorical(series, column: str, name: str, max_categories: int) -> Column:
-    categories = sorted(set(_text(series).dropna()))
-    if len(categories) > max_categories:
-        raise DataError(f"{name}: column {column!r} holds {len(categories)} distinct values; a categorical column "
-                        f"may have at most {max_categories} (max_categories): an ID or free-text column should be "
-                        "dropped")
-    return Column(column, "categorical", tuple(categories))
-
-
-def _number_text(value) -> str:
-    if isinstance(value, (bool, np.bool_)):
-        return str(bool(value))
-    if isinstance(value, (int, np.integer)):
-        return str(int(value))
-    if isinstance(value, (float, np.floating)) and float(value).is_integer():
-        return str(int(value))
-    return str(value)
-
-
-def _text(series):
-    """Cells as text, missing ones NaN: ``1``, ``1.0`` and ``"1"`` all read ``"1"``."""
-    from pandas.api import types
-
-    present = series.notna()
-    out = series.astype(object).where(present)
-    if types.infer_dtype(series, skipna=True) in ("string", "empty"):
-        return out
-    out[present] = [_number_text(v) for v in series[present]]
-    return out
-
-
-def _numbers(series, column: str, name: str, first_row: int) -> np.ndarray:
-    """A numeric column as float32, NaN where missing; text cells refused by row."""
-    import pandas as pd
-    from pandas.api import types
-
-    if types.is_bool_dtype(series.dtype):
-        raise DataError(f"{name}: column {column!r} holds booleans; the model was fitted with it numeric")
-    if types.is_numeric_dtype(series.dtype):
-        values = series.to_numpy(dtype=np.float64, na_value=np.nan)
-    else:
-        parsed = pd.to_numeric(series, errors="coerce")
-        bad = (parsed.isna() & series.notna()).to_numpy()
-        if bad.any():
-            row = int(bad.argmax())
-            raise DataError(f"{name}: row {row + first_row}, column {column!r} holds {series.iloc[row]!r}, which is "
-                            "not a number; the model was fitted with this column numeric")
-        values = parsed.to_numpy(dtype=np.float64, na_value=np.nan)
-    too_large = np.abs(values) > _F32_MAX  # inf, and finite values float32 cannot hold
-    if too_large.any():
-        row = int(too_large.argmax())
-        shown = f"{values[row]} (too large for float32)" if np.isfinite(values[row]) else f"{values[row]}"
-        raise DataError(f"{name}: row {row + first_row}, column {column!r} is {shown}; aekit needs finite "
-                        "numbers or a missing cell")
-    return values.astype(np.float32)
-
-
-def _booleans(series, column: str, name: str, first_row: int):
-    """A boolean column as the text "False"/"True" (NaN where missing).
-
-    True, False, 1, 0 and the words true/false in any case are accepted.
-    """
-    words = {"true": "True", "false": "False", "1": "True", "0": "False"}
-    text = _text(series)
-    present = text.notna()
-    mapped = text[present].map(lambda v: words.get(str(v).strip().lower()))
-    bad = mapped.isna()
-    if bad.any():
-        row = int(series.index.get_loc(mapped.index[bad.to_numpy()][0]))
-        raise DataError(f"{name}: row {row + first_row}, column {column!r} holds {series.iloc[row]!r}; the model "
-                        "was fitted with this column boolean: expected True, False, 1, 0 or a missing cell")
-    out = text.copy()
-    out[present] = mapped
-    return out

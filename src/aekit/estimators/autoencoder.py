@@ -18,7 +18,7 @@ from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils.validation import check_is_fitted
 
 from aekit import io
-from aekit.config import ModelConfig, TrainConfig
+from aekit.config import DataConfig, ModelConfig, TrainConfig
 from aekit.data import Dataset, check_array
 from aekit.data.stream import RowStream
 from aekit.errors import DataError, DataTypeError
@@ -115,6 +115,7 @@ class AutoEncoder(GenerateMixin, TableMixin, TransformerMixin, BaseEstimator):
                  scaling: str = "auto", epochs: int = TrainConfig.epochs, batch_size: int = TrainConfig.batch_size,
                  lr: float = TrainConfig.lr, optimizer: str = TrainConfig.optimizer,
                  weight_decay: float = TrainConfig.weight_decay, schedule: str = TrainConfig.schedule,
+                 warmup: float = TrainConfig.warmup,
                  val_fraction: float = TrainConfig.val_fraction, patience: int | None = TrainConfig.patience,
                  random_state: int = 0, device: str = TrainConfig.device, precision: str = TrainConfig.precision, checkpoint_dir: str | Path | None = None, resume: bool = False,
                  verbose: bool = False):
@@ -154,6 +155,7 @@ class AutoEncoder(GenerateMixin, TableMixin, TransformerMixin, BaseEstimator):
         self.optimizer = optimizer
         self.weight_decay = weight_decay
         self.schedule = schedule
+        self.warmup = warmup
         self.val_fraction = val_fraction
         self.patience = patience
         self.random_state = random_state
@@ -177,11 +179,16 @@ class AutoEncoder(GenerateMixin, TableMixin, TransformerMixin, BaseEstimator):
         options.update(overrides)
         return ModelConfig(input_shape=tuple(input_shape), code_dim=self.code_dim, variant=self.variant, **options)
 
+    def data_config(self) -> DataConfig:
+        """The :class:`DataConfig` (scaling, input_shape) this estimator reads its rows with."""
+        return DataConfig(scaling=self.scaling, input_shape=self.input_shape)
+
     def train_config(self) -> TrainConfig:
         """The :class:`TrainConfig` this estimator trains with."""
         preset = VARIANTS.get(self.variant)
         options = dict(epochs=self.epochs, batch_size=self.batch_size, lr=self.lr, optimizer=self.optimizer,
-                       weight_decay=self.weight_decay, schedule=self.schedule, val_fraction=self.val_fraction,
+                       weight_decay=self.weight_decay, schedule=self.schedule, warmup=self.warmup,
+                       val_fraction=self.val_fraction,
                        patience=self.patience, seed=self.random_state, device=self.device,
                        precision=self.precision)
         options.update(preset.train)
@@ -318,7 +325,7 @@ class AutoEncoder(GenerateMixin, TableMixin, TransformerMixin, BaseEstimator):
         if getattr(self, "schema_", None) is not None:
             record["table"] = self.schema_.to_dict()  # config.json: the columns new tables must have
         saved = io.SavedModel(self.model_, self.train_config(), self.preprocessing_, self.pca_,
-                              self.history_, metrics or {}, record)
+                              self.history_, metrics or {}, record, self.data_config())
         return io.save(path, saved)
 
     @classmethod
@@ -337,7 +344,8 @@ class AutoEncoder(GenerateMixin, TableMixin, TransformerMixin, BaseEstimator):
         saved = io.load(path)
         mc, tc = saved.model.config, saved.train_config
         est = cls(code_dim=mc.code_dim, variant=mc.variant, **{name: getattr(mc, name) for name in _MODEL_OPTIONS},
-                  input_shape=mc.input_shape, epochs=tc.epochs,
+                  scaling=saved.data_config.scaling, epochs=tc.epochs, warmup=tc.warmup,
+                  input_shape=saved.data_config.input_shape,
                   batch_size=tc.batch_size, lr=tc.lr, optimizer=tc.optimizer, weight_decay=tc.weight_decay,
                   schedule=tc.schedule, val_fraction=tc.val_fraction, patience=tc.patience, random_state=tc.seed,
                   device=tc.device, precision=tc.precision)

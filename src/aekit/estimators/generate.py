@@ -225,7 +225,7 @@ class GenerateMixin:
         """
         check_is_fitted(self, "model_")
         bottleneck = self.model_.config.bottleneck
-        if bottleneck != "gaussian":
+        if not self.model_.capabilities.can_sample:
             raise ConfigError(f"sampling needs a model with a prior, variant='vae' (or 'beta_vae') or "
                               f"bottleneck='gaussian'; this model's bottleneck is {bottleneck!r}, whose codes "
                               "follow no known distribution")
@@ -266,7 +266,7 @@ class GenerateMixin:
         if method not in METHODS:
             raise ConfigError(f"method={method!r} is not one of: {', '.join(METHODS)}")
         if method == "auto":
-            method = "slerp" if self.model_.config.bottleneck == "gaussian" else "linear"
+            method = "slerp" if self.model_.capabilities.can_sample else "linear"
         pair = self._pair(a, b)
         z_a, z_b = self.transform(pair)
         return self.inverse_transform(interpolate_codes(z_a, z_b, steps, method))

@@ -111,7 +111,7 @@ class _Graph(nn.Module):
     def code(self, xs: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None]:
         """The deterministic code (batch, code_dim) of scaled input, and VQ indices (batch, n_tokens)."""
         model = self.model
-        if model.config.bottleneck != "vq":
+        if not model.capabilities.has_indices:
             return model.encode(xs, sample=False).mean, None
         if model.config.missing:
             xs = torch.nan_to_num(xs, nan=0.0)
@@ -246,7 +246,7 @@ def export_onnx(model_or_path: Any, out_dir: str | os.PathLike, *, opset: int | 
         raise ConfigError(f"output {out} exists and is not a directory")
     out.mkdir(parents=True, exist_ok=True)
 
-    vq = cfg.bottleneck == "vq"
+    vq = model.capabilities.has_indices
     shape = tuple(cfg.input_shape)
     units = ("the user's units: (x - shift) / scale from config.json is inside the graphs"
              if prep.shift is not None else "the user's units (this model does not rescale its input)")

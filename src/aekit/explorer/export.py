@@ -8,11 +8,13 @@ decoder's layers, the output transform of the reconstruction loss, the
 ``output_range`` clip, the preprocessing inverse), :func:`encoder_spec` the path of
 ``est.transform(x)`` (preprocessing, encoder, the bottleneck's deterministic code).
 Weights travel as base64 strings of little-endian float32, a third of the size of
-JSON number lists and bit-exact.
+JSON number lists and bit-exact. The page itself is written by
+:func:`aekit.explorer.page.write_standalone_page` (re-exported here).
 
 Only fully connected models can be mirrored: ``arch='mlp'`` (tied or not) and
-``arch='linear'``, with any bottleneck. A conv model raises ConfigError; its
-explorer needs the server.
+``arch='linear'``, with any of the built-in bottlenecks. A conv model (or any
+other network, or a bottleneck decoder.js has no mirror of) raises ConfigError;
+its explorer needs the server.
 
 The spec, version 1 (``weight`` and ``bias`` are base64 float32 strings)::
 
@@ -37,11 +39,7 @@ The spec, version 1 (``weight`` and ``bias`` are base64 float32 strings)::
 from __future__ import annotations
 
 import base64
-import json
-import os
-import re
-from collections.abc import Mapping, Sequence
-from pathlib import Path
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -49,15 +47,17 @@ import torch
 from sklearn.utils.validation import check_is_fitted
 from torch import nn
 
-from aekit._atomic import atomic_write_text
 from aekit.errors import ConfigError
+from aekit.explorer.page import STATIC_DIR, write_standalone_page
 from aekit.nn import ACTIVATIONS
-from aekit.nn.gaussian import LOGVAR_RANGE
+from aekit.nn.bottlenecks import DeterministicBottleneck
+from aekit.nn.gaussian import LOGVAR_RANGE, GaussianBottleneck
 from aekit.nn.losses import BCELoss, MSELoss
 from aekit.nn.mlp import MLPDecoder, MLPEncoder, TiedMLPDecoder
+from aekit.nn.vq import VQBottleneck
 
-#: Where decoder.js and the explorer's page files live.
-STATIC_DIR = Path(__file__).resolve().parent / "static"
+__all__ = ["STATIC_DIR", "SPEC_VERSION", "decoder_spec", "encoder_spec", "model_spec", "write_standalone_page"]
+
 #: The format version decoder.js reads.
 SPEC_VERSION = 1
 #: Architectures whose layers decoder.js can evaluate.
@@ -161,18 +161,11 @@ def encoder_spec(est) -> dict[str, Any]:
     if not isinstance(model.encoder, MLPEncoder):
         raise ConfigError(f"encoder {type(model.encoder).__name__} cannot be mirrored in JavaScript; "
                           "supported: MLPEncoder")
-    bottleneck = model.bottleneck
-    kind = model.config.bottleneck
-    if kind == "deterministic":
-        described: dict[str, Any] = {"kind": kind}
-    elif kind == "gaussian":
-        described = {"kind": kind, "logvar_range": list(LOGVAR_RANGE)}
-    elif kind == "vq":
-        described = {"kind": kind, "token_dim": bottleneck.token_dim, "n_tokens": bottleneck.n_tokens,
-                     "codebook_size": bottleneck.codebook_size, "codebook": _b64(bottleneck.codebook)}
-    else:
-        raise ConfigError(f"bottleneck={kind!r} cannot be mirrored in JavaScript; supported: "
-                          "deterministic, gaussian, vq")
+    describe = _BOTTLENECK_MIRRORS.get(type(model.bottleneck))
+    if describe is None:
+        raise ConfigError(f"bottleneck={model.config.bottleneck!r} ({type(model.bottleneck).__name__}) cannot be "
+                          "mirrored in JavaScript; supported: deterministic, gaussian, vq")
+    described = describe(model.bottleneck)
     return {**_header(est, "aekit.encoder"), **_network(model.encoder), "preprocessing": _preprocessing(est),
             "bottleneck": described}
 
@@ -192,140 +185,27 @@ def model_spec(est) -> dict[str, Any]:
             "encoder": encoder_spec(est)}
 
 
-# -- the standalone page ---------------------------------------------------------------
-_SCRIPT_SRC = re.compile(r"<script\b([^>]*)>\s*</script\s*>", re.I)
-_LINK = re.compile(r"<link\b[^>]*>", re.I)
-_DATA_ELEMENT = re.compile(r"<script\b[^>]*\bid\s*=\s*['\"]?aekit-data['\"]?[^>]*>.*?</script\s*>", re.I | re.S)
-_ATTR = re.compile(r"([\w:-]+)\s*=\s*(?:\"([^\"]*)\"|'([^']*)'|([^\s>]+))")
-# Tags whose src/href/data attribute the browser would fetch on load.
-_FETCHING = re.compile(r"<(?:img|iframe|source|audio|video|embed|object|input|track|script|link)\b[^>]*?"
-                       r"\b(?:src|href|data|srcset|poster)\s*=\s*(?:\"([^\"]*)\"|'([^']*)'|([^\s>]+))", re.I)
-_INLINE_BODY = re.compile(r"(<(script|style)\b[^>]*>).*?(</\2\s*>)", re.I | re.S)
-_CSS_URL = re.compile(r"(?:url\(\s*['\"]?|@import\s+['\"])(?!data:|#)([^'\")\s]+)", re.I)
-
-
-def write_standalone_page(html_template: str, spec: Mapping[str, Any], out_path: str | os.PathLike, *,
-                          assets: Mapping[str, str] | None = None,
-                          extra_scripts: Sequence[str] = ("decoder.js",)) -> Path:
-    """Write one self-contained HTML file: scripts, styles and a JSON payload inlined.
-
-    Every ``<script src=...></script>`` becomes an inline ``<script>`` with that
-    file's text (``defer``/``async`` ones move to the end of ``<body>``, where an
-    inline script runs at the same point), every ``<link rel="stylesheet">`` a
-    ``<style>``. ``spec`` goes into ``<script type="application/json"
-    id="aekit-data">``, replacing such an element if the template has one, else
-    placed before the first script; the page reads it with
-    ``JSON.parse(document.getElementById("aekit-data").textContent)``. Every ``<``
-    in the payload is written ``\\u003c`` and ``</script`` in inlined code ``\\x3C/script``,
-    so no content can close its element early. The file is written atomically.
-
-    Parameters
-    ----------
-    html_template : str
-        The page's HTML.
-    spec : mapping
-        The JSON payload, e.g. ``{"model": model_spec(est), ...}``; no NaN or infinity.
-    out_path : path
-        Where the page goes.
-    assets : mapping of str to str, optional
-        File contents by the name the template uses in ``src``/``href`` (the full
-        reference or its last path segment); anything not given is read from
-        ``aekit/explorer/static/``.
-    extra_scripts : sequence of str, default ("decoder.js",)
-        Scripts the standalone page needs beyond those the template references;
-        each one it does not reference is inlined after the payload.
-
-    Returns
-    -------
-    Path
-        ``out_path``.
-
-    Raises
-    ------
-    ConfigError
-        The template refers to a file that is neither in ``assets`` nor in the
-        static folder, or to anything the browser would fetch (``<img src=...>``, a
-        CSS ``url(...)``), since the page must make no requests at all.
-
-    Examples
-    --------
-    >>> import tempfile, pathlib
-    >>> html = '<html><head><link rel="stylesheet" href="p.css"></head><body><script src="p.js"></script></body></html>'
-    >>> out = write_standalone_page(html, {"note": "</script>"}, pathlib.Path(tempfile.mkdtemp()) / "page.html",
-    ...                             assets={"p.css": "body{margin:0}", "p.js": "var data = 1;"})
-    >>> text = out.read_text()
-    >>> "body{margin:0}" in text, '"\\\\u003c/script>"' in text, "window.AekitDecoder" in text
-    (True, True, True)
-    >>> "src=" in text, "href=" in text
-    (False, False)
-    """
-    def read(ref: str) -> str:
-        name = _file_name(ref)
-        for key in (ref, name):
-            if assets is not None and key in assets:
-                return assets[key]
-        path = STATIC_DIR / name
-        if name and path.is_file():
-            return path.read_text(encoding="utf-8")
-        raise ConfigError(f"the page refers to {ref!r}, which is neither in assets "
-                          f"({', '.join(sorted(assets or {})) or 'none given'}) nor a file in {STATIC_DIR}")
-
-    _check_no_fetches(html_template)
-    referenced: set[str] = set()
-    deferred: list[str] = []
-
-    def script(match: re.Match) -> str:
-        attrs = _attrs(match.group(1))
-        src = attrs.get("src")
-        if src is None or src.startswith("data:"):
-            return match.group(0)
-        referenced.add(_file_name(src))
-        type_attr = f' type="{attrs["type"]}"' if "type" in attrs else ""
-        inline = f"<script{type_attr}>\n{_escape_js(read(src))}\n</script>"
-        if "defer" in attrs or "async" in attrs:
-            deferred.append(inline)
-            return ""
-        return inline
-
-    def link(match: re.Match) -> str:
-        attrs = _attrs(match.group(0))
-        href = attrs.get("href", "")
-        if not href or href.startswith("data:") or "stylesheet" not in attrs.get("rel", "").lower().split():
-            return match.group(0)  # fetches nothing: _check_no_fetches refused the rest
-        css = read(href)
-        _check_css(css, href)
-        return f"<style>\n{_escape_css(css)}\n</style>"
-
-    marker = "\x00aekit-data\x00"
-    html, had_data = _DATA_ELEMENT.subn(marker, html_template, count=1)
-    html = _SCRIPT_SRC.sub(script, html)
-    html = _LINK.sub(link, html)
-
-    payload = json.dumps(spec, separators=(",", ":"), allow_nan=False).replace("<", "\\u003c")
-    head = f'<script type="application/json" id="aekit-data">{payload}</script>'
-    for name in extra_scripts:
-        if name not in referenced:
-            head += f"\n<script>\n{_escape_js(read(name))}\n</script>"
-    if deferred:
-        html = _insert_before(html, re.compile(r"</body\s*>", re.I), "\n".join(deferred) + "\n")
-    if had_data:
-        html = html.replace(marker, head, 1)
-    else:
-        html = _insert_before(html, re.compile(r"<script\b|</body\s*>", re.I), head + "\n")
-    out_path = Path(out_path)
-    atomic_write_text(out_path, html)
-    return out_path
-
-
 # -- helpers ---------------------------------------------------------------------------
 def _check_supported(est):
+    """The fitted model, if decoder.js can evaluate its networks: fully connected (aekit.nn.mlp) modules."""
     check_is_fitted(est, "model_")
-    arch = est.model_.config.arch
-    if arch not in SUPPORTED_ARCHS:
+    model = est.model_
+    if not (isinstance(model.encoder, MLPEncoder) and isinstance(model.decoder, (MLPDecoder, TiedMLPDecoder))):
+        arch = model.config.arch
         raise ConfigError(f"arch={arch!r} cannot be mirrored in JavaScript for a standalone page; supported: "
                           f"{', '.join(SUPPORTED_ARCHS)} (tied or not); explore a {arch} model with the server "
                           "(aekit explore MODEL) instead")
-    return est.model_
+    return model
+
+
+# What decoder.js does after the encoder, by bottleneck class: the JavaScript mirrors these
+# three implementations exactly, so a new bottleneck needs a mirror there before one here.
+_BOTTLENECK_MIRRORS: dict[type, Callable[[Any], dict[str, Any]]] = {
+    DeterministicBottleneck: lambda b: {"kind": "deterministic"},
+    GaussianBottleneck: lambda b: {"kind": "gaussian", "logvar_range": list(LOGVAR_RANGE)},
+    VQBottleneck: lambda b: {"kind": "vq", "token_dim": b.token_dim, "n_tokens": b.n_tokens,
+                             "codebook_size": b.codebook_size, "codebook": _b64(b.codebook)},
+}
 
 
 def _header(est, format_name: str) -> dict[str, Any]:
@@ -387,61 +267,3 @@ def _preprocessing(est) -> dict[str, Any] | None:
     if pre.shift is None:
         return None
     return {"method": pre.method, "shift": _b64(pre.shift), "scale": _b64(pre.scale)}
-
-
-def _file_name(ref: str) -> str:
-    """The last path segment of a URL reference, without query or fragment."""
-    return ref.split("#")[0].split("?")[0].rsplit("/", 1)[-1]
-
-
-def _check_no_fetches(html: str) -> None:
-    """Refuse a template that would make the browser fetch anything but what gets inlined."""
-    # Inline code may build tags in strings; only the markup itself is checked.
-    markup = _INLINE_BODY.sub("", _DATA_ELEMENT.sub("", html))
-    for tag in _LINK.findall(markup):
-        attrs = _attrs(tag)
-        href = attrs.get("href", "")
-        if href and not href.startswith("data:") and "stylesheet" not in attrs.get("rel", "").lower().split():
-            raise ConfigError(f"the page links {href!r} (rel={attrs.get('rel')!r}), which a file:// page would "
-                              "fetch; only stylesheets and scripts can be inlined")
-    markup = _LINK.sub("", _SCRIPT_SRC.sub("", markup))
-    for found in _FETCHING.finditer(markup):
-        url = next(g for g in found.groups() if g is not None)
-        if not url.startswith(("data:", "#")):
-            raise ConfigError(f"the page refers to {url!r} in {found.group(0)[:60]!r}, which it would fetch; "
-                              "a standalone page makes no requests")
-    for style in re.findall(r"<style\b[^>]*>(.*?)</style\s*>", html, flags=re.I | re.S):
-        _check_css(style, "<style>")
-
-
-def _check_css(css: str, where: str) -> None:
-    found = _CSS_URL.search(css)
-    if found is not None:
-        raise ConfigError(f"stylesheet {where!r} refers to {found.group(1)!r}, which the page would fetch; "
-                          "use a data: URL")
-
-
-def _attrs(tag: str) -> dict[str, str]:
-    """Attributes of an HTML tag (or its attribute text); bare ones (``defer``) map to ''."""
-    out = {m.group(1).lower(): next(g for g in m.groups()[1:] if g is not None) for m in _ATTR.finditer(tag)}
-    for bare in re.findall(r"\s(defer|async)(?=[\s>/]|$)", tag, flags=re.I):
-        out.setdefault(bare.lower(), "")
-    return out
-
-
-def _escape_js(code: str) -> str:
-    """Script text that cannot end its ``<script>`` early: ``\\x3C`` is ``<`` in strings and regexes."""
-    return re.sub(r"<(?=/script|!--)", r"\\x3C", code, flags=re.I)
-
-
-def _escape_css(css: str) -> str:
-    """Style text that cannot end its ``<style>`` early: ``\\/`` is ``/`` in CSS strings."""
-    return re.sub(r"</(?=style)", r"<\\/", css, flags=re.I)
-
-
-def _insert_before(html: str, pattern: re.Pattern, text: str) -> str:
-    """``text`` before the first match of ``pattern``, or at the end."""
-    found = pattern.search(html)
-    if found is None:
-        return html + text
-    return html[: found.start()] + text + html[found.start():]

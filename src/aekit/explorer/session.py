@@ -27,6 +27,8 @@ import torch
 from aekit.data import Dataset
 from aekit.errors import AekitError
 from aekit.estimators.autoencoder import AutoEncoder
+from aekit.explorer.presets import label_name, label_names, preset_inputs
+from aekit.explorer.requests import RequestError, check_dims, floats, number_list
 
 #: Most codes one decode request may ask for.
 MAX_DECODE = 256
@@ -41,20 +43,6 @@ MAX_ABS_CODE = 1e4
 #: Posterior draws averaged for a VAE's reconstruction term (seeded, so the number is repeatable).
 TERM_DRAWS = 32
 _NAME = re.compile(r"^[A-Za-z0-9_-]{1,32}$")
-
-
-class RequestError(AekitError, ValueError):
-    """A request the explorer cannot answer; ``status`` is the HTTP status to send (4xx).
-
-    Examples
-    --------
-    >>> RequestError("unknown model 'x'", status=404).status
-    404
-    """
-
-    def __init__(self, message: str, status: int = 400):
-        super().__init__(message)
-        self.status = status
 
 
 class Session:
@@ -122,7 +110,7 @@ class Session:
         self._points = order[:max_points]  # a prefix of a permutation: every prefix is a uniform subsample
         self._codes: dict[str, np.ndarray] = {}
         self._ranges: dict[str, list[list[float]]] = {}
-        self._presets = _presets(dataset)
+        self._presets = preset_inputs(dataset)
         self._rng_lock = threading.Lock()  # encoders of VAEs and model.loss draw from torch's global RNG
 
     # -- what the page shows first ------------------------------------------------------------
@@ -145,12 +133,12 @@ class Session:
         for name, est in self.models.items():
             cfg = est.model_.config
             models.append({"name": name, "variant": cfg.variant, "bottleneck": cfg.bottleneck,
-                           "stochastic": cfg.bottleneck == "gaussian", "code_dim": int(cfg.code_dim),
+                           "stochastic": est.model_.capabilities.stochastic, "code_dim": int(cfg.code_dim),
                            "input_shape": list(cfg.input_shape), "latent_range": self.latent_range(name)})
         return {
             "aekit_version": __version__,
             "dataset": {"name": ds.name, "kind": ds.kind, "n": len(ds), "sample_shape": list(self.sample_shape),
-                        "n_features": self.n_features, "label_names": _label_names(ds),
+                        "n_features": self.n_features, "label_names": label_names(ds),
                         "value_range": list(self.value_range)},
             "models": models,
             "limits": {"max_decode": MAX_DECODE, "max_grid": MAX_GRID, "max_points": len(self._points),
@@ -159,7 +147,7 @@ class Session:
 
     def presets(self) -> list[dict[str, Any]]:
         """The preset inputs: a list of ``{"name", "label", "x"}``, ``x`` flat (n_features,)."""
-        return [{"name": name, "label": label, "x": _floats(x)} for name, label, x in self._presets]
+        return [{"name": name, "label": label, "x": floats(x)} for name, label, x in self._presets]
 
     def sample(self, index: Any) -> dict[str, Any]:
         """One sample of the data set, for the scatter's hover.
@@ -178,8 +166,8 @@ class Session:
         if isinstance(index, bool) or not isinstance(index, int) or not 0 <= index < n:
             raise RequestError(f"index={index!r} must be an integer in [0, {n - 1}]")
         label = None if self.dataset.y is None else int(self.dataset.y[index])
-        return {"index": index, "label": label, "label_name": _label_name(self.dataset, label),
-                "x": _floats(self.dataset.x[index])}
+        return {"index": index, "label": label, "label_name": label_name(self.dataset, label),
+                "x": floats(self.dataset.x[index])}
 
     # -- the model's answers ------------------------------------------------------------------
     def encode(self, model: str, x: Any) -> dict[str, Any]:
@@ -213,8 +201,8 @@ class Session:
             recon = est.reconstruct(sample)
             error = float(est.reconstruction_error(sample)[0])
             terms = self._terms(est, xs)
-        return {"mean": _floats(mean), "logvar": None if logvar is None else _floats(logvar),
-                "reconstruction": _floats(recon), "error": error, "terms": terms}
+        return {"mean": floats(mean), "logvar": None if logvar is None else floats(logvar),
+                "reconstruction": floats(recon), "error": error, "terms": terms}
 
     def decode(self, model: str, codes: Any, x: Any = None) -> dict[str, Any]:
         """Decode a batch of codes, as ``est.inverse_transform`` does.
@@ -244,7 +232,7 @@ class Session:
             scaled = est.preprocessing_.transform(images)  # (n, n_features)
             wanted = est.preprocessing_.transform(target.reshape(1, -1))  # (1, n_features)
             errors = [float(e) for e in ((scaled - wanted) ** 2).mean(1)]
-        return {"codes": z.tolist(), "images": [_floats(row) for row in images], "errors": errors}
+        return {"codes": z.tolist(), "images": [floats(row) for row in images], "errors": errors}
 
     def grid(self, model: str, n: Any = 10, dims: Any = (0, 1), base: Any = None) -> dict[str, Any]:
         """The decoded manifold: an n x n grid of codes over the latent range, decoded.
@@ -275,7 +263,7 @@ class Session:
             raise RequestError(f"n={n} asks for {n * n} decodes of {self.n_features} values; at most "
                                f"{MAX_GRID_VALUES:,} values per grid, so n <= {math.isqrt(MAX_GRID_VALUES // self.n_features)}",
                                status=413)
-        dims = self._check_dims(dims, code_dim)
+        dims = check_dims(dims, code_dim)
         start = np.zeros(code_dim, np.float32) if base is None else self.check_codes(model, [base])[0]
         ranges = self.latent_range(model)
         xs = np.linspace(*ranges[dims[0]], n, dtype=np.float32)
@@ -285,8 +273,8 @@ class Session:
         if len(dims) == 2:
             z[:, dims[1]] = np.repeat(ys, n)
         images = self._decode(est, z)
-        return {"n": n, "dims": list(dims), "xs": _floats(xs), "ys": _floats(ys) if len(dims) == 2 else None,
-                "images": [_floats(row) for row in images]}
+        return {"n": n, "dims": list(dims), "xs": floats(xs), "ys": floats(ys) if len(dims) == 2 else None,
+                "images": [floats(row) for row in images]}
 
     def codes(self, model: str, limit: Any = None) -> dict[str, Any]:
         """Deterministic codes of a bounded, seeded subsample of the data set.
@@ -312,7 +300,7 @@ class Session:
         codes = self._data_codes(model, est)[:limit]
         rows = self._points[:limit]
         labels = None if self.dataset.y is None else [int(v) for v in self.dataset.y[rows]]
-        return {"codes": [_floats(row) for row in codes], "indices": [int(i) for i in rows], "labels": labels}
+        return {"codes": [floats(row) for row in codes], "indices": [int(i) for i in rows], "labels": labels}
 
     def latent_range(self, model: str) -> list[list[float]]:
         """The span of each code dimension the plane and the grid show.
@@ -332,7 +320,7 @@ class Session:
         if model not in self._ranges:
             codes = self._data_codes(model, est)
             low, high = np.percentile(codes, [0.5, 99.5], axis=0)
-            if est.model_.config.bottleneck == "gaussian":
+            if est.model_.capabilities.can_sample:  # the prior's two-sigma interval
                 low, high = np.minimum(low, -2.0), np.maximum(high, 2.0)
             pad = np.maximum(0.1 * (high - low), 1e-3)
             self._ranges[model] = [[float(lo), float(hi)] for lo, hi in zip(low - pad, high + pad)]
@@ -359,7 +347,7 @@ class Session:
         -------
         numpy.ndarray, shape sample_shape, float32
         """
-        values = _number_list(x, "x", self.n_features)
+        values = number_list(x, "x", self.n_features)
         low, high = self.value_range
         outside = (values < low) | (values > high)
         if outside.any():
@@ -379,7 +367,7 @@ class Session:
             size = f"{len(codes)} codes" if isinstance(codes, (list, tuple)) else f"a {type(codes).__name__}"
             raise RequestError(f"codes must be a list of 1 to {MAX_DECODE} codes, got {size}",
                                status=413 if isinstance(codes, (list, tuple)) and len(codes) > MAX_DECODE else 400)
-        rows = [_number_list(row, f"codes[{i}]", code_dim) for i, row in enumerate(codes)]
+        rows = [number_list(row, f"codes[{i}]", code_dim) for i, row in enumerate(codes)]
         z = np.stack(rows)
         too_far = np.abs(z) > MAX_ABS_CODE
         if too_far.any():
@@ -409,81 +397,3 @@ class Session:
             with self._rng_lock, torch.inference_mode():
                 self._codes[model] = est.transform(rows.reshape(len(rows), *est.input_shape_))
         return self._codes[model]
-
-    def _check_dims(self, dims: Any, code_dim: int) -> tuple[int, ...]:
-        want = 1 if code_dim == 1 else 2
-        if code_dim == 1 and isinstance(dims, (list, tuple)) and list(dims) == [0, 1]:
-            dims = [0]
-        if (not isinstance(dims, (list, tuple)) or len(dims) != want
-                or any(isinstance(d, bool) or not isinstance(d, int) or not 0 <= d < code_dim for d in dims)
-                or len(set(dims)) != len(dims)):
-            raise RequestError(f"dims={dims!r} must be {want} distinct integers in [0, {code_dim - 1}]")
-        return tuple(dims)
-
-
-
-def _presets(ds: Dataset, per_label: int = 3, max_presets: int = 30) -> list[tuple[str, int | None, np.ndarray]]:
-    """(name, label, x) per preset button: shapes12's clean examples, else a few samples of each label."""
-    if ds.name.startswith("builtin:shapes12") and ds.sample_shape == (1, 12, 12):
-        from aekit.data import shapes12_presets
-
-        return [(name, label, x) for label, (name, x) in enumerate(shapes12_presets().items())]
-    if ds.y is None:
-        return [(f"sample {i}", None, ds.x[i]) for i in range(min(12, len(ds)))]
-    out = []
-    for label in np.unique(ds.y)[: max_presets // per_label]:
-        rows = np.flatnonzero(ds.y == label)[:per_label]
-        out += [(f"{_label_name(ds, int(label))} #{k + 1}", int(label), ds.x[row]) for k, row in enumerate(rows)]
-    return out
-
-
-def _label_names(ds: Dataset) -> list[str] | None:
-    return None if ds.y is None else [_label_name(ds, v) for v in range(int(ds.y.max()) + 1)]
-
-
-def _label_name(ds: Dataset, label: int | None) -> str | None:
-    if label is None:
-        return None
-    names = ds.label_names
-    return names[label] if names and 0 <= label < len(names) else str(label)
-
-
-def _number_list(value: Any, name: str, length: int) -> np.ndarray:
-    """A flat list of ``length`` finite JSON numbers as float64, shape (length,).
-
-    A real-valued numpy array (an input validated before, kept by the server) is
-    checked the same way, without a Python loop.
-    """
-    if isinstance(value, np.ndarray) and (np.issubdtype(value.dtype, np.floating)
-                                          or np.issubdtype(value.dtype, np.integer)):
-        if value.size != length:
-            raise RequestError(f"{name} must hold {length} numbers, got {value.size}")
-        return _finite(value.astype(np.float64).ravel(), value.ravel(), name)
-    flat = value
-    if not isinstance(flat, (list, tuple)):
-        raise RequestError(f"{name} must be a list of {length} numbers, got a {type(value).__name__}")
-    if len(flat) != length:
-        raise RequestError(f"{name} must hold {length} numbers, got {len(flat)}")
-    for i, v in enumerate(flat):
-        if isinstance(v, bool) or not isinstance(v, (int, float)):
-            raise RequestError(f"{name}[{i}]={v!r} is not a number")
-    try:
-        values = np.asarray(flat, dtype=np.float64)
-    except OverflowError:  # an integer beyond float64
-        raise RequestError(f"{name} holds an integer too large for a float") from None
-    return _finite(values, flat, name)
-
-
-def _finite(values: np.ndarray, shown: Any, name: str) -> np.ndarray:
-    """``values`` (n,) float64 if every one is finite in float32; else name the first that is not."""
-    bad = ~np.isfinite(values) | (np.abs(values) > 3e38)  # float32's limit
-    if bad.any():
-        i = int(bad.argmax())
-        value = float(shown[i]) if isinstance(shown[i], np.generic) else shown[i]
-        raise RequestError(f"{name}[{i}]={value!r} is not a finite float32 number")
-    return values
-
-
-def _floats(array: np.ndarray) -> list[float]:
-    """A float32 array, flattened to exact Python floats (``tolist`` keeps every float32 value)."""
-    return np.asarray(array, dtype=np.float32).ravel().tolist()

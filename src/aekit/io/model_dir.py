@@ -49,7 +49,7 @@ from safetensors.torch import save as st_save
 
 from aekit._atomic import atomic_write_bytes, atomic_write_text
 from aekit.analysis.baselines import PCABaseline
-from aekit.config import ModelConfig, TrainConfig, from_dict, to_dict
+from aekit.config import DataConfig, ModelConfig, TrainConfig, from_dict, to_dict
 from aekit.errors import AekitError, ModelFileError
 from aekit.model import Autoencoder
 from aekit.data.scaling import Preprocessing
@@ -75,6 +75,7 @@ class SavedModel:
     history: list[dict[str, Any]] = field(default_factory=list)
     metrics: dict[str, Any] = field(default_factory=dict)
     data: dict[str, Any] = field(default_factory=dict)
+    data_config: DataConfig = field(default_factory=DataConfig)  # scaling and input_shape as the user gave them
 
 
 def save(path: str | Path, saved: SavedModel) -> Path:
@@ -109,6 +110,7 @@ def save(path: str | Path, saved: SavedModel) -> Path:
         "format": FORMAT,
         "model": to_dict(saved.model.config),
         "train": to_dict(saved.train_config),
+        "data_config": to_dict(saved.data_config),
         "data": saved.data,
         "preprocessing": saved.preprocessing.to_dict(),
         # safetensors and JSON carry no checksum: these catch a file damaged after saving.
@@ -156,8 +158,10 @@ def load(path: str | Path) -> SavedModel:
     try:
         _check_types(config.get("model"), ModelConfig, "model")
         _check_types(config.get("train"), TrainConfig, "train")
+        _check_types(config.get("data_config", {}), DataConfig, "data_config")  # absent before it existed
         model_config = from_dict(ModelConfig, config["model"])
         train_config = from_dict(TrainConfig, config["train"])
+        data_config = from_dict(DataConfig, config.get("data_config", {}))
     except (KeyError, TypeError, ValueError, OverflowError, AekitError) as exc:
         raise ModelFileError(f"{config_path}: invalid model or train section ({exc})") from None
     preprocessing = _preprocessing(config.get("preprocessing", {}), model_config.n_features, config_path)
@@ -206,7 +210,7 @@ def load(path: str | Path) -> SavedModel:
         bad = HISTORY if not isinstance(history, (list, type(None))) else METRICS
         raise ModelFileError(f"{path / bad} holds a JSON {type(history if bad == HISTORY else metrics).__name__}; "
                              f"expected {'a list of epochs' if bad == HISTORY else 'an object'}")
-    return SavedModel(model, train_config, preprocessing, pca, history or [], metrics or {}, data)
+    return SavedModel(model, train_config, preprocessing, pca, history or [], metrics or {}, data, data_config)
 
 
 # -- validation of untrusted files ---------------------------------------------------------

@@ -7,6 +7,10 @@ autoencoder; KL for a VAE, commitment for VQ).
 Loss terms are :class:`Term` objects: a per-sample value that is logged as it is,
 and the weight it enters the loss with (beta times a warm-up factor, say), so the
 history shows the raw KL while the optimiser sees the weighted one.
+
+Each bottleneck class declares its :class:`Capabilities`: callers (the model, the
+estimators, reports, the explorer, the registry's config checks) ask those, never
+the component's name, so a new bottleneck is its own file plus one registration.
 """
 
 from __future__ import annotations
@@ -15,6 +19,30 @@ from dataclasses import dataclass
 
 import torch
 from torch import nn
+
+
+@dataclass(frozen=True)
+class Capabilities:
+    """What a bottleneck can do: the contract callers may rely on, read from the class.
+
+    Examples
+    --------
+    >>> DeterministicBottleneck.capabilities.passthrough, DeterministicBottleneck.capabilities.terms
+    (True, ())
+    """
+
+    #: ``forward(h, sample=True)`` draws z; ``sample=False`` gives the mean as z; ``Code.logvar`` is set.
+    stochastic: bool = False
+    #: decoding draws from the N(0, I) prior is meaningful (the VAE): ``sample``, prior-scaled latent maps.
+    can_sample: bool = False
+    #: discrete tokens: ``Code.indices``, ``lookup(indices)``, ``codebook_size``, ``n_tokens``, ``token_dim``.
+    has_indices: bool = False
+    #: the reconstruction term must be a per-sample negative log-likelihood in nats (recon + terms = -ELBO).
+    nats: bool = False
+    #: the code is the encoder output itself, so PCA warm start and tied weights apply.
+    passthrough: bool = False
+    #: names of the extra loss terms ``terms(code)`` may report (and the history logs), e.g. ("kl",).
+    terms: tuple[str, ...] = ()
 
 
 @dataclass
@@ -66,6 +94,8 @@ class DeterministicBottleneck(nn.Module):
     >>> tuple(code.z.shape), b.terms(code)
     ((5, 2), {})
     """
+
+    capabilities = Capabilities(passthrough=True)
 
     def __init__(self, code_dim: int):
         super().__init__()

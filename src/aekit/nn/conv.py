@@ -197,12 +197,13 @@ def _set_linear(linear: nn.Linear | None, weight: torch.Tensor, bias: torch.Tens
 def build_conv(config, enc_out: int) -> tuple[nn.Module, nn.Module]:
     """Encoder and decoder for ``arch='conv'`` from a :class:`~aekit.config.ModelConfig`.
 
-    A ``vq`` bottleneck gets the spatial token grid: one token per cell of the last
-    feature map, ``token_dim = code_dim / cells`` (checked by the config).
+    A bottleneck with discrete tokens (``vq``) gets the spatial token grid
+    (``config.token_grid``): one token per cell of the last feature map,
+    ``token_dim = code_dim / cells`` (checked by the config).
     """
     token_dim = None
-    if config.bottleneck == "vq":
-        grid = token_grid(config.input_shape, config.channels)
+    grid = config.token_grid
+    if grid is not None:
         token_dim = config.code_dim // (grid[0] * grid[1])
     encoder = ConvEncoder(config.input_shape, enc_out, config.channels, config.activation, config.linear_path,
                           token_dim)

@@ -21,7 +21,7 @@ import torch
 from torch import nn
 
 from aekit.errors import ConfigError
-from aekit.nn.bottlenecks import Code, Term
+from aekit.nn.bottlenecks import Capabilities, Code, Term
 
 #: logvar is clamped to this range: exp(20) ~ 5e8 and exp(-30) ~ 1e-13 keep
 #: exp(logvar) finite in float32 and stop one bad batch from poisoning training.
@@ -75,10 +75,10 @@ class GaussianBottleneck(nn.Module):
 
     Attributes
     ----------
-    nats : bool
-        True: the model must pair this bottleneck with a reconstruction term that is
-        a per-sample negative log-likelihood in nats (``recon_loss.nll``), so that
-        recon + KL is the negative ELBO.
+    capabilities : Capabilities
+        ``stochastic``, ``can_sample`` and ``nats``: the model pairs this bottleneck
+        with a reconstruction term that is a per-sample negative log-likelihood in
+        nats (``recon_loss.nll``), so that recon + KL is the negative ELBO.
     epoch : int
         The 0-based epoch last passed to :meth:`set_epoch` (0 before any call).
 
@@ -94,9 +94,9 @@ class GaussianBottleneck(nn.Module):
     (tensor([0., 0., 0., 0., 0.]), 2.0)
     """
 
-    nats = True
-    #: ``forward`` takes ``sample``: the model asks for no draw where only the mean is used.
-    stochastic = True
+    #: ``forward`` takes ``sample`` (the model asks for no draw where only the mean is used);
+    #: the reconstruction is paired as a NLL in nats, so recon + KL is the negative ELBO.
+    capabilities = Capabilities(stochastic=True, can_sample=True, nats=True, terms=("kl",))
 
     def __init__(self, code_dim: int, beta: float = 1.0, kl_warmup_epochs: int = 0, free_bits: float = 0.0):
         super().__init__()

@@ -41,7 +41,7 @@ import torch
 from torch import nn
 
 from aekit.errors import ConfigError, DataError
-from aekit.nn.bottlenecks import Code, Term
+from aekit.nn.bottlenecks import Capabilities, Code, Term
 
 #: Laplace smoothing of the EMA cluster sizes (Sonnet's ``epsilon``).
 EPS = 1e-5
@@ -175,6 +175,9 @@ class VQBottleneck(nn.Module):
     >>> sorted(terms), terms["commitment"].weight, tuple(terms["commitment"].value.shape)
     (['commitment'], 0.25, (16,))
     """
+
+    #: "codebook" is reported only with ``ema=False``.
+    capabilities = Capabilities(has_indices=True, terms=("commitment", "codebook"))
 
     def __init__(self, code_dim: int, codebook_size: int = 512, token_dim: int | None = None,
                  commitment: float = 0.25, ema: bool = True, decay: float = 0.99, kmeans_init: bool = True,

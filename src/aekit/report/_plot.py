@@ -132,4 +132,4 @@ def codes_of(est) -> int:
 def is_gaussian(est) -> bool:
     """Whether the estimator's codes have a N(0, I) prior (a VAE)."""
     codes_of(est)
-    return est.model_.config.bottleneck == "gaussian"
+    return est.model_.capabilities.can_sample
