@@ -6,13 +6,15 @@ on any batch source; it knows nothing about variants, data kinds or where rows c
 from __future__ import annotations
 
 from aekit.train import distributed
+from aekit.train.batches import TensorBatches
 from aekit.train.loop import (
     CHECKPOINT_FILE,
-    TensorBatches,
     Trainer,
+    remove_checkpoint,
+)
+from aekit.train.settings import (
     cpu_has_fast_bf16,
     lr_at,
-    remove_checkpoint,
     resolve_device,
     resolve_precision,
 )

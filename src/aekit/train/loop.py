@@ -23,8 +23,8 @@ import math
 import struct
 import time
 import warnings
+from collections.abc import Callable
 from pathlib import Path
-from collections.abc import Callable, Iterator
 from typing import Any
 
 import torch
@@ -34,11 +34,33 @@ from torch import nn
 
 from aekit._atomic import atomic_write_bytes, make_dir
 from aekit.config import TrainConfig, to_dict
-from aekit.train.distributed import RANK_SEED_STRIDE, DistributedRun, ShardedBatches, agree, barrier, gather
+from aekit.errors import (
+    AekitError,
+    ConfigError,
+    DataError,
+    TrainingError,
+    TrainingInterrupted,
+)
+from aekit.train.batches import TensorBatches
+from aekit.train.distributed import (
+    RANK_SEED_STRIDE,
+    DistributedRun,
+    ShardedBatches,
+    agree,
+    barrier,
+    gather,
+    training_device,
+    warnings_from_main_only,
+    world_size,
+)
 from aekit.train.distributed import rank as process_rank
 from aekit.train.distributed import setup as setup_distributed
-from aekit.train.distributed import training_device, warnings_from_main_only, world_size
-from aekit.errors import AekitError, ConfigError, DataError, TrainingError, TrainingInterrupted
+from aekit.train.settings import (  # noqa: F401
+    cpu_has_fast_bf16,
+    lr_at,
+    resolve_device,
+    resolve_precision,
+)
 
 CHECKPOINT_FILE = "checkpoint.safetensors"
 
@@ -57,115 +79,6 @@ def _read_safetensors(path: Path) -> tuple[dict[str, torch.Tensor], dict[str, st
     (header_len,) = struct.unpack("<Q", data[:8])
     metadata = json.loads(data[8 : 8 + header_len]).get("__metadata__", {})
     return st_load(data), metadata
-
-
-def resolve_device(name: str = "auto") -> torch.device:
-    """``auto`` picks cuda, then mps, then cpu; anything else is passed to torch."""
-    if name == "auto":
-        if torch.cuda.is_available():
-            return torch.device("cuda")
-        if getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available():
-            return torch.device("mps")
-        return torch.device("cpu")
-    try:
-        return torch.device(name)
-    except RuntimeError as exc:
-        raise ConfigError(f"device={name!r} is not a torch device ({exc}); use auto, cpu, cuda or mps") from None
-
-
-def cpu_has_fast_bf16() -> bool:
-    """Whether this CPU has native bfloat16 dot products (AVX512-BF16 or AMX)."""
-    try:
-        with open("/proc/cpuinfo") as fh:
-            flags = fh.read()
-    except OSError:
-        return False
-    return "avx512_bf16" in flags or "amx_bf16" in flags
-
-
-def resolve_precision(precision: str, device: torch.device) -> torch.dtype | None:
-    """The autocast dtype to train with, or None for float32.
-
-    ``auto`` uses bfloat16 where the hardware runs it natively and falls back to
-    float32 elsewhere; ``bf16`` insists (and still falls back, with no error, on a
-    device that cannot autocast at all).
-    """
-    if precision == "fp32":
-        return None
-    if device.type == "cuda":
-        ok = torch.cuda.is_bf16_supported()
-    elif device.type == "cpu":
-        ok = precision == "bf16" or cpu_has_fast_bf16()
-    else:
-        ok = False
-    return torch.bfloat16 if ok else None
-
-
-def lr_at(config: TrainConfig, step: int, total: int) -> float:
-    """The learning rate at optimiser step ``step`` of ``total``."""
-    peak = config.lr
-    t = min(step / max(total, 1), 1.0)
-    if config.schedule == "constant":
-        return peak
-    if config.schedule == "cosine":
-        return peak * 0.5 * (1 + math.cos(math.pi * t))
-    # onecycle (Smith & Topin 2017): linear warm-up from peak/25, cosine down to peak/1e4.
-    start, end = peak / 25, peak / 1e4
-    if t < config.warmup:
-        return start + (peak - start) * t / config.warmup
-    u = (t - config.warmup) / max(1 - config.warmup, 1e-12)
-    return end + (peak - end) * 0.5 * (1 + math.cos(math.pi * u))
-
-
-class TensorBatches:
-    """The default batch source: samples held in one tensor, reshuffled every epoch.
-
-    Parameters
-    ----------
-    x : torch.Tensor
-        The training samples, shape (n, *sample_shape), already on the training device.
-
-    Examples
-    --------
-    >>> source = TensorBatches(torch.arange(10.0).reshape(5, 2))
-    >>> [tuple(b.shape) for b in source.batches(torch.Generator().manual_seed(0), 2, torch.device("cpu"))]
-    [(2, 2), (2, 2), (1, 2)]
-    """
-
-    def __init__(self, x: torch.Tensor):
-        self.x = x
-
-    @classmethod
-    def holdout(cls, x: torch.Tensor, val_fraction: float, seed: int) -> tuple[TensorBatches, torch.Tensor | None]:
-        """Hold out the last ``val_fraction`` of a permutation seeded by ``seed``: (training source, validation rows).
-
-        No rows are held out when the share rounds to none or to all of them.
-
-        Examples
-        --------
-        >>> source, val = TensorBatches.holdout(torch.arange(10.0)[:, None], 0.2, seed=0)
-        >>> len(source), tuple(val.shape)
-        (8, (2, 1))
-        """
-        x = x.to(torch.float32).contiguous()
-        order = torch.randperm(len(x), generator=torch.Generator().manual_seed(seed))
-        n_val = int(round(len(x) * val_fraction))
-        if n_val < 1 or len(x) - n_val < 1:
-            n_val = 0
-        return cls(x[order[: len(x) - n_val]]), (x[order[len(x) - n_val :]] if n_val else None)
-
-    def to(self, device: torch.device) -> TensorBatches:
-        """The same samples on ``device`` (the trainer moves them once, not every batch)."""
-        return TensorBatches(self.x.to(device))
-
-    def __len__(self) -> int:
-        return len(self.x)
-
-    def batches(self, generator: torch.Generator, batch_size: int, device: torch.device) -> Iterator[torch.Tensor]:
-        """One epoch: a permutation drawn from ``generator``, then batches of ``batch_size`` rows in its order."""
-        perm = torch.randperm(len(self.x), generator=generator).to(device)
-        for i in range(0, len(self.x), batch_size):
-            yield self.x[perm[i : i + batch_size]]  # (batch, *sample_shape)
 
 
 class Trainer:
