@@ -261,6 +261,10 @@ def test_bad_inputs_are_named(tmp_path):
         open_stream(tmp_path / "obj.npy")
     with pytest.raises(DataError, match="no such file.*missing.npy"):
         open_stream(tmp_path / "missing.npy")
+    np.savez(tmp_path / "zipped.npz", x=np.ones((4, 2)))
+    (tmp_path / "zipped.npz").rename(tmp_path / "zipped.npy")  # an archive under a .npy name
+    with pytest.raises(DataError, match="zipped.npy: not a readable .npy file .a zip archive"):
+        open_stream(tmp_path / "zipped.npy")
     bad = np.ones((20, 3), np.float32)
     bad[13, 1] = np.nan
     np.save(tmp_path / "nan.npy", bad)

@@ -6,11 +6,12 @@ CLI, the explorer and the tests enumerate the same list.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 from urllib.parse import parse_qsl
 
 import numpy as np
+from numpy.typing import NDArray
 
 from aekit.data import download
 from aekit.data.dataset import Dataset
@@ -28,26 +29,28 @@ FASHION_LABELS = [
 # --- shapes12: signed distance fields, anti-aliased over one pixel ----------------
 # Every renderer takes per-sample parameters of shape (m, 1, 1) and returns the
 # signed distance (negative inside) from each pixel centre, shape (m, 12, 12).
+_Grid = NDArray[np.float64]  # (m, 12, 12), or (1, 1, 12) and (1, 12, 1) for the pixel centres
+_Param = NDArray[np.float64] | float  # per sample (m, 1, 1), or one value for all
 
-def _grid():
+def _grid() -> tuple[_Grid, _Grid]:
     coords = np.arange(SIZE, dtype=np.float64) + 0.5
     return coords[None, None, :], coords[None, :, None]  # px (1,1,W), py (1,H,1)
 
 
-def _rotate(cx, cy, angle):
+def _rotate(cx: _Param, cy: _Param, angle: _Param) -> tuple[_Grid, _Grid]:
     px, py = _grid()
     dx, dy = px - cx, py - cy
     cos, sin = np.cos(angle), np.sin(angle)
     return dx * cos + dy * sin, -dx * sin + dy * cos  # coordinates in the shape's frame
 
 
-def _capsule(cx, cy, angle, half_length, half_width):
+def _capsule(cx: _Param, cy: _Param, angle: _Param, half_length: _Param, half_width: _Param) -> _Grid:
     u, v = _rotate(cx, cy, angle)
     along = np.clip(u, -half_length, half_length)
     return np.hypot(u - along, v) - half_width
 
 
-def _sdf(label: int, p: dict) -> np.ndarray:
+def _sdf(label: int, p: dict[str, NDArray[np.float64]]) -> _Grid:
     cx, cy, angle, size, width = p["cx"], p["cy"], p["angle"], p["size"], p["width"]
     if label == 0:  # bar
         return _capsule(cx, cy, angle, 2.6 + 2.0 * size, width)
@@ -62,17 +65,18 @@ def _sdf(label: int, p: dict) -> np.ndarray:
     if label == 4:  # square outline
         u, v = _rotate(cx, cy, angle)
         q = np.stack([np.abs(u), np.abs(v)]) - (2.2 + 1.6 * size)
-        box = np.hypot(*np.maximum(q, 0.0)) + np.minimum(q.max(axis=0), 0.0)
+        box: _Grid = np.hypot(*np.maximum(q, 0.0)) + np.minimum(q.max(axis=0), 0.0)
         return np.abs(box) - width
     if label == 5:  # filled triangle: intersection of three half-planes
         u, v = _rotate(cx, cy, angle)
         inradius = 1.6 + 1.0 * size
         normals = [np.pi / 2 + k * 2 * np.pi / 3 for k in range(3)]
-        return np.max([u * np.cos(a) + v * np.sin(a) for a in normals], axis=0) - inradius
+        outside: _Grid = np.max([u * np.cos(a) + v * np.sin(a) for a in normals], axis=0)  # (m, 12, 12)
+        return outside - inradius
     raise AssertionError(label)
 
 
-def _render(label: int, p: dict) -> np.ndarray:
+def _render(label: int, p: dict[str, NDArray[np.float64]]) -> _Grid:
     if label == 3:  # blob: an anisotropic Gaussian, soft by design (no edge)
         u, v = _rotate(p["cx"], p["cy"], p["angle"])
         sigma = 1.5 + 1.0 * p["size"]
@@ -205,7 +209,7 @@ class Builtin:
     """A builtin dataset: its loader, accepted options with their types, one line of help."""
 
     make: Callable[..., Dataset]
-    options: dict[str, type]
+    options: dict[str, type[int] | type[float]]
     help: str
 
 
@@ -236,7 +240,7 @@ def load_builtin(spec: str) -> Dataset:
     builtin = REGISTRY.get(name)
     if builtin is None:
         raise DataError(f"unknown builtin dataset {name!r}; available: {', '.join(BUILTINS)}")
-    kwargs = {}
+    kwargs: dict[str, int | float] = {}
     for key, raw in parse_qsl(query, keep_blank_values=True, strict_parsing=False):
         kind = builtin.options.get(key)
         if kind is None:

@@ -8,24 +8,29 @@ has at least one sample.
 from __future__ import annotations
 
 import warnings
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from typing import Any, Sequence
+from typing import TYPE_CHECKING, Any, NoReturn
 
 import numpy as np
+from numpy.typing import ArrayLike, NDArray
 
 from aekit.errors import DataError
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 KINDS = ("image", "table")
 
 
 def check_array(
-    x,
+    x: ArrayLike,
     *,
     name: str,
     kind: str | None = None,
     columns: Sequence[str] | None = None,
     allow_missing: bool = False,
-) -> np.ndarray:
+) -> NDArray[np.float32]:
     """Validate a loaded array and return it as float32, C-contiguous.
 
     Parameters
@@ -82,7 +87,7 @@ def check_array(
             f"{name} is {raw.ndim}-D with shape {raw.shape}; expected (n_samples, n_features) "
             "or (n, channels, height, width); use reshape(-1, 1) for a single feature"
         )
-    expected_ndim = {"image": 4, "table": 2}.get(kind)
+    expected_ndim = None if kind is None else {"image": 4, "table": 2}.get(kind)
     if expected_ndim is not None and raw.ndim != expected_ndim:
         layout = "(n, channels, height, width)" if kind == "image" else "(n, features)"
         raise DataError(f"{name} has shape {raw.shape}; {kind} data must be {layout}")
@@ -113,7 +118,8 @@ def check_array(
     return out
 
 
-def _raise_non_finite(raw, out, finite, name, kind, columns) -> None:
+def _raise_non_finite(raw: np.ndarray, out: NDArray[np.float32], finite: NDArray[np.bool_], name: str,
+                      kind: str | None, columns: Sequence[str] | None) -> NoReturn:
     bad = ~finite.reshape(len(out), -1)  # (n, n_features)
     row = int(bad.any(axis=1).argmax())
     flat_index = int(bad[row].argmax())
@@ -203,7 +209,7 @@ class Dataset:
     is_test: np.ndarray | None = None
     columns: list[str] | None = None
     label_names: list[str] | None = None
-    frame: Any = None
+    frame: pd.DataFrame | None = None
     label_column: str | None = None
 
     def __post_init__(self) -> None:
@@ -231,7 +237,7 @@ class Dataset:
         )
 
     @property
-    def sample_shape(self) -> tuple:
+    def sample_shape(self) -> tuple[int, ...]:
         """Shape of one sample, ``x.shape[1:]``: ``(C, H, W)`` or ``(d,)``."""
         return tuple(self.x.shape[1:])
 
@@ -252,7 +258,7 @@ class Dataset:
         """
         return self.x.reshape(len(self.x), -1)
 
-    def features(self):
+    def features(self) -> pd.DataFrame | None:
         """The table's feature columns as read (``frame`` without the label column), or None.
 
         Examples
@@ -269,7 +275,7 @@ class Dataset:
             return self.frame
         return self.frame.drop(columns=[self.label_column])
 
-    def subset(self, idx) -> Dataset:
+    def subset(self, idx: slice | Sequence[int] | np.ndarray) -> Dataset:
         """Rows selected by integer indices, a boolean mask or a slice.
 
         Examples
@@ -338,7 +344,7 @@ class Dataset:
             )
         return replace(self.subset(self.is_test), is_test=None)
 
-    def held_out(self, record: dict | None) -> tuple[Dataset, str]:
+    def held_out(self, record: dict[str, Any] | None) -> tuple[Dataset, str]:
         """The rows to evaluate or report on, and a phrase saying which they are.
 
         The source's test split when it has one; else, when ``record`` (the model

@@ -23,6 +23,7 @@ import urllib.error
 import urllib.request
 import zlib
 from pathlib import Path
+from typing import BinaryIO
 
 from aekit.errors import DataError
 
@@ -180,7 +181,7 @@ def download(name: str, file: str) -> Path:
     return target
 
 
-def _copy_hashing(url: str, out) -> tuple[str, bool]:
+def _copy_hashing(url: str, out: BinaryIO) -> tuple[str, bool]:
     """Stream ``url`` into ``out``; return the SHA-256 of the decompressed bytes and
     whether the body was gzip."""
     sha = hashlib.sha256()

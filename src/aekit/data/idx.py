@@ -11,17 +11,19 @@ from __future__ import annotations
 import gzip
 import math
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
 from aekit.data.dataset import Dataset
-from aekit.data.readers import GZIP_ERRORS, _labels, array_to_samples, check_fits_in_memory
+from aekit.data.readers import GZIP_ERRORS, check_fits_in_memory
+from aekit.data.samples import _labels, array_to_samples
 from aekit.errors import DataError
 
 _CHUNK = 1 << 20  # bytes decompressed per read
 
 # IDX type codes (http://yann.lecun.com/exdb/mnist/, "THE IDX FILE FORMAT"); big-endian.
-IDX_DTYPES = {
+IDX_DTYPES: dict[int, np.dtype[Any]] = {
     0x08: np.dtype(">u1"),
     0x09: np.dtype(">i1"),
     0x0B: np.dtype(">i2"),

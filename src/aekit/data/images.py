@@ -12,12 +12,17 @@ from __future__ import annotations
 
 import warnings
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
+from numpy.typing import NDArray
 
 from aekit.data.dataset import Dataset
 from aekit.data.readers import check_fits_in_memory
 from aekit.errors import DataError
+
+if TYPE_CHECKING:
+    from PIL import Image
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp")
 
@@ -29,7 +34,7 @@ def _image_files(folder: Path) -> list[Path]:
     )
 
 
-def _open(path: Path):
+def _open(path: Path) -> Image.Image:
     """``Image.open`` with the size checked against the decompression-bomb limit."""
     from PIL import Image
 
@@ -49,7 +54,7 @@ def _open(path: Path):
     return image
 
 
-def _pixels(image, channels: int) -> np.ndarray:
+def _pixels(image: Image.Image, channels: int) -> NDArray[np.float32]:
     """One PIL image as (channels, H, W) in [0, 1]; alpha is dropped."""
     mode = image.mode
     if mode.startswith("I;16"):
@@ -119,6 +124,7 @@ def read_image_folder(folder: Path, limit: int | None = None) -> Dataset:
             raise
         except Exception as exc:  # Pillow: UnidentifiedImageError, OSError, SyntaxError, struct.error, ...
             raise DataError(f"{path}: not a readable image ({type(exc).__name__}: {exc})") from None
+    assert size is not None, "files is not empty: the first pass set size"
     check_fits_in_memory(len(files) * channels * size[0] * size[1] * 4, str(folder))
     x = np.empty((len(files), channels, size[1], size[0]), dtype=np.float32)
     for i, path in enumerate(files):
@@ -137,6 +143,6 @@ def read_image_folder(folder: Path, limit: int | None = None) -> Dataset:
     return Dataset(x=x, y=y, kind="image", name=str(folder), label_names=label_names)
 
 
-def _palette_has_colour(image) -> bool:
+def _palette_has_colour(image: Image.Image) -> bool:
     rgb = np.asarray(image.convert("RGB"))
     return not (np.array_equal(rgb[..., 0], rgb[..., 1]) and np.array_equal(rgb[..., 1], rgb[..., 2]))

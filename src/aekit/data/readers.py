@@ -21,13 +21,18 @@ import os
 import zipfile
 import zlib
 from pathlib import Path
+from typing import IO, TYPE_CHECKING
 
 import numpy as np
+from numpy.typing import NDArray
 
 from aekit.data.dataset import Dataset
 from aekit.data.samples import _CONTAINERS, _labels, _scale_images, array_to_samples  # noqa: F401
 from aekit.data.tables import TableSchema
 from aekit.errors import DataError
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 LABEL_COLUMNS = ("label", "y", "target")
 MISSING = ("error", "mask")
@@ -57,7 +62,7 @@ def check_fits_in_memory(nbytes: int, name: str) -> None:
                         f"({total / 2**30:.1f} GiB); read part of it (limit=...) or split the file")
 
 
-def _npy_header(handle, size: int, name: str) -> tuple[tuple[int, ...], np.dtype]:
+def _npy_header(handle: IO[bytes], size: int, name: str) -> tuple[tuple[int, ...], np.dtype]:
     """Shape and dtype from a .npy header, refusing what ``np.load`` could not read safely.
 
     Pickled object arrays are refused by name (loading them would run code), and so
@@ -154,7 +159,7 @@ def read_npz(path: Path, limit: int | None = None) -> Dataset:
     label_key = next((k for k in ("y", "labels") if k in arrays), None)
     if label_key is not None and arrays[label_key].ndim != 1:
         raise DataError(f"{path}[{label_key}]: labels have shape {arrays[label_key].shape}; expected (n,)")
-    data_key = next((k for k in ("x", "X", "data") if k in arrays), None)
+    data_key: str | None = next((k for k in ("x", "X", "data") if k in arrays), None)
     if data_key is None:
         others = [k for k in arrays if k != label_key]
         if len(others) != 1:
@@ -184,7 +189,8 @@ def _is_number(text: str) -> bool:
     return True
 
 
-def _split_label_column(frame, path: Path, header: bool, first_line: int):
+def _split_label_column(frame: pd.DataFrame, path: Path, header: bool, first_line: int
+                        ) -> tuple[str | None, NDArray[np.int64] | None, list[str] | None]:
     """The label column, if any: (its name, y, label_names); ``frame`` is left as it is."""
     if not header:
         return None, None, None
@@ -201,7 +207,7 @@ def _split_label_column(frame, path: Path, header: bool, first_line: int):
     return column, y, label_names
 
 
-def _table(frame, path: Path, header: bool, first_line: int, missing: str) -> Dataset:
+def _table(frame: pd.DataFrame, path: Path, header: bool, first_line: int, missing: str) -> Dataset:
     """Encode a table read from ``path`` through a schema fitted on it (see ``tables.py``).
 
     ``missing="error"`` refuses the first missing cell by file row and column;

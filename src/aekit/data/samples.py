@@ -7,6 +7,7 @@ samples and labels here, so one rule holds for all of them.
 from __future__ import annotations
 
 import numpy as np
+from numpy.typing import ArrayLike, NDArray
 
 from aekit.errors import DataError
 
@@ -81,7 +82,7 @@ def _scale_images(arr: np.ndarray, name: str) -> np.ndarray:
     return out
 
 
-def _labels(values, name: str) -> tuple[np.ndarray, list[str] | None]:
+def _labels(values: ArrayLike, name: str) -> tuple[NDArray[np.int64], list[str] | None]:
     """Labels as int64 codes, with names when they were text."""
     values = np.asarray(values)
     if values.ndim != 1:

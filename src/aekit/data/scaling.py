@@ -14,22 +14,27 @@ cells, and scaling leaves them NaN.
 
 from __future__ import annotations
 
+import warnings
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
-
-import warnings
+from numpy.typing import NDArray
 
 from aekit.errors import ConfigError, ModelFileError
 
 METHODS = ("none", "standard", "robust")
 IQR_OF_NORMAL = 1.349  # 75th minus 25th percentile of N(0, 1)
+#: A numpy reduction over an axis (np.mean, np.nanmedian, ...); its overloads are wider than one signature.
+_Reduction = Callable[..., Any]
 
 
-def _statistics(flat, method, mean, std, median, percentile) -> tuple[np.ndarray, np.ndarray]:
+def _statistics(flat: np.ndarray, method: str, mean: _Reduction, std: _Reduction, median: _Reduction,
+                percentile: _Reduction) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
     """(shift, scale) per feature in float64, NaN-aware when given the nan* functions."""
     if method == "standard":
-        return mean(flat, 0, dtype=np.float64), std(flat, 0, dtype=np.float64)
+        return np.asarray(mean(flat, 0, dtype=np.float64)), np.asarray(std(flat, 0, dtype=np.float64))
     q25, q75 = percentile(flat, [25, 75], axis=0)
     scale = (q75 - q25) / IQR_OF_NORMAL
     flat_scale = ~(scale > 1e-8)
@@ -50,8 +55,8 @@ class Preprocessing:
     """
 
     method: str = "none"  # "none", "standard" or "robust"
-    shift: np.ndarray | None = None  # (n_features,) or None for the identity
-    scale: np.ndarray | None = None
+    shift: NDArray[np.float32] | None = None  # (n_features,) or None for the identity
+    scale: NDArray[np.float32] | None = None
 
     @classmethod
     def fit(cls, x: np.ndarray, method: str, keep: np.ndarray | None = None) -> Preprocessing:
@@ -85,27 +90,30 @@ class Preprocessing:
             shift[keep], scale[keep] = 0.0, 1.0
         return cls(method, shift.astype(np.float32), scale.astype(np.float32))
 
-    def transform(self, x: np.ndarray) -> np.ndarray:
+    def transform(self, x: np.ndarray) -> NDArray[np.float32]:
         x = np.asarray(x, dtype=np.float32)
         if self.shift is None:
             return x
+        assert self.scale is not None, "shift and scale are set together"
         return ((x.reshape(len(x), -1) - self.shift) / self.scale).reshape(x.shape).astype(np.float32)
 
-    def inverse_transform(self, x: np.ndarray) -> np.ndarray:
+    def inverse_transform(self, x: np.ndarray) -> NDArray[np.float32]:
         x = np.asarray(x, dtype=np.float32)
         if self.shift is None:
             return x
+        assert self.scale is not None, "shift and scale are set together"
         return (x.reshape(len(x), -1) * self.scale + self.shift).reshape(x.shape).astype(np.float32)
 
-    def to_dict(self) -> dict:
-        out: dict = {"method": self.method}
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"method": self.method}
         if self.shift is not None:
+            assert self.scale is not None, "shift and scale are set together"
             out["shift"] = self.shift.tolist()
             out["scale"] = self.scale.tolist()
         return out
 
     @classmethod
-    def from_dict(cls, data: dict, n_features: int, source: str = "config.json") -> Preprocessing:
+    def from_dict(cls, data: dict[str, Any], n_features: int, source: str = "config.json") -> Preprocessing:
         try:
             method = data["method"]
             if method not in METHODS:

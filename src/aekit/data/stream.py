@@ -42,6 +42,11 @@ from aekit.data.stream_batches import BUFFER_BYTES, StreamingBatches, _compact  
 from aekit.data.stream_readers import NpyStream, ParquetStream
 from aekit.errors import DataError
 
+__all__ = [  # this module's own names, and the pieces beside it that are importable from here
+    "BUFFER_BYTES", "CHUNK_BYTES", "SUFFIXES", "HashSelect", "NpyStream", "ParquetStream", "RowStream",
+    "StreamingBatches", "available_memory", "open_stream", "should_stream", "streamable",
+]
+
 SUFFIXES = (".npy", ".parquet", ".pq")
 
 

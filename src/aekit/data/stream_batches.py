@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -46,7 +46,7 @@ class StreamingBatches:
     (10, 5, True)
     """
 
-    def __init__(self, stream: RowStream, transform=None):
+    def __init__(self, stream: RowStream, transform: Callable[[np.ndarray], np.ndarray] | None = None) -> None:
         self.stream = stream
         self.transform = transform
 
@@ -76,6 +76,7 @@ class StreamingBatches:
                     yield torch.from_numpy(buf[perm[i : i + batch_size]]).to(device)  # (batch, *input_shape)
                 m = _compact(buf, perm[:n_out], m)
         if m:
+            assert buf is not None, "rows were read, so the buffer was made"
             perm = torch.randperm(m, generator=generator).numpy()
             for i in range(0, m, batch_size):
                 yield torch.from_numpy(buf[perm[i : i + batch_size]]).to(device)

@@ -10,12 +10,19 @@ from __future__ import annotations
 import math
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
-from aekit.data.readers import LABEL_COLUMNS, array_to_samples
+from aekit.data.readers import LABEL_COLUMNS
 from aekit.data.row_stream import RowStream
+from aekit.data.samples import array_to_samples
 from aekit.errors import DataError
+
+if TYPE_CHECKING:
+    import pandas as pd
+    import pyarrow as pa
+    import pyarrow.parquet as pq
 
 
 class NpyStream(RowStream):
@@ -41,13 +48,18 @@ class NpyStream(RowStream):
 
     def _map(self) -> np.ndarray:
         try:
-            return np.load(self.path, mmap_mode="r", allow_pickle=False)
+            mm = np.load(self.path, mmap_mode="r", allow_pickle=False)
         except ValueError as exc:
             hint = ("a truncated file?" if "file size" in str(exc)
                     else "save a numeric array without pickle, or load it in memory")
             raise DataError(f"{self.path}: cannot read in chunks ({exc}); {hint}") from None
         except (OSError, EOFError) as exc:
             raise DataError(f"{self.path}: not a readable .npy file ({exc})") from None
+        if not isinstance(mm, np.ndarray):  # a zip archive, whatever its name: np.load gives an NpzFile
+            mm.close()
+            raise DataError(f"{self.path}: not a readable .npy file (a zip archive, as .npz files are); save one "
+                            "array with np.save")
+        return mm
 
     def _image_scale(self, dtype: np.dtype) -> float | None:
         """Integer images to [0, 1] as array_to_samples scales them, decided on the whole file."""
@@ -95,7 +107,7 @@ class ParquetStream(RowStream):
             raise DataError(f"{path} holds no feature columns, only the label column {label!r}")
         import pyarrow.types as pat
 
-        def kind(t) -> str:
+        def kind(t: pa.DataType) -> str:
             if pat.is_string(t) or pat.is_large_string(t):
                 return f"text ({t})"
             return "boolean" if pat.is_boolean(t) else "categorical" if pat.is_dictionary(t) else str(t)
@@ -113,7 +125,7 @@ class ParquetStream(RowStream):
         super().__init__(str(path), start, "table",
                          (len(self.features),), self.features, chunk_rows, buffer_rows)
 
-    def _file(self):
+    def _file(self) -> pq.ParquetFile:
         try:
             import pyarrow.parquet as pq
         except ImportError as exc:
@@ -126,7 +138,7 @@ class ParquetStream(RowStream):
     def blocks(self) -> list[tuple[int, int]]:
         return [(a, b) for a, b, _ in self._groups]
 
-    def _batches(self, block: int):
+    def _batches(self, block: int) -> Iterator[tuple[int, pa.RecordBatch]]:
         start, end, group = self._groups[block]
         for batch in self._file().iter_batches(batch_size=self.chunk_rows, row_groups=[group],
                                                columns=self.features, use_threads=False):
@@ -150,7 +162,7 @@ class ParquetStream(RowStream):
                 x[:, j] = column.to_numpy(zero_copy_only=False)  # nulls arrive as NaN: refused below
             yield first, self._checked(x, first)
 
-    def frames(self) -> Iterator[tuple[np.ndarray, object]]:
+    def frames(self) -> Iterator[tuple[np.ndarray, pd.DataFrame]]:
         """This view's rows as pandas DataFrames of the feature columns, for a model fitted on a table:
         (row numbers (k,), frame), any column types, missing cells as read."""
         for block in range(len(self._groups)):

@@ -6,14 +6,20 @@ table, the row (counted from ``first_row``) and the column.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
+from numpy.typing import NDArray
 
 from aekit.errors import DataError
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 _F32_MAX = float(np.finfo(np.float32).max)
 
 
-def _as_frame(frame, name: str):
+def _as_frame(frame: object, name: str) -> pd.DataFrame:
     import pandas as pd
 
     if not isinstance(frame, pd.DataFrame):
@@ -23,11 +29,11 @@ def _as_frame(frame, name: str):
         dupes = sorted({c for c in names if names.count(c) > 1})
         raise DataError(f"{name} has duplicate column names {dupes}")
     if names != list(frame.columns):
-        frame = frame.set_axis(names, axis=1)
+        return frame.set_axis(names, axis=1).reset_index(drop=True)
     return frame.reset_index(drop=True)
 
 
-def _number_text(value) -> str:
+def _number_text(value: object) -> str:
     if isinstance(value, (bool, np.bool_)):
         return str(bool(value))
     if isinstance(value, (int, np.integer)):
@@ -37,7 +43,7 @@ def _number_text(value) -> str:
     return str(value)
 
 
-def _text(series):
+def _text(series: pd.Series) -> pd.Series:
     """Cells as text, missing ones NaN: ``1``, ``1.0`` and ``"1"`` all read ``"1"``."""
     from pandas.api import types
 
@@ -49,13 +55,14 @@ def _text(series):
     return out
 
 
-def _numbers(series, column: str, name: str, first_row: int) -> np.ndarray:
+def _numbers(series: pd.Series, column: str, name: str, first_row: int) -> NDArray[np.float32]:
     """A numeric column as float32, NaN where missing; text cells refused by row."""
     import pandas as pd
     from pandas.api import types
 
     if types.is_bool_dtype(series.dtype):
         raise DataError(f"{name}: column {column!r} holds booleans; the model was fitted with it numeric")
+    values: NDArray[np.float64]
     if types.is_numeric_dtype(series.dtype):
         values = series.to_numpy(dtype=np.float64, na_value=np.nan)
     else:
@@ -75,7 +82,7 @@ def _numbers(series, column: str, name: str, first_row: int) -> np.ndarray:
     return values.astype(np.float32)
 
 
-def _booleans(series, column: str, name: str, first_row: int):
+def _booleans(series: pd.Series, column: str, name: str, first_row: int) -> pd.Series:
     """A boolean column as the text "False"/"True" (NaN where missing).
 
     True, False, 1, 0 and the words true/false in any case are accepted.

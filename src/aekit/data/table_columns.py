@@ -7,11 +7,15 @@ values decide, never the number of distinct values) to one training column.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from aekit.data.table_cells import _F32_MAX, _text
 from aekit.errors import DataError
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 KINDS = ("numeric", "boolean", "categorical")
 MAX_CATEGORIES = 200
@@ -50,7 +54,7 @@ class Column:
         return len(self.categories) if len(self.categories) >= 2 else 0
 
 
-def _infer(series, column: str, name: str, first_row: int, max_categories: int) -> Column:
+def _infer(series: pd.Series, column: str, name: str, first_row: int, max_categories: int) -> Column:
     """The kind of one training column (the rule: the docstring of aekit.data.tables)."""
     import pandas as pd
     from pandas.api import types
@@ -103,7 +107,7 @@ def _infer(series, column: str, name: str, first_row: int, max_categories: int) 
     return _categorical(series, column, name, max_categories)
 
 
-def _categorical(series, column: str, name: str, max_categories: int) -> Column:
+def _categorical(series: pd.Series, column: str, name: str, max_categories: int) -> Column:
     categories = sorted(set(_text(series).dropna()))
     if len(categories) > max_categories:
         raise DataError(f"{name}: column {column!r} holds {len(categories)} distinct values; a categorical column "

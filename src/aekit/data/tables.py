@@ -36,9 +36,11 @@ from ``first_row`` (0 for frames, the file line for files).
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
+from numpy.typing import NDArray
 
 from aekit.data.table_cells import (  # noqa: F401
     _F32_MAX,
@@ -58,6 +60,9 @@ from aekit.data.table_columns import (  # noqa: F401
     _infer,
 )
 from aekit.errors import DataError, ModelFileError
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 _SHOWN = 10  # categories listed in an error message
 
@@ -88,16 +93,16 @@ class TableSchema:
     ['red', 'blue', 'blue']
     """
 
-    def __init__(self, columns):
+    def __init__(self, columns: Iterable[Column]) -> None:
         self.columns = tuple(columns)
         names = [c.name for c in self.columns]
         if len(set(names)) != len(names):
             raise DataError(f"duplicate column names in {names}")
-        self._offsets = np.cumsum([0] + [c.width for c in self.columns]).tolist()
+        self._offsets: list[int] = np.cumsum([0] + [c.width for c in self.columns]).tolist()
 
     # -- learning ----------------------------------------------------------------
     @classmethod
-    def fit(cls, frame, *, name: str = "X", first_row: int = 0, max_categories: int = MAX_CATEGORIES
+    def fit(cls, frame: pd.DataFrame, *, name: str = "X", first_row: int = 0, max_categories: int = MAX_CATEGORIES
             ) -> TableSchema:
         """Learn every column's kind and categories from ``frame`` (n rows, any columns).
 
@@ -165,7 +170,7 @@ class TableSchema:
         return out
 
     # -- encoding ----------------------------------------------------------------
-    def check(self, frame, *, name: str = "X", extra: str = "error"):
+    def check(self, frame: pd.DataFrame, *, name: str = "X", extra: str = "error") -> pd.DataFrame:
         """``frame`` with exactly the schema's columns, in its order.
 
         Raises
@@ -184,8 +189,8 @@ class TableSchema:
                             f"{self.names} (drop the others)")
         return frame[self.names]
 
-    def encode(self, frame, *, name: str = "X", first_row: int = 0, unknown: str = "error",
-               extra: str = "error") -> np.ndarray:
+    def encode(self, frame: pd.DataFrame, *, name: str = "X", first_row: int = 0, unknown: str = "error",
+               extra: str = "error") -> NDArray[np.float32]:
         """Encode ``frame`` to float32, shape (n, width); missing numeric cells are NaN.
 
         Parameters
@@ -228,11 +233,12 @@ class TableSchema:
                 self._codes(series, column, name, first_row, unknown)  # validates the cells
         return out
 
-    def missing(self, frame, *, name: str = "X") -> np.ndarray:
+    def missing(self, frame: pd.DataFrame, *, name: str = "X") -> NDArray[np.bool_]:
         """(n, n_columns) bool: True where a cell is missing (NaN, None or empty)."""
-        return self.check(frame, name=name, extra="ignore").isna().to_numpy()
+        mask: NDArray[np.bool_] = self.check(frame, name=name, extra="ignore").isna().to_numpy()
+        return mask
 
-    def decode(self, x: np.ndarray):
+    def decode(self, x: np.ndarray) -> pd.DataFrame:
         """Encoded rows (n, width) -> a DataFrame: numbers as they are (rounded for
         integer columns), the most likely category, True where p(True) > p(False).
 
@@ -260,13 +266,13 @@ class TableSchema:
         return pd.DataFrame(data)
 
     # -- persistence ---------------------------------------------------------------
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         """JSON-ready description; :meth:`from_dict` reads it back."""
         return {"format": 1, "columns": [{"name": c.name, "kind": c.kind, "categories": list(c.categories),
                                           "integer": c.integer} for c in self.columns]}
 
     @classmethod
-    def from_dict(cls, data: dict, source: str = "config.json") -> TableSchema:
+    def from_dict(cls, data: dict[str, Any], source: str = "config.json") -> TableSchema:
         """Rebuild a schema written by :meth:`to_dict`.
 
         Examples
@@ -302,7 +308,8 @@ class TableSchema:
                 f"{kinds['categorical']} categorical; width {self.width})")
 
     # -- helpers -----------------------------------------------------------------
-    def _codes(self, series, column: Column, name: str, first_row: int, unknown: str) -> np.ndarray:
+    def _codes(self, series: pd.Series, column: Column, name: str, first_row: int, unknown: str
+               ) -> NDArray[np.int64]:
         """Category index per row, -1 where missing (or unknown with ``unknown="missing"``)."""
         import pandas as pd
 

@@ -26,7 +26,8 @@ def pca_errors(pca: PCABaseline, xs: torch.Tensor) -> np.ndarray:
         return pca.reconstruction_error(x)
     flat = np.nan_to_num(x, nan=0.0).reshape(len(x), -1)
     squared = (pca.inverse_transform(pca.transform(flat)) - flat) ** 2 * ~missing.reshape(len(x), -1)
-    return squared.sum(1) / np.maximum((~missing).reshape(len(x), -1).sum(1), 1)
+    errors: np.ndarray = squared.sum(1) / np.maximum((~missing).reshape(len(x), -1).sum(1), 1)
+    return errors
 
 
 def model_errors(model: Autoencoder, xs: torch.Tensor) -> np.ndarray:

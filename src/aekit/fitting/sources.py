@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import warnings
 from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
 import torch
@@ -91,7 +90,7 @@ class Moments:
 class Batches:
     """What the trainer gets: a batch source and the validation rows (or None)."""
 
-    source: Any  # __len__ and batches(generator, batch_size, device), see aekit.train.TensorBatches
+    source: TensorBatches | StreamingBatches  # __len__ and batches(generator, batch_size, device)
     validation: torch.Tensor | None  # (n_val, *shape), scaled
 
 
@@ -111,7 +110,9 @@ class ArraySource:
         self.n_features = int(np.prod(self.sample_shape))
 
     def validate(self) -> None:
-        """Nothing to do: the estimator checked the array when it made it."""
+        """At least 2 rows (the estimator checked the values with ``check_array`` when it made the array)."""
+        if self.n_samples < 2:
+            raise DataError(f"training needs at least 2 samples, got n_samples={self.n_samples} in {self.name}")
 
     def column_range(self) -> tuple[np.ndarray, np.ndarray]:
         """(low, high) of every feature over the observed cells, each (d,); NaN for an all-missing column."""
@@ -148,27 +149,33 @@ class StreamSource:
         self._moments: Moments | None = None
 
     def validate(self) -> None:
-        """Numbers only (missing cells and mixed tables are fitted in memory), then the first pass."""
+        """Numbers only (missing cells and mixed tables are fitted in memory) and at least 2 rows."""
         self.stream.check_numeric()
+        if self.n_samples < 2:
+            raise DataError(f"training needs at least 2 samples, got n_samples={self.n_samples} in {self.name}")
+
+    def _statistics(self) -> Moments:
+        """The first pass, once: moments, the validation rows and the robust-scaling sample."""
+        if self._moments is not None:
+            return self._moments
         n, d, seed = self.n_samples, self.n_features, self._seed
-        if n < 2:
-            raise DataError(f"training needs at least 2 samples, got n_samples={n} in {self.name}")
         self._share = min(self._val_fraction, max(1, VALIDATION_BYTES // (4 * d)) / n)
         self._holdout = None
         if round(n * self._val_fraction) >= 1:  # as the in-memory split: none when it rounds to 0 rows
             self._holdout = HashSelect(seed, 0.0, self._share, VALIDATION)
         sample = HashSelect(seed, 0.0, min(1.0, SAMPLE_BYTES // (4 * d) / n), SAMPLE) if self._robust_sample else None
         self._moments, (self._val, self._sample) = self._first_pass([self._holdout, sample])
+        return self._moments
 
     def column_range(self) -> tuple[np.ndarray, np.ndarray]:
-        assert self._moments is not None, "validate() reads the statistics first"
-        return self._moments.low, self._moments.high
+        moments = self._statistics()
+        return moments.low, moments.high
 
     def scaling(self, method: str, keep: np.ndarray) -> Preprocessing:
         """The scaling Preprocessing.fit would learn, from the streamed statistics (a sample for "robust")."""
-        moments = self._moments
-        assert moments is not None
+        moments = self._statistics()
         if method == "robust":
+            assert self._sample is not None, "robust scaling streams with robust_sample=True"
             return Preprocessing.fit(self._sample, "robust", keep=keep)
         if method == "none":
             return Preprocessing(method)
@@ -180,8 +187,7 @@ class StreamSource:
 
     def pca(self, preprocessing: Preprocessing, k: int) -> PCABaseline:
         """Exact PCA of the scaled rows: scaling is affine per feature, so their covariance follows from the raw one."""
-        moments, d = self._moments, self.n_features
-        assert moments is not None
+        moments, d = self._statistics(), self.n_features
         shift = np.zeros(d) if preprocessing.shift is None else preprocessing.shift.astype(np.float64)
         scale = np.ones(d) if preprocessing.scale is None else preprocessing.scale.astype(np.float64)
         return PCABaseline.from_covariance((moments.mean - shift) / scale,
@@ -192,10 +198,12 @@ class StreamSource:
         def to_input(x: np.ndarray) -> np.ndarray:  # (k, *sample_shape) -> (k, *shape), scaled
             return preprocessing.transform(x).reshape(len(x), *shape)
 
+        self._statistics()
         validation = None
         val = self._val
         if val is not None and len(val):
             if preprocessing.shift is not None:  # in place: the rows are held once
+                assert preprocessing.scale is not None, "shift and scale are set together"
                 np.subtract(val, preprocessing.shift, out=val)
                 np.divide(val, preprocessing.scale, out=val)
             validation = torch.from_numpy(val.reshape(len(val), *shape))
@@ -218,10 +226,10 @@ class StreamSource:
         for rows, x in stream.chunks():
             flat = x.reshape(len(x), -1)  # (k, d)
             moments.update(flat)
-            for i, select in enumerate(selects):
-                if select is not None:
+            for i, (select, into) in enumerate(zip(selects, kept)):
+                if select is not None and into is not None:  # into is None exactly where select is
                     part = flat[select(rows)]
-                    kept[i][filled[i] : filled[i] + len(part)] = part
+                    into[filled[i] : filled[i] + len(part)] = part
                     filled[i] += len(part)
             if bar is not None:
                 bar.update(len(x))

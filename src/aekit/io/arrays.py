@@ -7,6 +7,7 @@ import contextlib
 import math
 from collections.abc import Iterator
 from pathlib import Path
+from typing import BinaryIO
 
 import numpy as np
 
@@ -17,7 +18,7 @@ from aekit.errors import ConfigError, DataError
 class ArrayWriter:
     """Appends chunks of one (n_rows, ...) array to an open ``.npy`` or ``.csv`` file; see :func:`array_writer`."""
 
-    def __init__(self, fh, suffix: str, n_rows: int, columns: list[str] | None):
+    def __init__(self, fh: BinaryIO, suffix: str, n_rows: int, columns: list[str] | None) -> None:
         self.fh, self.suffix, self.n_rows, self.columns, self.rows = fh, suffix, n_rows, columns, 0
 
     def write(self, chunk: np.ndarray) -> None:
