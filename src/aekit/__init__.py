@@ -20,16 +20,21 @@ from aekit import data  # noqa: E402
 from aekit.estimators import AnomalyDetector, AutoEncoder  # noqa: E402
 
 
-def load(path) -> AutoEncoder:
+def load(path, trust_code=None) -> AutoEncoder:
     """Load a model directory written by ``AutoEncoder.save`` or ``aekit fit``.
 
     Nothing is unpickled: weights come from safetensors, everything else from JSON.
+    A model built with your own networks (``encoder="mynets:make_encoder"``)
+    imports their modules only where ``trust_code`` lists them: ``["mynets"]``
+    allows ``mynets`` and the modules under it; by default nothing is imported
+    and loading such a model raises a ConfigError naming the module.
 
     Examples
     --------
     >>> ae = aekit.load("model/")  # doctest: +SKIP
+    >>> own = aekit.load("own-model/", trust_code=["mynets"])  # doctest: +SKIP
     """
-    return AutoEncoder.load(path)
+    return AutoEncoder.load(path, trust_code=trust_code)
 
 
 __all__ = ["AnomalyDetector", "AutoEncoder", "data", "load", "__version__"]

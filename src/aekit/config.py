@@ -88,6 +88,10 @@ class ModelConfig:
     vq_decay: float = _f(0.99, "vq bottleneck: EMA decay of the codebook statistics")
     kmeans_init: bool = _f(True, "vq bottleneck: initialise the codebook by k-means on the first training batch")
     dead_code_reset: bool = _f(True, "vq bottleneck: move codes unused for a while onto recent encoder outputs")
+    encoder: str | None = _f(None, "your own encoder, 'package.module:function' called as f(input_shape, code_dim, **encoder_kwargs) -> nn.Module mapping (batch, *input_shape) to (batch, width); a linear head fits width to the bottleneck; loading imports it only with trust_code")
+    decoder: str | None = _f(None, "your own decoder, 'package.module:function' called as f(input_shape, code_dim, **decoder_kwargs) -> nn.Module mapping (batch, code_dim) to (batch, *input_shape), raw outputs (logits for loss='bce'); loading imports it only with trust_code")
+    encoder_kwargs: str | None = _f(None, "keyword arguments of the encoder factory: a JSON object (a dict is kept as its JSON text)")
+    decoder_kwargs: str | None = _f(None, "keyword arguments of the decoder factory: a JSON object (a dict is kept as its JSON text)")
 
     def __post_init__(self) -> None:
         shape = tuple(int(s) for s in self.input_shape)
@@ -118,8 +122,10 @@ class ModelConfig:
             raise ConfigError(f"penalty_weight={self.penalty_weight!r} needs a penalty (l1, kl_sparsity or contractive)")
         # The architecture and bottleneck state what they take (sample ranks, tied weights,
         # token grids, capabilities); the registry checks this config against them.
-        from aekit.registry import check_components  # lazy: config stays importable without torch
+        from aekit.registry import check_components, factory_kwargs  # lazy: config stays importable without torch
 
+        for name in ("encoder_kwargs", "decoder_kwargs"):  # canonical JSON text: hashable, round-trips as it is
+            object.__setattr__(self, name, factory_kwargs(name, getattr(self, name)))
         check_components(self)
         self._check_categorical()
         if self.missing and len(shape) != 1:

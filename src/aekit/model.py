@@ -16,7 +16,16 @@ from torch import nn
 from aekit.config import ModelConfig
 from aekit.errors import ConfigError, DataError
 from aekit.nn.bottlenecks import Capabilities, Code
-from aekit.registry import ARCHITECTURES, BOTTLENECKS, CORRUPTIONS, LOSSES, PENALTIES
+from aekit.registry import (
+    ARCHITECTURES,
+    BOTTLENECKS,
+    CORRUPTIONS,
+    LOSSES,
+    PENALTIES,
+    TrustCode,
+    build_networks,
+    own_networks,
+)
 
 
 class Autoencoder(nn.Module):
@@ -25,7 +34,15 @@ class Autoencoder(nn.Module):
     Parameters
     ----------
     config : ModelConfig
-        Shapes and component names.
+        Shapes and component names; ``encoder`` / ``decoder`` name the user's own
+        factories (``"package.module:function"``), which replace the architecture's
+        network on that side. An own encoder's output feeds the bottleneck through a
+        linear head where its width differs from what the bottleneck takes (2 *
+        code_dim for the Gaussian's two heads).
+    trust_code : True, None or iterable of str, default True
+        Which modules the factories may be imported from (see
+        :func:`aekit.registry.resolve_factory`). True: the caller chose the config
+        (a fit); loading a saved model passes the user's ``trust_code`` instead.
 
     Examples
     --------
@@ -37,12 +54,11 @@ class Autoencoder(nn.Module):
     ['loss', 'recon']
     """
 
-    def __init__(self, config: ModelConfig):
+    def __init__(self, config: ModelConfig, trust_code: TrustCode = True):
         super().__init__()
         self.config = config
         self.bottleneck = BOTTLENECKS.get(config.bottleneck)(config)
-        build = ARCHITECTURES.get(config.arch)
-        self.encoder, self.decoder = build(config, self.bottleneck.in_features)
+        self.encoder, self.decoder = build_networks(config, self.bottleneck.in_features, trust_code)
         self.recon_loss = LOSSES.get(config.loss)(config)
         self.corruption = CORRUPTIONS.get(config.corruption)(config.corruption_level) if config.corruption else None
         self.penalty = (PENALTIES.get(config.penalty)(config.penalty_weight, config.sparsity_target)
@@ -197,9 +213,11 @@ class Autoencoder(nn.Module):
         decoder's ``components.T @ z + mean``, so the untrained model reconstructs
         exactly as PCA does. Applies to an architecture with a linear path (mlp,
         conv) built with one, an MSE loss and a passthrough code (the encoder output
-        itself) of at most k dimensions.
+        itself) of at most k dimensions; never to the user's own networks.
         """
         cfg = self.config
+        if own_networks(cfg):
+            return False
         if not (ARCHITECTURES.get(cfg.arch).has_linear_path and cfg.linear_path and cfg.loss == "mse"
                 and self.capabilities.passthrough):
             return False

@@ -13,7 +13,7 @@ from pathlib import Path
 import click
 import numpy as np
 
-from aekit.cli.common import CONTEXT, load_data, main
+from aekit.cli.common import CONTEXT, load_data, main, trust_code_option
 from aekit.data.stream import open_stream, streamable
 from aekit.errors import ConfigError
 
@@ -98,7 +98,9 @@ def _compare(det, train, test, y_test: np.ndarray, seed: int) -> dict[str, float
 @click.option("--chunk-rows", type=int, default=None,
               help="Rows read and scored at a time from a .npy or Parquet DATA (default: about 4 MiB of "
                    "samples, 64 to 65,536 rows); progress is saved after each. A DATA read whole ignores it.")
-def score(model: str, data: str, output: str, top: int, chunk_rows: int | None) -> None:
+@trust_code_option
+def score(model: str, data: str, output: str, top: int, chunk_rows: int | None,
+          trust_code: tuple[str, ...]) -> None:
     """Score every sample of DATA with a detector from `aekit detect`.
 
     Writes one row per sample: its index, the anomaly score (higher is more
@@ -124,7 +126,7 @@ def score(model: str, data: str, output: str, top: int, chunk_rows: int | None) 
         raise ConfigError(f"--top={top} must be >= 0")
     if chunk_rows is not None and chunk_rows < 1:
         raise ConfigError(f"--chunk-rows={chunk_rows} must be a positive integer")
-    det = AnomalyDetector.load(model)
+    det = AnomalyDetector.load(model, trust_code=list(trust_code))
     streamed = streamable(data)
     if streamed:  # .npy and Parquet: read and written a chunk at a time, any size
         ds = open_stream(data, chunk_rows=chunk_rows)

@@ -56,10 +56,18 @@ def load_data(spec: str, limit: int | None = None, missing: str = "error"):
     return data.load(spec, limit=limit, missing=missing)
 
 
-def load_model(path: str):
+#: For every command that loads MODEL: the modules its own encoder/decoder may be imported from.
+trust_code_option = click.option(
+    "--trust-code", "trust_code", multiple=True, metavar="MODULE",
+    help="Import MODULE (and modules under it) to rebuild a model made with your own encoder/decoder "
+         "factories; repeatable. Without it such a model is refused and nothing is imported.")
+
+
+def load_model(path: str, trust_code: tuple[str, ...] = ()):
+    """The AutoEncoder in a model directory; ``trust_code``: modules its own networks may come from."""
     from aekit.estimators.autoencoder import AutoEncoder
 
-    return AutoEncoder.load(path)
+    return AutoEncoder.load(path, trust_code=list(trust_code))
 
 
 def write_array(array: np.ndarray, out: Path, columns: list[str] | None = None) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import click
 
-from aekit.cli.common import CONTEXT, main
+from aekit.cli.common import CONTEXT, main, trust_code_option
 
 
 @main.command(context_settings=CONTEXT)
@@ -19,7 +19,9 @@ from aekit.cli.common import CONTEXT, main
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed of the scatter's subsample.")
 @click.option("--export", "export", type=click.Path(dir_okay=False), default=None,
               help="Write the page as one HTML file that runs without a server (MLP models), instead of serving it.")
-def explore(model: str | None, data: str | None, host: str, port: int, seed: int, export: str | None) -> None:
+@trust_code_option
+def explore(model: str | None, data: str | None, host: str, port: int, seed: int, export: str | None,
+            trust_code: tuple[str, ...]) -> None:
     """Serve the interactive latent-space page and print its URL.
 
     Drag the orange dot through the latent plane and watch the decoder's output;
@@ -38,7 +40,7 @@ def explore(model: str | None, data: str | None, host: str, port: int, seed: int
     from aekit.explorer import export_page, open_session
     from aekit.explorer.server import serve
 
-    session = open_session(model, data=data, seed=seed, log=click.echo)
+    session = open_session(model, data=data, seed=seed, log=click.echo, trust_code=list(trust_code))
     if export is not None:
         path = export_page(session, export)
         click.echo(f"wrote {path} ({path.stat().st_size / 1e6:.1f} MB): open it in a browser, no server needed")

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import click
 
-from aekit.cli.common import CONTEXT, load_model, main
+from aekit.cli.common import CONTEXT, load_model, main, trust_code_option
 
 
 @main.command(name="export", context_settings=CONTEXT)
@@ -24,7 +24,9 @@ from aekit.cli.common import CONTEXT, load_model, main
 @click.option("--opset", type=int, default=None, help="ONNX opset, 18 or newer (default: the exporter's).")
 @click.option("--check/--no-check", default=True, show_default=True,
               help="Run the graphs in ONNX Runtime (if installed) on random inputs and compare with PyTorch.")
-def export(model: str, format_: str, output: str | None, opset: int | None, check: bool) -> None:
+@trust_code_option
+def export(model: str, format_: str, output: str | None, opset: int | None, check: bool,
+           trust_code: tuple[str, ...]) -> None:
     """Write MODEL's encoder, decoder and scorer as ONNX graphs, plus export.json.
 
     encoder.onnx maps x (batch, *input_shape) to the deterministic code (batch,
@@ -43,7 +45,7 @@ def export(model: str, format_: str, output: str | None, opset: int | None, chec
     from aekit.estimators.onnx import check_format, check_onnx, export_onnx
 
     check_format(format_)
-    est = load_model(model)
+    est = load_model(model, trust_code)
     out = Path(output) if output is not None else Path(model) / "onnx"
     paths = export_onnx(est, out, opset=opset)
     for path in paths.values():

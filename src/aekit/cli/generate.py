@@ -11,7 +11,7 @@ from pathlib import Path
 import click
 import numpy as np
 
-from aekit.cli.common import CONTEXT, columns_of, load_data, load_model, write_output, main
+from aekit.cli.common import CONTEXT, columns_of, load_data, load_model, main, trust_code_option, write_output
 from aekit.errors import ConfigError
 
 
@@ -25,7 +25,9 @@ from aekit.errors import ConfigError
                    "standard deviations of each column for tables).")
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed of the --noise draw.")
 @click.option("--limit", type=int, default=None, help="Only the first N samples.")
-def denoise(model: str, data: str, output: str, noise: float | None, seed: int, limit: int | None) -> None:
+@trust_code_option
+def denoise(model: str, data: str, output: str, noise: float | None, seed: int, limit: int | None,
+            trust_code: tuple[str, ...]) -> None:
     """Clean the samples of DATA with a model trained as a denoiser.
 
     Train the model with --variant denoising (Gaussian noise on the training input,
@@ -38,7 +40,7 @@ def denoise(model: str, data: str, output: str, noise: float | None, seed: int, 
       aekit denoise den builtin:digits -o denoised.png --noise 0.4 --limit 32
       aekit denoise den noisy-scans/ -o clean.npy
     """
-    est = load_model(model)
+    est = load_model(model, trust_code)
     ds = load_data(data, limit)
     clean = x = _samples(est, ds)
     if noise is not None:
@@ -104,7 +106,8 @@ def _add_noise(est, x: np.ndarray, sigma: float, seed: int) -> np.ndarray:
 @click.option("-n", "n", type=click.IntRange(min=1), default=64, show_default=True, help="Number of samples.")
 @click.option("-o", "--output", required=True, type=click.Path(), help="grid.png, samples.npy or samples.csv")
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed of the prior draws.")
-def sample(model: str, n: int, output: str, seed: int) -> None:
+@trust_code_option
+def sample(model: str, n: int, output: str, seed: int, trust_code: tuple[str, ...]) -> None:
     """Decode N draws from the prior N(0, I) of a VAE.
 
     Needs a model with a prior: --variant vae or beta_vae (a Gaussian bottleneck).
@@ -116,7 +119,7 @@ def sample(model: str, n: int, output: str, seed: int) -> None:
       aekit sample digits-vae -n 64 -o grid.png
       aekit sample digits-vae -n 1000 -o samples.npy --seed 1
     """
-    est = load_model(model)
+    est = load_model(model, trust_code)
     out = est.sample(n, random_state=seed)
     _write_samples(est, out, Path(output))
     click.echo(f"wrote {len(out)} samples from the prior to {output}")
@@ -133,7 +136,9 @@ def sample(model: str, n: int, output: str, seed: int) -> None:
               help="Path between the codes; auto: slerp for a VAE's Gaussian codes, else linear.")
 @click.option("-o", "--output", required=True, type=click.Path(),
               help="strip.png (decoded path above the pixel crossfade), path.npy or path.csv")
-def interpolate(model: str, data: str, start: int, end: int, steps: int, method: str, output: str) -> None:
+@trust_code_option
+def interpolate(model: str, data: str, start: int, end: int, steps: int, method: str, output: str,
+                trust_code: tuple[str, ...]) -> None:
     """Decode a path between the codes of two samples of DATA.
 
     The PNG shows two rows: the decoded path from sample FROM to sample TO above a
@@ -145,7 +150,7 @@ def interpolate(model: str, data: str, start: int, end: int, steps: int, method:
       aekit interpolate digits-vae builtin:digits --from 0 --to 7 --steps 10 -o strip.png
       aekit interpolate digits-model builtin:digits --from 3 --to 5 --method linear -o path.npy
     """
-    est = load_model(model)
+    est = load_model(model, trust_code)
     ds = load_data(data)
     for name, index in (("--from", start), ("--to", end)):
         if not 0 <= index < len(ds):

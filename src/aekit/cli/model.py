@@ -19,6 +19,7 @@ from aekit.cli.common import (
     load_model,
     main,
     parse_settings,
+    trust_code_option,
     print_metrics,
     read_toml,
     write_array,
@@ -117,7 +118,9 @@ def fit(data: str, output: str, config_file: str | None, resume: bool, quiet: bo
 @click.argument("model", type=click.Path())
 @click.argument("data")
 @click.option("-o", "--output", required=True, type=click.Path(), help="codes.npy or codes.csv")
-def encode(model: str, data: str, output: str) -> None:
+@trust_code_option
+def encode(model: str, data: str, output: str,
+           trust_code: tuple[str, ...]) -> None:
     """Write the deterministic code of every sample in DATA.
 
     A .npy or Parquet DATA is read, encoded and written a chunk at a time, so
@@ -130,7 +133,7 @@ def encode(model: str, data: str, output: str) -> None:
     """
     from aekit.data.stream import open_stream, streamable
 
-    est = load_model(model)
+    est = load_model(model, trust_code)
     if streamable(data) and Path(output).suffix.lower() in (".npy", ".csv"):
         from aekit.estimators.streaming import encode_file
 
@@ -146,7 +149,9 @@ def encode(model: str, data: str, output: str) -> None:
 @click.argument("model", type=click.Path())
 @click.argument("codes", type=click.Path())
 @click.option("-o", "--output", required=True, type=click.Path(), help="out.npy, out.csv or out.png (images)")
-def decode(model: str, codes: str, output: str) -> None:
+@trust_code_option
+def decode(model: str, codes: str, output: str,
+           trust_code: tuple[str, ...]) -> None:
     """Decode CODES (.npy or .csv, one code per row) back to samples.
 
     \b
@@ -154,7 +159,7 @@ def decode(model: str, codes: str, output: str) -> None:
       aekit encode digits-model builtin:digits -o codes.npy
       aekit decode digits-model codes.npy -o decoded.png
     """
-    est = load_model(model)
+    est = load_model(model, trust_code)
     z = load_data(codes).flat()
     out = est.inverse_transform(z)
     write_output(out, Path(output), columns=columns_of(est))
@@ -169,7 +174,9 @@ def decode(model: str, codes: str, output: str) -> None:
 @click.option("--limit", type=int, default=None, help="Only the first N samples.")
 @click.option("--all-cells", is_flag=True,
               help="Tables: write the reconstruction of every cell, not the input with its gaps filled.")
-def reconstruct(model: str, data: str, output: str, limit: int | None, all_cells: bool) -> None:
+@trust_code_option
+def reconstruct(model: str, data: str, output: str, limit: int | None, all_cells: bool,
+                trust_code: tuple[str, ...]) -> None:
     """Reconstruct every sample of DATA through the bottleneck.
 
     A table (CSV or Parquet) given to a model fitted on one is written back as a
@@ -183,7 +190,7 @@ def reconstruct(model: str, data: str, output: str, limit: int | None, all_cells
       aekit fit survey.csv -o survey-model --code-dim 4
       aekit reconstruct survey-model survey.csv -o survey-filled.csv
     """
-    est = load_model(model)
+    est = load_model(model, trust_code)
     ds = load_data(data, limit, missing="mask")
     if getattr(est, "schema_", None) is not None and ds.frame is not None:
         write_table(est, ds, Path(output), all_cells)
@@ -200,14 +207,16 @@ def reconstruct(model: str, data: str, output: str, limit: int | None, all_cells
 @click.option("--split", type=click.Choice(["auto", "all"]), default="auto", show_default=True,
               help="auto: the source's test split, or the rows fit held out when DATA is the training data.")
 @click.option("--json", "as_json", is_flag=True, help="Print the metrics as JSON.")
-def evaluate(model: str, data: str, split: str, as_json: bool) -> None:
+@trust_code_option
+def evaluate(model: str, data: str, split: str, as_json: bool,
+             trust_code: tuple[str, ...]) -> None:
     """Reconstruction error on DATA beside PCA's at the same code size.
 
     \b
     Example:
       aekit evaluate digits-model builtin:digits
     """
-    est = load_model(model)
+    est = load_model(model, trust_code)
     ds = load_data(data, missing="mask")
     part, where = ds.held_out(est.data_) if split == "auto" else (ds, f"all {len(ds)} rows")
     metrics = est.evaluate(part)

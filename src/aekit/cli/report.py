@@ -10,17 +10,17 @@ from pathlib import Path
 
 import click
 
-from aekit.cli.common import CONTEXT, load_data, load_model, main
+from aekit.cli.common import CONTEXT, load_data, load_model, main, trust_code_option
 
 
-def load_reported_model(path: str):
+def load_reported_model(path: str, trust_code: tuple[str, ...] = ()):
     """A model directory as the report wants it: an AnomalyDetector when the directory
     holds one (its scores and threshold join the error histogram), else an AutoEncoder."""
     from aekit.estimators.anomaly import DETECTOR_FILE, AnomalyDetector
 
     if (Path(path) / DETECTOR_FILE).is_file():
-        return AnomalyDetector.load(path)
-    return load_model(path)
+        return AnomalyDetector.load(path, trust_code=list(trust_code))
+    return load_model(path, trust_code)
 
 
 def load_report_data(est, data: str):
@@ -42,7 +42,9 @@ def load_report_data(est, data: str):
 @click.option("--holes-reference", "reference", type=click.Path(), default=None,
               help="A second model directory on the same data (a plain model beside a VAE, or the reverse): "
                    "adds prior draws decoded by both.")
-def report(model: str, data: str, output: str, title: str | None, split: str, reference: str | None) -> None:
+@trust_code_option
+def report(model: str, data: str, output: str, title: str | None, split: str, reference: str | None,
+           trust_code: tuple[str, ...]) -> None:
     """Write one self-contained HTML page about MODEL on DATA.
 
     The page holds the model card (variant, sizes, parameters, training time and
@@ -61,8 +63,8 @@ def report(model: str, data: str, output: str, title: str | None, split: str, re
     """
     from aekit.report.html import write_report
 
-    est = load_reported_model(model)
+    est = load_reported_model(model, trust_code)
     ds = load_report_data(est, data)
-    other = load_model(reference) if reference is not None else None
+    other = load_model(reference, trust_code) if reference is not None else None
     path = write_report(est, ds, output, title=title, holes_reference=other, split=split)
     click.echo(f"wrote {path} ({path.stat().st_size / 1e3:.0f} kB): open it in a browser, no network needed")

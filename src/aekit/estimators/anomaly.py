@@ -327,8 +327,9 @@ class AnomalyDetector(OutlierMixin, BaseEstimator):
         return path
 
     @classmethod
-    def load(cls, path: str | Path) -> AnomalyDetector:
-        """Load a directory written by :meth:`save`; nothing is unpickled.
+    def load(cls, path: str | Path, trust_code: Any = None) -> AnomalyDetector:
+        """Load a directory written by :meth:`save`; nothing is unpickled (``trust_code``:
+        as for :meth:`AutoEncoder.load`, the modules own networks may be imported from).
 
         Examples
         --------
@@ -340,7 +341,7 @@ class AnomalyDetector(OutlierMixin, BaseEstimator):
         True
         """
         path = Path(path)
-        ae = AutoEncoder.load(path)
+        ae = AutoEncoder.load(path, trust_code=trust_code)
         file = path / DETECTOR_FILE
         if not file.is_file():
             raise ModelFileError(f"{file} is missing: {path} is an autoencoder without an anomaly threshold "

@@ -36,7 +36,8 @@ from aekit.registry import VARIANTS
 _MODEL_OPTIONS = ("arch", "hidden", "channels", "activation", "linear_path", "pca_init", "bottleneck", "loss",
                   "tied", "corruption", "corruption_level", "penalty", "penalty_weight", "sparsity_target", "beta",
                   "kl_warmup_epochs", "free_bits", "codebook_size", "token_dim", "commitment", "vq_ema", "vq_decay",
-                  "kmeans_init", "dead_code_reset", "categorical", "binarize")
+                  "kmeans_init", "dead_code_reset", "categorical", "binarize", "encoder", "decoder", "encoder_kwargs",
+                  "decoder_kwargs")
 
 
 class AutoEncoder(GenerateMixin, TableMixin, TransformerMixin, BaseEstimator):
@@ -50,9 +51,10 @@ class AutoEncoder(GenerateMixin, TableMixin, TransformerMixin, BaseEstimator):
         Named preset from ``aekit.registry.VARIANTS``; explicit options override it.
     arch, hidden, channels, activation, linear_path, pca_init, bottleneck, loss, tied, corruption, \
     corruption_level, penalty, penalty_weight, sparsity_target, beta, kl_warmup_epochs, free_bits, \
-    codebook_size, token_dim, commitment, vq_ema, vq_decay, kmeans_init, dead_code_reset, categorical, binarize
+    codebook_size, token_dim, commitment, vq_ema, vq_decay, kmeans_init, dead_code_reset, categorical, binarize, \
+    encoder, decoder, encoder_kwargs, decoder_kwargs
         Model options (see :class:`aekit.config.ModelConfig`, which gives each one's
-        reason); None takes the variant's value, else the config default.
+        reason; ``encoder``/``decoder``: your own networks); None takes the variant's value, else the default.
     input_shape : tuple, optional
         Shape of one sample, e.g. ``(1, 28, 28)`` to treat flat rows as images.
     scaling : {"auto", "standard", "robust", "none"}, default="auto"
@@ -78,6 +80,11 @@ class AutoEncoder(GenerateMixin, TableMixin, TransformerMixin, BaseEstimator):
     preprocessing_ : aekit.data.scaling.Preprocessing
     history_ : list of dict
         Per-epoch losses, every term, learning rate and wall time.
+    decisions_ : aekit.fitting.decide.Decisions
+        What the fit decided about the data (kind, scaling, shape, output range) and why.
+    validation_metrics_ : dict or None
+        The fitted model's error beside PCA's on the validation rows (None when
+        ``val_fraction`` held none out); see :meth:`evaluate`.
     input_shape_ : tuple
     n_features_in_ : int
 
@@ -111,7 +118,8 @@ class AutoEncoder(GenerateMixin, TableMixin, TransformerMixin, BaseEstimator):
                  codebook_size: int | None = None, token_dim: int | None = None, commitment: float | None = None,
                  vq_ema: bool | None = None, vq_decay: float | None = None, kmeans_init: bool | None = None,
                  dead_code_reset: bool | None = None, categorical: tuple[tuple[int, int], ...] | None = None,
-                 binarize: bool | None = None, input_shape: tuple[int, ...] | None = None,
+                 binarize: bool | None = None, encoder: str | None = None, decoder: str | None = None,
+                 encoder_kwargs: Any = None, decoder_kwargs: Any = None, input_shape: tuple[int, ...] | None = None,
                  scaling: str = "auto", epochs: int = TrainConfig.epochs, batch_size: int = TrainConfig.batch_size,
                  lr: float = TrainConfig.lr, optimizer: str = TrainConfig.optimizer,
                  weight_decay: float = TrainConfig.weight_decay, schedule: str = TrainConfig.schedule,
@@ -147,6 +155,8 @@ class AutoEncoder(GenerateMixin, TableMixin, TransformerMixin, BaseEstimator):
         self.dead_code_reset = dead_code_reset
         self.categorical = categorical
         self.binarize = binarize
+        self.encoder, self.decoder = encoder, decoder
+        self.encoder_kwargs, self.decoder_kwargs = encoder_kwargs, decoder_kwargs
         self.input_shape = input_shape
         self.scaling = scaling
         self.epochs = epochs
@@ -329,8 +339,9 @@ class AutoEncoder(GenerateMixin, TableMixin, TransformerMixin, BaseEstimator):
         return io.save(path, saved)
 
     @classmethod
-    def load(cls, path: str | Path) -> AutoEncoder:
-        """Load a model directory; nothing is unpickled.
+    def load(cls, path: str | Path, trust_code: Any = None) -> AutoEncoder:
+        """Load a model directory; nothing is unpickled. ``trust_code``: the modules a model's
+        own encoder/decoder may be imported from, as for :func:`aekit.load` (none by default).
 
         Examples
         --------
@@ -341,7 +352,7 @@ class AutoEncoder(GenerateMixin, TableMixin, TransformerMixin, BaseEstimator):
         >>> bool(np.allclose(again.transform(X), ae.transform(X)))
         True
         """
-        saved = io.load(path)
+        saved = io.load(path, trust_code=trust_code)
         mc, tc = saved.model.config, saved.train_config
         est = cls(code_dim=mc.code_dim, variant=mc.variant, **{name: getattr(mc, name) for name in _MODEL_OPTIONS},
                   scaling=saved.data_config.scaling, epochs=tc.epochs, warmup=tc.warmup,

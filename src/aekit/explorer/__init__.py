@@ -19,6 +19,7 @@ import os
 import shutil
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from aekit.data import Dataset
 from aekit.errors import AekitError, ConfigError, ModelFileError
@@ -98,7 +99,7 @@ def default_models(*, data: str = DEFAULT_DATA, code_dim: int = 2, epochs: int =
 
 
 def open_session(model: str | Path | None = None, *, data: str | None = None, seed: int = 0,
-                 log: Callable[[str], None] | None = None) -> Session:
+                 log: Callable[[str], None] | None = None, trust_code: Any = None) -> Session:
     """The session ``aekit explore`` serves.
 
     Parameters
@@ -114,6 +115,9 @@ def open_session(model: str | Path | None = None, *, data: str | None = None, se
         Seed of the scatter's subsample.
     log : callable, optional
         Receives progress lines.
+    trust_code : iterable of str, optional
+        Modules a model built with its own encoder/decoder may import (see
+        :func:`aekit.load`); by default none.
 
     Returns
     -------
@@ -132,7 +136,7 @@ def open_session(model: str | Path | None = None, *, data: str | None = None, se
     if model is None:
         models, dataset = default_models(data=data or DEFAULT_DATA, seed=seed, log=log)
         return Session(models, dataset, seed=seed)
-    est = AutoEncoder.load(model)
+    est = AutoEncoder.load(model, trust_code=trust_code)
     spec = data or est.data_.get("spec")
     if not spec:
         raise ConfigError(f"model {model} records no data set; pass one, e.g. --data builtin:digits")

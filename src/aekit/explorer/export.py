@@ -55,6 +55,7 @@ from aekit.nn.gaussian import LOGVAR_RANGE, GaussianBottleneck
 from aekit.nn.losses import BCELoss, MSELoss
 from aekit.nn.mlp import MLPDecoder, MLPEncoder, TiedMLPDecoder
 from aekit.nn.vq import VQBottleneck
+from aekit.registry import own_networks
 
 __all__ = ["STATIC_DIR", "SPEC_VERSION", "decoder_spec", "encoder_spec", "model_spec", "write_standalone_page"]
 
@@ -191,6 +192,11 @@ def _check_supported(est):
     check_is_fitted(est, "model_")
     model = est.model_
     if not (isinstance(model.encoder, MLPEncoder) and isinstance(model.decoder, (MLPDecoder, TiedMLPDecoder))):
+        own = own_networks(model.config)
+        if own:
+            raise ConfigError(f"your own {' and '.join(f'{k}={v!r}' for k, v in own.items())} cannot be mirrored "
+                              "in JavaScript for a standalone page; explore the model with the server "
+                              "(aekit explore MODEL --trust-code MODULE) instead")
         arch = model.config.arch
         raise ConfigError(f"arch={arch!r} cannot be mirrored in JavaScript for a standalone page; supported: "
                           f"{', '.join(SUPPORTED_ARCHS)} (tied or not); explore a {arch} model with the server "

@@ -12,7 +12,11 @@ Each file is written atomically. Loading checks every file and names the one
 that is missing, truncated or does not match the config.
 
 Loading never runs code from the directory: weights come from safetensors and
-everything else from JSON, and every value is checked before it is used. The
+everything else from JSON, and every value is checked before it is used. A model
+built with the user's own networks records their factories' import paths
+(``"package.module:function"``) in config.json; loading imports those modules only
+where the caller's ``trust_code`` lists them, and otherwise stops before importing
+anything, naming the module. The
 types of the config sections are checked against the config dataclasses, and
 the network is first built on PyTorch's ``meta`` device (shapes only, no
 memory), so a config that promises a model of absurd size is refused by
@@ -50,10 +54,10 @@ from safetensors.torch import save as st_save
 from aekit._atomic import atomic_write_bytes, atomic_write_text
 from aekit.analysis.baselines import PCABaseline
 from aekit.config import DataConfig, ModelConfig, TrainConfig, from_dict, to_dict
-from aekit.errors import AekitError, ModelFileError
+from aekit.errors import AekitError, ConfigError, ModelFileError
 from aekit.model import Autoencoder
 from aekit.data.scaling import Preprocessing
-from aekit.registry import LOSSES
+from aekit.registry import LOSSES, TrustCode, check_trusted, own_networks
 
 FORMAT = 1
 CONFIG, WEIGHTS, HISTORY, METRICS = "config.json", "model.safetensors", "history.json", "metrics.json"
@@ -130,13 +134,25 @@ def save(path: str | Path, saved: SavedModel) -> Path:
     return path
 
 
-def load(path: str | Path) -> SavedModel:
+def load(path: str | Path, trust_code: TrustCode = None) -> SavedModel:
     """Load a model directory written by :func:`save`.
+
+    Parameters
+    ----------
+    path : path
+        The model directory.
+    trust_code : None or iterable of str, default None
+        Modules the model's own encoder/decoder factories may be imported from:
+        ``["mynets"]`` allows ``mynets`` and ``mynets.sub`` (not ``mynetsx``). By
+        default nothing is imported.
 
     Raises
     ------
     ModelFileError
         Naming the file that is missing, unreadable, tampered with or inconsistent.
+    ConfigError
+        The model is built by factories in a module ``trust_code`` does not allow;
+        nothing was imported.
 
     Examples
     --------
@@ -164,6 +180,11 @@ def load(path: str | Path) -> SavedModel:
         data_config = from_dict(DataConfig, config.get("data_config", {}))
     except (KeyError, TypeError, ValueError, OverflowError, AekitError) as exc:
         raise ModelFileError(f"{config_path}: invalid model or train section ({exc})") from None
+    for side, factory in own_networks(model_config).items():  # before anything is imported or built
+        try:
+            check_trusted(factory, trust_code, side)
+        except ConfigError as exc:
+            raise ConfigError(f"{config_path}: {exc}") from None
     preprocessing = _preprocessing(config.get("preprocessing", {}), model_config.n_features, config_path)
     data = config.get("data", {})
     if not isinstance(data, dict) or data.get("kind", "table") not in ("image", "table"):
@@ -181,7 +202,7 @@ def load(path: str | Path) -> SavedModel:
         raise ModelFileError(f"{weights_path} is truncated or not a safetensors file ({exc})") from None
     _verify(weights_path, raw, checksums)
 
-    expected = _expected_state(model_config, tensors, config_path, weights_path)
+    expected = _expected_state(model_config, tensors, config_path, weights_path, trust_code)
     weights = {k: v for k, v in tensors.items() if not k.startswith(_PCA_PREFIX)}
     missing = sorted(set(expected) - set(weights))
     extra = sorted(set(weights) - set(expected))
@@ -198,7 +219,7 @@ def load(path: str | Path) -> SavedModel:
         if not torch.isfinite(value).all():
             raise ModelFileError(f"{weights_path}: tensor {name!r} holds non-finite values")
     # Shapes now match the file, so building the real network allocates no more than the file holds.
-    model = _build(model_config, config_path)
+    model = _build(model_config, config_path, trust_code)
     model.load_state_dict(weights)
     model.eval()
 
@@ -324,17 +345,17 @@ def _preprocessing(data: Any, n_features: int, source: Path) -> Preprocessing:
     return Preprocessing.from_dict(data, n_features, str(source))
 
 
-def _build(config: ModelConfig, source: Path) -> Autoencoder:
+def _build(config: ModelConfig, source: Path, trust_code: TrustCode) -> Autoencoder:
     """The network of ``config``; a config its components refuse is named as the file's fault."""
     try:
-        return Autoencoder(config)
+        return Autoencoder(config, trust_code)
     except (AekitError, TypeError, ValueError, KeyError, IndexError, OverflowError, RuntimeError) as exc:
         raise ModelFileError(f"{source}: the model section does not describe a network aekit can build "
                              f"({exc})") from None
 
 
 def _expected_state(config: ModelConfig, tensors: dict[str, torch.Tensor], source: Path,
-                    weights_path: Path) -> dict[str, torch.Tensor]:
+                    weights_path: Path, trust_code: TrustCode) -> dict[str, torch.Tensor]:
     """Names, shapes and dtypes the config implies, found without allocating the network.
 
     The network is built on the ``meta`` device. The ``ce`` loss computes with a tensor
@@ -346,12 +367,12 @@ def _expected_state(config: ModelConfig, tensors: dict[str, torch.Tensor], sourc
     try:
         try:
             with torch.device("meta"):
-                return Autoencoder(config).state_dict()
+                return Autoencoder(config, trust_code).state_dict()
         except RuntimeError:
             if config.loss != "ce":
                 raise
         with torch.device("meta"):
-            probe = Autoencoder(dataclasses.replace(config, loss="mse", categorical=None))
+            probe = Autoencoder(dataclasses.replace(config, loss="mse", categorical=None), trust_code)
         values = sum(t.numel() for t in tensors.values())
         if config.n_features > values:
             raise ModelFileError(f"{weights_path} holds {values} values, too few for the {config.n_features} "

@@ -17,7 +17,7 @@ import numpy as np
 
 from aekit.data import Dataset
 from aekit.errors import ConfigError
-from aekit.registry import ARCHITECTURES
+from aekit.registry import ARCHITECTURES, own_networks
 
 # Points drawn in the latent scatter: more only blur it and grow the file.
 _MAX_SCATTER = 2000
@@ -31,10 +31,14 @@ def _model_card(*, ae, rows, where, metrics, **_) -> str:
     seconds = saved.get("train_seconds", sum(float(h.get("seconds", 0.0)) for h in history))
     caps = ae.model_.capabilities
     describe = ARCHITECTURES.get(config.arch).describe
-    width = describe(config) if describe is not None else ""
+    architecture = f"{config.arch} {describe(config) if describe is not None else ''}".strip()
+    own = own_networks(config)  # the user's factories replace the architecture on their side
+    if own:
+        mine = ", ".join(f"own {side} {path}" for side, path in own.items())
+        architecture = mine if len(own) == 2 else f"{architecture}; {mine}"
     model = [
         ("variant", config.variant),
-        ("architecture", f"{config.arch} {width}".strip()),
+        ("architecture", architecture),
         ("bottleneck", config.bottleneck),
         ("code size", f"{config.code_dim} ({metrics['compression_ratio']:.1f}x compression)"),
         ("input shape", " x ".join(str(s) for s in config.input_shape)),

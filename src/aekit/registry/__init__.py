@@ -1,139 +1,39 @@
-"""Names -> components. One registry per kind of component.
+"""Names -> components. One registry per kind of component, plus the user's own factories.
 
 The CLI's choices, the explorer's menus and the parametrised tests all enumerate
 these tables, so a component registered here shows up everywhere. Lookups of an
-unknown name fail with the list of known ones.
+unknown name fail with the list of known ones. A new bottleneck is its own module
+in ``aekit/nn/`` (a class declaring its :class:`~aekit.nn.bottlenecks.Capabilities`)
+plus one ``BOTTLENECKS.add`` line here.
+
+A user's own encoder or decoder is named by import path, ``"package.module:function"``
+(:mod:`aekit.registry.factories`); a saved model imports it only where the caller
+trusts that module (``trust_code``).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
-from dataclasses import dataclass, field
-from typing import Any, Generic, TypeVar
+import json
+from collections.abc import Callable
+from typing import Any
 
 from aekit.errors import ConfigError
-from aekit.nn.bottlenecks import Capabilities, DeterministicBottleneck
+from aekit.nn.bottlenecks import DeterministicBottleneck
 from aekit.nn.conv import build_conv, token_grid
 from aekit.nn.corruption import GaussianNoise, Mask, SaltPepper
 from aekit.nn.gaussian import GaussianBottleneck
 from aekit.nn.losses import BCELoss, CategoricalLoss, MSELoss
 from aekit.nn.mlp import build_linear, build_mlp, default_hidden
+from aekit.nn.own import OwnDecoder, OwnEncoder
 from aekit.nn.penalties import ContractivePenalty, KLSparsity, L1Penalty
 from aekit.nn.vq import VQBottleneck
+from aekit.registry.base import ArchitectureSpec, BottleneckSpec, Registry, Variant
+from aekit.registry.factories import TrustCode, check_trusted, factory_kwargs, factory_module, resolve_factory, trusted
 
-T = TypeVar("T")
-
-
-class Registry(Generic[T]):
-    """A named table of components of one kind.
-
-    Examples
-    --------
-    >>> r = Registry("colour")
-    >>> r.add("red", 1, "the colour of stop signs")
-    >>> r.get("red"), r.names()
-    (1, ['red'])
-    """
-
-    def __init__(self, kind: str):
-        self.kind = kind
-        self._items: dict[str, T] = {}
-        self._docs: dict[str, str] = {}
-
-    def add(self, name: str, item: T, doc: str) -> None:
-        if name in self._items:
-            raise ValueError(f"{self.kind} {name!r} is already registered")
-        self._items[name] = item
-        self._docs[name] = doc
-
-    def get(self, name: str) -> T:
-        try:
-            return self._items[name]
-        except KeyError:
-            raise ConfigError(f"unknown {self.kind} {name!r}; choose one of: {', '.join(self._items)}") from None
-
-    def doc(self, name: str) -> str:
-        self.get(name)
-        return self._docs[name]
-
-    def names(self) -> list[str]:
-        return list(self._items)
-
-    def remove(self, name: str) -> None:
-        """Unregister ``name`` (a ConfigError listing the known names if it is not registered)."""
-        self.get(name)
-        del self._items[name], self._docs[name]
-
-    @contextmanager
-    def added(self, name: str, item: T, doc: str) -> Iterator[T]:
-        """Register ``name`` for the duration of a ``with`` block (tests, experiments).
-
-        Examples
-        --------
-        >>> r = Registry("colour")
-        >>> with r.added("blue", 2, "the colour of the sky"):
-        ...     r.names()
-        ['blue']
-        >>> r.names()
-        []
-        """
-        self.add(name, item, doc)
-        try:
-            yield item
-        finally:
-            self.remove(name)
-
-    def __contains__(self, name: object) -> bool:
-        return name in self._items
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(self._items)
-
-
-@dataclass(frozen=True)
-class ArchitectureSpec:
-    """An encoder/decoder architecture: how to build it, and what it takes and can do.
-
-    Config validation asks these before any network is built.
-    """
-
-    #: ``build(model_config, enc_out) -> (encoder, decoder)``; the encoder emits ``enc_out`` values.
-    build: Callable[..., Any]
-    #: ranks of one sample it takes: 1 is (features,), 3 is (channels, height, width).
-    input_ranks: tuple[int, ...]
-    #: ``tied=True`` works: the decoder can reuse the encoder's linear weights transposed.
-    can_tie: bool = False
-    #: ``linear_path=True`` adds a linear path with ``init_linear``, so PCA can warm-start it.
-    has_linear_path: bool = False
-    #: ``grid(model_config) -> (height, width)``: where a token bottleneck's tokens lie (one per cell).
-    token_grid: Callable[..., tuple[int, int]] | None = None
-    #: ``describe(model_config) -> str``: the widths a model card shows beside the name.
-    describe: Callable[..., str] | None = None
-
-    def __call__(self, config, enc_out: int) -> tuple[Any, Any]:
-        return self.build(config, enc_out)
-
-
-@dataclass(frozen=True)
-class BottleneckSpec:
-    """A bottleneck: its class (whose ``capabilities`` are read without building) and its builder."""
-
-    #: an ``nn.Module`` class with ``in_features``, ``forward(h) -> Code``, ``terms(code)`` and ``capabilities``.
-    cls: type
-    #: ``build(model_config) -> module``; None builds ``cls(model_config.code_dim)``.
-    build: Callable[..., Any] | None = None
-
-    def __post_init__(self) -> None:
-        if not isinstance(getattr(self.cls, "capabilities", None), Capabilities):
-            raise TypeError(f"{self.cls.__name__} must declare a class attribute capabilities = Capabilities(...)")
-
-    @property
-    def capabilities(self) -> Capabilities:
-        return self.cls.capabilities
-
-    def __call__(self, config) -> Any:
-        return self.cls(config.code_dim) if self.build is None else self.build(config)
+__all__ = ["ARCHITECTURES", "BOTTLENECKS", "CORRUPTIONS", "LOSSES", "PENALTIES", "VARIANTS", "ArchitectureSpec",
+           "BottleneckSpec", "Registry", "TrustCode", "Variant", "build_networks", "check_components",
+           "check_token_grid", "check_trusted", "factory_kwargs", "factory_module", "grid_of", "own_networks",
+           "resolve_factory", "trusted"]
 
 
 def _mlp_widths(config) -> str:
@@ -208,6 +108,17 @@ def check_components(config) -> None:
     arch = ARCHITECTURES.get(config.arch)
     caps = BOTTLENECKS.get(config.bottleneck).capabilities
     shape = tuple(config.input_shape)
+    own = own_networks(config)
+    for side in ("encoder", "decoder"):
+        if side in own:
+            factory_module(own[side], side)  # the spelling only: nothing is imported here
+        elif getattr(config, f"{side}_kwargs", None) is not None:
+            raise ConfigError(f"{side}_kwargs needs {side}='package.module:function', the factory they are passed to")
+    if own and config.tied:
+        raise ConfigError(f"tied=True mirrors the built-in encoder's layers; it cannot tie your own "
+                          f"{' and '.join(own)} ({', '.join(own.values())})")
+    if len(own) == 2:
+        return  # both networks are the user's: the architecture's constraints do not apply
     if config.tied and not arch.can_tie:
         tieable = [n for n in ARCHITECTURES if ARCHITECTURES.get(n).can_tie]
         raise ConfigError(f"tied=True needs arch={_spell(tieable)} (a decoder that mirrors linear layers), "
@@ -226,9 +137,9 @@ def check_components(config) -> None:
 
 def grid_of(config) -> tuple[int, int] | None:
     """(height, width) of the token grid where ``config``'s architecture lays out its
-    bottleneck's tokens (a conv VQ-VAE); None where either does not."""
+    bottleneck's tokens (a conv VQ-VAE); None where either does not, or a network is the user's own."""
     grid = ARCHITECTURES.get(config.arch).token_grid
-    if grid is None or not BOTTLENECKS.get(config.bottleneck).capabilities.has_indices:
+    if grid is None or own_networks(config) or not BOTTLENECKS.get(config.bottleneck).capabilities.has_indices:
         return None
     return grid(config)
 
@@ -279,15 +190,8 @@ def _ce(config) -> CategoricalLoss:
 LOSSES: Registry[Callable[..., Any]] = Registry("loss")
 LOSSES.add("mse", _mse, "squared error; real-valued outputs")
 LOSSES.add("bce", _bce, "Bernoulli likelihood; outputs are probabilities in [0, 1]")
-LOSSES.add("ce", _ce, "cross-entropy on one-hot categorical columns (ModelConfig.categorical), squared error on the rest")
-
-
-@dataclass(frozen=True)
-class Variant:
-    """A named preset: ModelConfig (and TrainConfig) overrides."""
-
-    model: dict[str, Any] = field(default_factory=dict)
-    train: dict[str, Any] = field(default_factory=dict)
+LOSSES.add("ce", _ce,
+           "cross-entropy on one-hot categorical columns (ModelConfig.categorical), squared error on the rest")
 
 
 VARIANTS: Registry[Variant] = Registry("variant")
@@ -307,3 +211,36 @@ VARIANTS.add("vq", Variant(model={"bottleneck": "vq"}),
              "vector-quantised: each token of the code becomes one of K codebook vectors (discrete tokens)")
 VARIANTS.add("beta_vae", Variant(model={"bottleneck": "gaussian", "beta": 4.0}),
              "a VAE with beta = 4: a stronger pull to the prior, more disentangled codes")
+
+
+# -- the user's own networks in place of the architecture's --------------------------
+def own_networks(config) -> dict[str, str]:
+    """``{"encoder": path, "decoder": path}`` for the sides ``config`` builds from the user's factories."""
+    return {side: getattr(config, side) for side in ("encoder", "decoder") if getattr(config, side, None)}
+
+
+def build_networks(config, enc_out: int, trust_code: TrustCode = True) -> tuple[Any, Any]:
+    """The encoder (emitting ``enc_out`` values) and decoder of ``config``: the architecture's,
+    with either side replaced by the user's factory where ``config`` names one.
+
+    A factory is called as ``factory(input_shape, code_dim, **kwargs)``; an encoder whose
+    output width differs from ``enc_out`` gets a linear head (:class:`aekit.nn.own.OwnEncoder`).
+    """
+    own = own_networks(config)
+    encoder = decoder = None
+    if len(own) < 2:
+        encoder, decoder = ARCHITECTURES.get(config.arch)(config, enc_out)
+    for side, path in own.items():
+        factory = resolve_factory(path, trust_code, side)
+        kwargs = json.loads(getattr(config, f"{side}_kwargs") or "{}")
+        try:
+            net = factory(tuple(config.input_shape), config.code_dim, **kwargs)
+        except Exception as exc:  # the user's code: any failure is named with its source
+            raise ConfigError(f"{side}={path!r} failed when called as {path.split(':')[1]}(input_shape="
+                              f"{tuple(config.input_shape)}, code_dim={config.code_dim}, **{kwargs!r}): "
+                              f"{type(exc).__name__}: {exc}") from exc
+        if side == "encoder":
+            encoder = OwnEncoder(net, config.input_shape, enc_out, source=path)
+        else:
+            decoder = OwnDecoder(net, config.input_shape, config.code_dim, source=path)
+    return encoder, decoder
