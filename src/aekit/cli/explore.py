@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-
 import click
 
 from aekit.cli.common import CONTEXT, main, trust_code_option

@@ -9,8 +9,6 @@ from typing import Any
 
 import click
 
-from aekit.errors import ConfigError
-from aekit.cli.options import given_options, option_flags, to_params
 from aekit.cli.common import (
     CONTEXT,
     columns_of,
@@ -19,13 +17,16 @@ from aekit.cli.common import (
     load_model,
     main,
     parse_settings,
-    trust_code_option,
     print_metrics,
     read_toml,
+    trust_code_option,
     write_array,
     write_output,
     write_table,
 )
+from aekit.cli.options import given_options, option_flags, to_params
+from aekit.errors import ConfigError
+from aekit.registry import factory_module
 
 
 @main.command(context_settings=CONTEXT)
@@ -66,10 +67,9 @@ def fit(data: str, output: str, config_file: str | None, resume: bool, quiet: bo
     Under torchrun each process trains on its shard of every batch (--batch-size is
     the global batch); rank 0 alone writes the checkpoint and the model and prints.
     """
-    from aekit.train import distributed
     from aekit.data.stream import open_stream, should_stream
     from aekit.estimators.autoencoder import AutoEncoder
-    from aekit.train import remove_checkpoint
+    from aekit.train import distributed, remove_checkpoint
 
     distributed.setup()  # joins torchrun's process group; a no-op outside torchrun
     quiet = quiet or not distributed.is_main()
@@ -110,7 +110,8 @@ def fit(data: str, output: str, config_file: str | None, resume: bool, quiet: bo
     if report_path is not None:  # from the saved directory, so it equals `aekit report MODEL DATA`
         from aekit.report.html import write_report
 
-        path = write_report(load_model(str(model_dir)), ds, report_path)
+        own = [factory_module(p) for p in (est.model_.config.encoder, est.model_.config.decoder) if p]
+        path = write_report(load_model(str(model_dir), trust_code=own), ds, report_path)  # modules fit just ran
         click.echo(f"report written to {path}")
 
 

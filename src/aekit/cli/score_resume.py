@@ -35,12 +35,12 @@ from typing import Any
 
 import numpy as np
 
-from aekit._version import __version__
 from aekit._atomic import WriteError, atomic_write_text, remove_stale_temps
-from aekit.estimators.anomaly import DETECTOR_FILE
+from aekit._version import __version__
 from aekit.data import Dataset
 from aekit.data.stream import ParquetStream, RowStream
 from aekit.errors import AekitError, ConfigError
+from aekit.estimators.anomaly import DETECTOR_FILE
 from aekit.io import CONFIG, WEIGHTS
 
 FORMAT = "aekit-score-progress-1"

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import click
 
-from aekit.cli.common import CONTEXT, parse_settings, main
+from aekit.cli.common import CONTEXT, main, parse_settings
 from aekit.registry import VARIANTS
 
 

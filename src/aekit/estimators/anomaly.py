@@ -42,9 +42,10 @@ from sklearn.utils.validation import check_is_fitted
 
 from aekit._atomic import atomic_write_text
 from aekit.data import Dataset
-from aekit.errors import ConfigError, DataError, ModelFileError
 from aekit.data.tables import TableSchema
-from aekit.estimators.autoencoder import AutoEncoder, _table_of, _to_numpy
+from aekit.errors import ConfigError, DataError, ModelFileError
+from aekit.estimators.autoencoder import AutoEncoder, _table_of
+from aekit.estimators.inputs import _to_numpy
 from aekit.model import map_batches
 
 DETECTOR_FILE = "detector.json"

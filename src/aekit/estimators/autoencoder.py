@@ -19,10 +19,10 @@ from sklearn.utils.validation import check_is_fitted
 
 from aekit import io
 from aekit.config import DataConfig, ModelConfig, TrainConfig
-from aekit.data import Dataset, check_array
 from aekit.data.stream import RowStream
-from aekit.errors import DataError, DataTypeError
+from aekit.errors import DataError
 from aekit.estimators.generate import GenerateMixin
+from aekit.estimators.inputs import as_samples
 from aekit.estimators.streaming import evaluate_stream
 from aekit.estimators.tables import TableMixin, _is_frame, _load_schema, _table_of
 from aekit.fitting import pipeline
@@ -378,31 +378,8 @@ class AutoEncoder(GenerateMixin, TableMixin, TransformerMixin, BaseEstimator):
     # -- helpers -------------------------------------------------------------------
     def _as_samples(self, X: Any, fitting: bool = False) -> tuple[np.ndarray, str]:
         """Validate ``X`` and return float32 samples (n, *sample_shape) and the kind."""
-        name = "X"
-        if isinstance(X, Dataset):
-            x, kind, name = X.x, X.kind, X.name
-        else:
-            x = _to_numpy(X)
-            if x.ndim == 3:  # (n, H, W) grey images
-                x = x[:, None]
-            kind = "image" if x.ndim == 4 else "table"
-        if x.ndim < 2:
-            raise DataError(f"{name} must have one row per sample, got an array of shape {x.shape}. Reshape your "
-                            "data with X.reshape(-1, 1) for one feature or X.reshape(1, -1) for one sample")
-        if x.ndim == 2 and x.shape[1] == 0:
-            raise DataError(f"0 feature(s) (shape={x.shape}) while a minimum of 1 is required.")
         shape = self.input_shape if fitting else getattr(self, "input_shape_", None)
-        if shape is not None:
-            shape = tuple(int(s) for s in shape)
-            if math.prod(x.shape[1:]) != math.prod(shape):
-                raise DataError(f"{name} has {math.prod(x.shape[1:])} features, but {type(self).__name__} is "
-                                f"expecting {math.prod(shape)} features as input (samples of shape {shape}, "
-                                f"got {x.shape[1:]})")
-            x = x.reshape(len(x), *shape)
-            if len(shape) == 3:
-                kind = "image"
-        x = check_array(x, name=name, kind=kind)
-        return x, kind
+        return as_samples(X, shape, type(self).__name__)
 
     def _model_input(self, X: Any) -> torch.Tensor:
         check_is_fitted(self, "model_")
@@ -424,27 +401,3 @@ class AutoEncoder(GenerateMixin, TableMixin, TransformerMixin, BaseEstimator):
         tags.non_deterministic = False
         tags.transformer_tags.preserves_dtype = ["float32"]  # torch computes in float32
         return tags
-
-
-def _to_numpy(X: Any) -> np.ndarray:
-    """Array-like -> float32 ndarray, refusing sparse, complex and non-numeric input by name."""
-    if isinstance(X, torch.Tensor):
-        X = X.detach().cpu().numpy()
-    if hasattr(X, "toarray") and hasattr(X, "nnz"):
-        raise DataTypeError("A sparse matrix was passed, but dense data is required: aekit does not support "
-                            "sparse input; use X.toarray() to convert it to a dense numpy array")
-    raw = np.asarray(X)
-    if np.iscomplexobj(raw):
-        raise DataError("Complex data not supported: aekit needs real numbers")
-    try:
-        with np.errstate(over="ignore"):  # values beyond float32 become inf: named below
-            out = raw.astype(np.float32)
-    except (TypeError, ValueError) as exc:
-        raise DataTypeError(f"X must hold numbers, got values of type {raw.dtype} ({exc})") from None
-    if raw.dtype.kind == "f" and raw.dtype.itemsize > 4 and not np.isfinite(out).all():
-        overflow = np.isinf(out) & np.isfinite(raw)
-        if overflow.any():
-            where = tuple(int(i) for i in np.argwhere(overflow)[0])
-            raise DataError(f"X{list(where)} = {raw[where]!r} is too large for float32 (largest 3.4e38); "
-                            "rescale the data")
-    return out

@@ -153,13 +153,13 @@ def _require_exporter() -> None:
             raise ConfigError(f"exporting to ONNX needs the {name} package ({exc}): {INSTALL_HINT}") from None
 
 
-def _as_estimator(model_or_path: Any):
+def _as_estimator(model_or_path: Any, trust_code: Any = None):
     """An AutoEncoder from a model directory (loaded without unpickling), an
     AutoEncoder, or an AnomalyDetector (its autoencoder)."""
     if isinstance(model_or_path, (str, os.PathLike)):
         from aekit.estimators.autoencoder import AutoEncoder
 
-        return AutoEncoder.load(model_or_path)
+        return AutoEncoder.load(model_or_path, trust_code=trust_code)
     est = getattr(model_or_path, "autoencoder_", model_or_path)
     if getattr(est, "model_", None) is None:
         raise ConfigError(f"export needs a fitted AutoEncoder or a model directory, got {type(model_or_path).__name__}")
@@ -196,7 +196,8 @@ def _io(name: str, shape: tuple, dtype: str) -> dict[str, Any]:
     return {"name": name, "shape": ["batch", *shape], "dtype": dtype}
 
 
-def export_onnx(model_or_path: Any, out_dir: str | os.PathLike, *, opset: int | None = None) -> dict[str, Path]:
+def export_onnx(model_or_path: Any, out_dir: str | os.PathLike, *, opset: int | None = None,
+                trust_code: Any = None) -> dict[str, Path]:
     """Write ``encoder.onnx``, ``decoder.onnx``, ``scorer.onnx`` and ``export.json`` to ``out_dir``.
 
     Parameters
@@ -208,6 +209,9 @@ def export_onnx(model_or_path: Any, out_dir: str | os.PathLike, *, opset: int | 
         Created if needed; files already there with the same names are replaced.
     opset : int, optional
         ONNX opset, at least 18; default the exporter's.
+    trust_code : list of str, optional
+        For a model directory with its own networks: the modules they may be imported
+        from (see ``aekit.load``).
 
     Returns
     -------
@@ -231,7 +235,7 @@ def export_onnx(model_or_path: Any, out_dir: str | os.PathLike, *, opset: int | 
     >>> bool(np.allclose(code, ae.transform(X[:5]), atol=1e-5))
     True
     """
-    est = _as_estimator(model_or_path)
+    est = _as_estimator(model_or_path, trust_code)
     _require_exporter()
     if opset is not None:
         import onnx.defs
@@ -310,7 +314,8 @@ def export_onnx(model_or_path: Any, out_dir: str | os.PathLike, *, opset: int | 
     return paths
 
 
-def check_onnx(model_or_path: Any, paths: dict[str, Path], x: np.ndarray | None = None, seed: int = 0) -> dict[str, float]:
+def check_onnx(model_or_path: Any, paths: dict[str, Path], x: np.ndarray | None = None, seed: int = 0,
+               trust_code: Any = None) -> dict[str, float]:
     """Run the exported graphs in ONNX Runtime and return the largest absolute
     difference to PyTorch's ``transform`` / ``inverse_transform`` /
     ``reconstruction_error`` for each graph (and the share of VQ indices that differ).
@@ -322,7 +327,7 @@ def check_onnx(model_or_path: Any, paths: dict[str, Path], x: np.ndarray | None 
         import onnxruntime as ort
     except ImportError as exc:
         raise ConfigError(f"checking the export needs onnxruntime ({exc}): {INSTALL_HINT}") from None
-    est = _as_estimator(model_or_path)
+    est = _as_estimator(model_or_path, trust_code)
     cfg, prep = est.model_.config, est.preprocessing_
     if x is None:
         rng = np.random.default_rng(seed)

@@ -12,8 +12,7 @@ import numpy as np
 import torch
 
 from aekit.data import Dataset
-from aekit.data.stream import ParquetStream, RowStream
-from aekit.data.stream import HashSelect
+from aekit.data.stream import HashSelect, ParquetStream, RowStream
 from aekit.fitting.evaluate import evaluate
 from aekit.fitting.sources import SAMPLE, SAMPLE_BYTES
 from aekit.io.arrays import array_writer

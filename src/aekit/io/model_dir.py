@@ -255,7 +255,7 @@ def _read_json(path: Path, required: bool, checksums: dict[str, str] | None = No
     return value
 
 
-def _checksums(config: dict, source: Path) -> dict[str, str]:
+def _checksums(config: dict[str, Any], source: Path) -> dict[str, str]:
     """The ``sha256`` record of config.json ({} for a directory saved before it existed)."""
     record = config.get("sha256", {})
     if not isinstance(record, dict) or not all(

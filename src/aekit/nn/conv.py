@@ -26,12 +26,16 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 import torch
 from torch import nn
 
 from aekit.errors import ConfigError
 from aekit.nn import activation
+
+if TYPE_CHECKING:
+    from aekit.config import ModelConfig
 
 
 def _stage_sizes(height: int, width: int, n_stages: int) -> list[tuple[int, int]]:
@@ -87,6 +91,8 @@ class ConvEncoder(nn.Module):
         h, w = self.sizes[-1]
         self.flat = self.channels[-1] * h * w
         self.token_dim = token_dim
+        self.head: nn.Conv2d | nn.Linear
+        self.linear: nn.Linear | None
         if token_dim is not None:
             _check_grid(out_features, token_dim, (h, w))
             self.head = nn.Conv2d(self.channels[-1], token_dim, kernel_size=1)
@@ -97,9 +103,10 @@ class ConvEncoder(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if self.token_dim is not None:
-            grid = self.head(self.features(x))  # (batch, token_dim, H, W)
+            grid: torch.Tensor = self.head(self.features(x))  # (batch, token_dim, H, W)
             return grid.permute(0, 2, 3, 1).flatten(1)  # (batch, H * W * token_dim), cell-major
-        out = self.head(self.features(x).flatten(1))  # (batch, C, H, W) -> (batch, out_features)
+        feats: torch.Tensor = self.features(x)  # (batch, C, H, W)
+        out: torch.Tensor = self.head(feats.flatten(1))  # (batch, out_features)
         if self.linear is not None:
             out = out + self.linear(x.flatten(1))
         return out
@@ -136,6 +143,7 @@ class ConvDecoder(nn.Module):
         chans = [c_out, *channels[: len(sizes) - 1]]
         self.start = (chans[-1], *sizes[-1])
         self.token_dim = token_dim
+        self.head: nn.Conv2d | nn.Linear
         if token_dim is not None:
             _check_grid(code_dim, token_dim, sizes[-1])
             self.head = nn.Conv2d(token_dim, chans[-1], kernel_size=1)
@@ -154,18 +162,20 @@ class ConvDecoder(nn.Module):
                 layers.append(activation(act))
         self.features = nn.Sequential(*layers)
         last = self.features[-1] if len(self.features) else self.head
-        self.linear = _linear_path(last, code_dim, math.prod(output_shape)) if linear_path else None
+        self.linear: nn.Linear | None = _linear_path(last, code_dim, math.prod(output_shape)) if linear_path else None
 
     def forward(self, z: torch.Tensor) -> torch.Tensor:
+        h: torch.Tensor
         if self.token_dim is not None:
-            _, h, w = self.start
-            grid = z.reshape(z.shape[0], h, w, self.token_dim).permute(0, 3, 1, 2)  # (batch, token_dim, H, W)
+            _, grid_h, grid_w = self.start
+            grid = z.reshape(z.shape[0], grid_h, grid_w, self.token_dim).permute(0, 3, 1, 2)  # (batch, token_dim, H, W)
             h = self.head_act(self.head(grid))
         else:
             h = self.head_act(self.head(z)).reshape(z.shape[0], *self.start)
-        out = self.features(h)
+        out: torch.Tensor = self.features(h)
         if self.linear is not None:
-            out = out + self.linear(z).reshape(z.shape[0], *self.output_shape)
+            flat: torch.Tensor = self.linear(z)
+            out = out + flat.reshape(z.shape[0], *self.output_shape)
         return out
 
     @torch.no_grad()
@@ -182,8 +192,11 @@ def _check_grid(code_dim: int, token_dim: int, grid: tuple[int, int]) -> None:
 
 def _linear_path(last: nn.Module, n_in: int, n_out: int) -> nn.Linear:
     """A linear map beside the conv branch, whose last layer ``last`` starts at zero."""
-    nn.init.zeros_(last.weight)
-    nn.init.zeros_(last.bias)
+    weight, bias = last.weight, last.bias
+    # The branch ends in a Linear, Conv2d or ConvTranspose2d, all built here with a bias.
+    assert isinstance(weight, torch.Tensor) and isinstance(bias, torch.Tensor), "last layer needs weight and bias"
+    nn.init.zeros_(weight)
+    nn.init.zeros_(bias)
     return nn.Linear(n_in, n_out)
 
 
@@ -194,14 +207,14 @@ def _set_linear(linear: nn.Linear | None, weight: torch.Tensor, bias: torch.Tens
     linear.bias.copy_(bias)
 
 
-def build_conv(config, enc_out: int) -> tuple[nn.Module, nn.Module]:
+def build_conv(config: ModelConfig, enc_out: int) -> tuple[nn.Module, nn.Module]:
     """Encoder and decoder for ``arch='conv'`` from a :class:`~aekit.config.ModelConfig`.
 
     A bottleneck with discrete tokens (``vq``) gets the spatial token grid
     (``config.token_grid``): one token per cell of the last feature map,
     ``token_dim = code_dim / cells`` (checked by the config).
     """
-    token_dim = None
+    token_dim: int | None = None
     grid = config.token_grid
     if grid is not None:
         token_dim = config.code_dim // (grid[0] * grid[1])

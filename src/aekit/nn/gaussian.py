@@ -51,6 +51,12 @@ def gaussian_kl(mu: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:
     return 0.5 * (mu.pow(2) + logvar.exp() - 1.0 - logvar)
 
 
+def _logvar(code: Code) -> torch.Tensor:
+    """The posterior log-variance of ``code``, which every code of :class:`GaussianBottleneck` carries."""
+    assert code.logvar is not None, "a Gaussian bottleneck's code always has a logvar (forward sets it)"
+    return code.logvar
+
+
 class GaussianBottleneck(nn.Module):
     """The variational bottleneck: a reparameterised sample from a diagonal Gaussian.
 
@@ -154,7 +160,7 @@ class GaussianBottleneck(nn.Module):
         eq. 15, with the minibatch as the group) and dimensions under the floor get
         no gradient. Without free bits ``loss_value`` is None.
         """
-        kl = gaussian_kl(code.mean, code.logvar)  # (batch, code_dim)
+        kl = gaussian_kl(code.mean, _logvar(code))  # (batch, code_dim)
         loss_value = None
         if self.free_bits > 0:
             above = kl.mean(0, keepdim=True).detach() >= self.free_bits  # (1, code_dim)
@@ -173,7 +179,7 @@ class GaussianBottleneck(nn.Module):
         >>> b.kl_per_dimension(code)
         tensor([0., 2.])
         """
-        return gaussian_kl(code.mean, code.logvar).mean(0)
+        return gaussian_kl(code.mean, _logvar(code)).mean(0)
 
     def extra_repr(self) -> str:
         return (f"code_dim={self.code_dim}, beta={self.beta}, kl_warmup_epochs={self.kl_warmup_epochs}, "

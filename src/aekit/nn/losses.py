@@ -14,6 +14,7 @@ large beta).
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable, Sequence
 
 import torch
 import torch.nn.functional as F
@@ -46,7 +47,12 @@ class MSELoss(nn.Module):
     tensor([1., 1.])
     """
 
-    def __init__(self):
+    # Buffers, registered in __init__.
+    sigma2: torch.Tensor
+    _epoch_sq: torch.Tensor
+    _epoch_n: torch.Tensor
+
+    def __init__(self) -> None:
         super().__init__()
         self.register_buffer("sigma2", torch.ones(()))
         # This epoch's squared errors and cell count (float64), for end_epoch; not saved:
@@ -105,6 +111,7 @@ class MSELoss(nn.Module):
         """
         sq = (x - raw).pow(2).flatten(1)  # (batch, n_features)
         observed = None if mask is None else mask.flatten(1).to(sq.dtype)
+        cells: int | torch.Tensor
         if self.training:
             if observed is None:
                 total, cells = sq.detach().double().sum(), sq.numel()
@@ -206,7 +213,9 @@ class CategoricalLoss(nn.Module):
     tensor([0.6743])
     """
 
-    def __init__(self, groups, n_features: int):
+    numeric: torch.Tensor  # buffer, registered in __init__
+
+    def __init__(self, groups: Iterable[Sequence[int]], n_features: int):
         super().__init__()
         self.groups = [(int(start), int(size)) for start, size in groups]
         numeric = torch.ones(n_features, dtype=torch.bool)

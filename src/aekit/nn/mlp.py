@@ -12,11 +12,15 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 import torch
 from torch import nn
 
 from aekit.nn import activation
+
+if TYPE_CHECKING:
+    from aekit.config import ModelConfig
 
 
 def default_hidden(n_features: int, code_dim: int) -> tuple[int, ...]:
@@ -55,11 +59,12 @@ class _LinearPlusMLP(nn.Module):
         if linear_path:
             # The residual starts at zero so the model starts as its linear path.
             last = self.mlp[-1]
+            assert isinstance(last, nn.Linear), "_stack always ends with a linear layer"
             nn.init.zeros_(last.weight)
             nn.init.zeros_(last.bias)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        out = self.mlp(x)
+        out: torch.Tensor = self.mlp(x)
         if self.linear is not None:
             out = out + self.linear(x)
         return out
@@ -154,12 +159,15 @@ class TiedMLPDecoder(nn.Module):
     @torch.no_grad()
     def init_linear(self, weight: torch.Tensor, bias: torch.Tensor) -> None:
         """Only the bias is the decoder's own; the weight is the encoder's, transposed."""
-        if not torch.allclose(weight, self._encoder[0].linear.weight.t()):
+        linear = self._encoder[0].linear
+        if linear is None:
+            raise ValueError("this network has no linear path (linear_path=False)")
+        if not torch.allclose(weight, linear.weight.t()):
             raise ValueError("a tied decoder's linear weight must be the encoder's transposed")
         self.linear_bias.copy_(bias)
 
 
-def build_mlp(config, enc_out: int) -> tuple[nn.Module, nn.Module]:
+def build_mlp(config: ModelConfig, enc_out: int) -> tuple[nn.Module, nn.Module]:
     """Encoder and decoder for ``arch='mlp'`` from a :class:`~aekit.config.ModelConfig`."""
     hidden = config.hidden if config.hidden is not None else default_hidden(config.n_features, config.code_dim)
     encoder = MLPEncoder(config.input_shape, enc_out, hidden, config.activation, config.linear_path)
@@ -170,7 +178,7 @@ def build_mlp(config, enc_out: int) -> tuple[nn.Module, nn.Module]:
     return encoder, decoder
 
 
-def build_linear(config, enc_out: int) -> tuple[nn.Module, nn.Module]:
+def build_linear(config: ModelConfig, enc_out: int) -> tuple[nn.Module, nn.Module]:
     """Encoder and decoder with no hidden layer and no nonlinearity (``arch='linear'``)."""
     encoder = MLPEncoder(config.input_shape, enc_out, (), config.activation, linear_path=False)
     if config.tied:

@@ -67,7 +67,7 @@ class OwnEncoder(nn.Module):
         self.head = nn.Linear(self.width, out_features) if self.width != out_features else None
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        h = self.net(x)  # (batch, width)
+        h: torch.Tensor = self.net(x)  # (batch, width); a tensor, as _probe checked at build time
         return h if self.head is None else self.head(h)  # (batch, out_features)
 
 
@@ -93,4 +93,5 @@ class OwnDecoder(nn.Module):
         self.net = net
 
     def forward(self, z: torch.Tensor) -> torch.Tensor:
-        return self.net(z).reshape(len(z), *self.output_shape)  # (batch, *output_shape)
+        out: torch.Tensor = self.net(z)  # a tensor, as _probe checked at build time
+        return out.reshape(len(z), *self.output_shape)  # (batch, *output_shape)

@@ -36,6 +36,7 @@ Options, and why each exists:
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import torch
 from torch import nn
@@ -178,6 +179,14 @@ class VQBottleneck(nn.Module):
 
     #: "codebook" is reported only with ``ema=False``.
     capabilities = Capabilities(has_indices=True, terms=("commitment", "codebook"))
+
+    # Buffers registered in __init__ (codebook is a Parameter instead with ema=False; embed_sum only with ema).
+    codebook: torch.Tensor
+    embed_sum: torch.Tensor
+    cluster_size: torch.Tensor
+    recent_usage: torch.Tensor
+    initialized: torch.Tensor
+    usage: torch.Tensor
 
     def __init__(self, code_dim: int, codebook_size: int = 512, token_dim: int | None = None,
                  commitment: float = 0.25, ema: bool = True, decay: float = 0.99, kmeans_init: bool = True,
@@ -356,9 +365,10 @@ class VQBottleneck(nn.Module):
         if self.ema:
             self.embed_sum[idx] = vectors * sizes[:, None]
 
-    def __getstate__(self):
+    def __getstate__(self) -> dict[str, Any]:
         # The last forward's tensors carry an autograd graph, which deepcopy and pickle refuse.
-        return {**super().__getstate__(), "_last": None}
+        # torch leaves Module.__getstate__ unannotated (it returns a copy of __dict__).
+        return {**super().__getstate__(), "_last": None}  # type: ignore[no-untyped-call]
 
     def extra_repr(self) -> str:
         return (f"code_dim={self.code_dim}, codebook_size={self.codebook_size}, token_dim={self.token_dim}, "
