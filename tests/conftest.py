@@ -65,11 +65,14 @@ def browser():
 def watch():
     """``watch(page) -> (problems, urls)``: console errors and warnings and page errors
     as they happen, and the URL of every request and WebSocket the page opens."""
+
     def start(page):
         problems: list[str] = []
         urls: list[str] = []
-        page.on("console", lambda m: problems.append(f"console.{m.type}: {m.text}")
-                if m.type in ("error", "warning") else None)
+        page.on(
+            "console",
+            lambda m: problems.append(f"console.{m.type}: {m.text}") if m.type in ("error", "warning") else None,
+        )
         page.on("pageerror", lambda e: problems.append(f"page error: {e}"))
         page.on("request", lambda r: urls.append(r.url))
         page.on("websocket", lambda ws: urls.append(ws.url))

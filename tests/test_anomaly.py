@@ -46,8 +46,9 @@ def test_off_the_plane_and_far_along_it_are_both_caught_by_the_combined_score():
     combined = AnomalyDetector(code_dim=2, epochs=30, contamination=0.05).fit(x)
     recon_only = AnomalyDetector(code_dim=2, epochs=30, contamination=0.05, criterion="reconstruction").fit(x)
     auc = roc_auc_score(y, combined.anomaly_score(test))
-    far_auc_recon = roc_auc_score(np.r_[np.zeros(200), np.ones(20)],
-                                  recon_only.anomaly_score(np.vstack([normal, far_along])))
+    far_auc_recon = roc_auc_score(
+        np.r_[np.zeros(200), np.ones(20)], recon_only.anomaly_score(np.vstack([normal, far_along]))
+    )
     assert auc > 0.99
     assert far_auc_recon < 0.8  # the reconstruction error alone misses what the code keeps
     flags = combined.predict(test)
@@ -117,16 +118,19 @@ def test_save_and_load_round_trip_and_refuse_bad_files(tmp_path):
         AnomalyDetector.load(plain)
 
 
-@pytest.mark.parametrize("options, message", [
-    (dict(contamination=0.0), r"contamination=0.0 must be a number in \(0, 0.5\]"),
-    (dict(contamination=0.7), r"contamination=0.7 must be"),
-    (dict(criterion="mahalanobis"), r"criterion='mahalanobis' is not one of: combined, reconstruction"),
-    (dict(code_dim=0), r"code_dim=0 must be a positive integer or None"),
-    (dict(estimator="ae"), r"estimator must be an aekit.AutoEncoder"),
-    (dict(residual_window=2), r"residual_window=2 must be 'auto' or an odd positive integer"),
-    (dict(residual_window="wide"), r"residual_window='wide' must be"),
-    (dict(residual_window=3), r"residual_window=3 needs images \(n, C, H, W\); these samples have shape \(4,\)"),
-])
+@pytest.mark.parametrize(
+    "options, message",
+    [
+        (dict(contamination=0.0), r"contamination=0.0 must be a number in \(0, 0.5\]"),
+        (dict(contamination=0.7), r"contamination=0.7 must be"),
+        (dict(criterion="mahalanobis"), r"criterion='mahalanobis' is not one of: combined, reconstruction"),
+        (dict(code_dim=0), r"code_dim=0 must be a positive integer or None"),
+        (dict(estimator="ae"), r"estimator must be an aekit.AutoEncoder"),
+        (dict(residual_window=2), r"residual_window=2 must be 'auto' or an odd positive integer"),
+        (dict(residual_window="wide"), r"residual_window='wide' must be"),
+        (dict(residual_window=3), r"residual_window=3 needs images \(n, C, H, W\); these samples have shape \(4,\)"),
+    ],
+)
 def test_bad_options_are_named(options, message):
     with pytest.raises(ConfigError, match=message):
         AnomalyDetector(**options).fit(np.zeros((20, 4), np.float32))
@@ -149,8 +153,9 @@ def test_image_residuals_are_averaged_over_the_window_before_they_are_squared(im
     expected = np.stack([_box_mean(r[0], 3) ** 2 for r in residual])[:, None]
     np.testing.assert_allclose(det.explain(images[:3]), expected, rtol=1e-4, atol=1e-9)
     raw = AnomalyDetector(epochs=2, residual_window=1).fit(images)
-    np.testing.assert_allclose(raw.explain(images[:3]), (raw.autoencoder_.reconstruct(images[:3]) - images[:3]) ** 2,
-                               rtol=1e-4, atol=1e-9)
+    np.testing.assert_allclose(
+        raw.explain(images[:3]), (raw.autoencoder_.reconstruct(images[:3]) - images[:3]) ** 2, rtol=1e-4, atol=1e-9
+    )
     x, _ = plane_data(100, 0)
     assert AnomalyDetector(epochs=1).fit(x).residual_window_ == 1  # "auto" on vectors
 
@@ -170,8 +175,9 @@ def test_the_window_is_saved_and_older_detector_files_load_with_raw_residuals(im
 @pytest.mark.skipif(not ADBENCH.is_dir(), reason=f"ADBench sets not found at {ADBENCH}")
 def test_breast_cancer_anomalies_are_found_without_labels():
     data = np.load(ADBENCH / "4_breastw.npz")
-    x_train, x_test, _, y_test = train_test_split(data["X"], data["y"], test_size=0.3, stratify=data["y"],
-                                                  random_state=0)
+    x_train, x_test, _, y_test = train_test_split(
+        data["X"], data["y"], test_size=0.3, stratify=data["y"], random_state=0
+    )
     det = AnomalyDetector(random_state=0).fit(x_train.astype(np.float32))
     assert roc_auc_score(y_test, det.anomaly_score(x_test.astype(np.float32))) > 0.95
 
@@ -182,8 +188,9 @@ def mixed_frame(n: int, seed: int):
 
     rng = np.random.default_rng(seed)
     size = rng.normal(size=n)
-    return pd.DataFrame({"size": size, "height": 2 * size + 0.1 * rng.normal(size=n),
-                         "kind": np.where(size > 0, "large", "small")})
+    return pd.DataFrame(
+        {"size": size, "height": 2 * size + 0.1 * rng.normal(size=n), "kind": np.where(size > 0, "large", "small")}
+    )
 
 
 def test_tables_with_categories_and_gaps_are_scored_and_explained_by_column():

@@ -130,6 +130,7 @@ def test_architecture_specs_state_what_they_take():
         else:
             with pytest.raises(ConfigError, match="tied=True needs arch='mlp' or 'linear'"):
                 ModelConfig(**tied)
-    assert ModelConfig(input_shape=(1, 12, 12), code_dim=36, arch="conv", bottleneck="vq",
-                       channels=(8, 16)).token_grid == (3, 3)
+    assert ModelConfig(
+        input_shape=(1, 12, 12), code_dim=36, arch="conv", bottleneck="vq", channels=(8, 16)
+    ).token_grid == (3, 3)
     assert ModelConfig(input_shape=(1, 12, 12), code_dim=36, arch="mlp", bottleneck="vq").token_grid is None

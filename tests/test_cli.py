@@ -36,8 +36,9 @@ def test_help_has_an_example(command):
 
 
 def test_fit_writes_a_model_directory_and_prints_pca(tmp_path):
-    out = run("fit", "builtin:digits", "-o", tmp_path / "m", "--code-dim", "4", "--epochs", "2", "--quiet",
-              "--limit", "300").output
+    out = run(
+        "fit", "builtin:digits", "-o", tmp_path / "m", "--code-dim", "4", "--epochs", "2", "--quiet", "--limit", "300"
+    ).output
     assert "autoencoder MSE" in out and "PCA-4 MSE" in out
     names = sorted(p.name for p in (tmp_path / "m").iterdir())
     assert names == ["config.json", "history.json", "metrics.json", "model.safetensors"]  # checkpoint removed
@@ -74,8 +75,19 @@ def test_fit_resume_continues_from_the_checkpoint(tmp_path, monkeypatch):
         return original(self, *args, **kwargs)
 
     monkeypatch.setattr(train_module.Trainer, "_train_epoch", flaky)
-    args = ["fit", "builtin:digits", "-o", tmp_path / "m", "--code-dim", "4", "--epochs", "4", "--quiet",
-            "--limit", "200"]
+    args = [
+        "fit",
+        "builtin:digits",
+        "-o",
+        tmp_path / "m",
+        "--code-dim",
+        "4",
+        "--epochs",
+        "4",
+        "--quiet",
+        "--limit",
+        "200",
+    ]
     result = run(*args, ok=False)
     assert result.exit_code == 130
     assert "finished epochs (1-2) are saved" in result.output and "--resume" in result.output

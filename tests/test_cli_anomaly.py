@@ -30,9 +30,24 @@ def labelled_table(path):
 
 def test_detect_reports_auc_beside_isolation_forest_and_pca_then_score_writes_flags(tmp_path):
     labelled_table(tmp_path / "t.npz")
-    out = run("detect", tmp_path / "t.npz", "-o", tmp_path / "det", "--epochs", "30", "--contamination", "0.1", "--code-dim", "1", "-q")
-    aucs = {line.split()[0]: float(line.split()[1]) for line in out.splitlines()
-            if line.strip().split()[0] in ("aekit", "IsolationForest", "PCA")}
+    out = run(
+        "detect",
+        tmp_path / "t.npz",
+        "-o",
+        tmp_path / "det",
+        "--epochs",
+        "30",
+        "--contamination",
+        "0.1",
+        "--code-dim",
+        "1",
+        "-q",
+    )
+    aucs = {
+        line.split()[0]: float(line.split()[1])
+        for line in out.splitlines()
+        if line.strip().split()[0] in ("aekit", "IsolationForest", "PCA")
+    }
     assert set(aucs) == {"aekit", "IsolationForest", "PCA"}
     assert aucs["aekit"] > 0.95
     run("score", tmp_path / "det", tmp_path / "t.npz", "-o", tmp_path / "scores.csv", "--top", "2")
@@ -61,8 +76,9 @@ def test_detect_and_score_a_csv_table_with_text_columns_and_gaps(tmp_path):
 
     rng = np.random.default_rng(0)
     size = rng.normal(size=400)
-    frame = pd.DataFrame({"size": size, "height": 2 * size + 0.1 * rng.normal(size=400),
-                          "kind": np.where(size > 0, "large", "small")})
+    frame = pd.DataFrame(
+        {"size": size, "height": 2 * size + 0.1 * rng.normal(size=400), "kind": np.where(size > 0, "large", "small")}
+    )
     frame.loc[::10, "height"] = np.nan
     frame.to_csv(tmp_path / "t.csv", index=False)
     run("detect", tmp_path / "t.csv", "-o", tmp_path / "det", "--epochs", "20", "-q")

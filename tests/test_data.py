@@ -22,10 +22,15 @@ FASHION = Path("/usr/share/datasets/fashion-mnist")
 
 
 def _idx(array: np.ndarray) -> bytes:
-    codes = {np.dtype(np.uint8): 0x08, np.dtype(np.int8): 0x09, np.dtype(">i2"): 0x0B, np.dtype(">i4"): 0x0C,
-             np.dtype(">f4"): 0x0D, np.dtype(">f8"): 0x0E}
-    header = struct.pack(">BBBB", 0, 0, codes[array.dtype], array.ndim) + struct.pack(f">{array.ndim}I",
-                                                                                        *array.shape)
+    codes = {
+        np.dtype(np.uint8): 0x08,
+        np.dtype(np.int8): 0x09,
+        np.dtype(">i2"): 0x0B,
+        np.dtype(">i4"): 0x0C,
+        np.dtype(">f4"): 0x0D,
+        np.dtype(">f8"): 0x0E,
+    }
+    header = struct.pack(">BBBB", 0, 0, codes[array.dtype], array.ndim) + struct.pack(f">{array.ndim}I", *array.shape)
     return header + array.tobytes()
 
 
@@ -86,8 +91,11 @@ def test_image_folder_mismatched_sizes_names_the_file(tmp_path):
 def test_idx_gz_or_raw_with_sibling_labels(tmp_path, gz):
     images = (np.arange(3 * 4 * 4) % 256).astype(np.uint8).reshape(3, 4, 4)
     labels = np.array([1, 2, 3], np.uint8)
-    write = (lambda p, b: p.with_name(p.name + ".gz").write_bytes(gzip.compress(b))) if gz else \
-        (lambda p, b: p.write_bytes(b))
+    write = (
+        (lambda p, b: p.with_name(p.name + ".gz").write_bytes(gzip.compress(b)))
+        if gz
+        else (lambda p, b: p.write_bytes(b))
+    )
     write(tmp_path / "train-images-idx3-ubyte", _idx(images))
     write(tmp_path / "train-labels-idx1-ubyte", _idx(labels))
     ds = load(tmp_path / ("train-images-idx3-ubyte" + (".gz" if gz else "")))

@@ -59,10 +59,10 @@ def _train(overrides: dict, checkpoint_dir=None, resume=False, on_epoch_end=None
 
     torch.manual_seed(0)
     model = Autoencoder(ModelConfig(input_shape=(1, 8, 8), code_dim=3, **overrides))
-    cfg = TrainConfig(epochs=EPOCHS, batch_size=BATCH, lr=5e-3, patience=None, seed=4, precision="fp32",
-                      device="cpu")
-    Trainer(model, cfg, checkpoint_dir=checkpoint_dir, progress=False, on_epoch_end=on_epoch_end,
-            distributed=distributed).fit(_data(), resume=resume)
+    cfg = TrainConfig(epochs=EPOCHS, batch_size=BATCH, lr=5e-3, patience=None, seed=4, precision="fp32", device="cpu")
+    Trainer(
+        model, cfg, checkpoint_dir=checkpoint_dir, progress=False, on_epoch_end=on_epoch_end, distributed=distributed
+    ).fit(_data(), resume=resume)
     return model
 
 
@@ -73,10 +73,10 @@ def _state(model) -> dict[str, np.ndarray]:
 def _worker(out: Path) -> None:
     """Run by every torchrun process: the distributed jobs the tests read back."""
     import aekit.train
-    from aekit.train import distributed
     from aekit.cli import main
     from aekit.errors import TrainingError, TrainingInterrupted
     from aekit.registry import VARIANTS
+    from aekit.train import distributed
 
     assert distributed.setup() and distributed.world_size() == 2
     rank = distributed.rank()
@@ -119,8 +119,23 @@ def _worker(out: Path) -> None:
         (out / f"refused-rank{rank}.txt").write_text(str(exc))
 
     # The command, in this process group; rank 1 returns after training, and the group is destroyed.
-    main(["fit", "builtin:digits", "-o", str(out / "cli-model"), "--epochs", "2", "--limit", "300",
-          "--code-dim", "4", "--batch-size", "32"], standalone_mode=False)
+    main(
+        [
+            "fit",
+            "builtin:digits",
+            "-o",
+            str(out / "cli-model"),
+            "--epochs",
+            "2",
+            "--limit",
+            "300",
+            "--code-dim",
+            "4",
+            "--batch-size",
+            "32",
+        ],
+        standalone_mode=False,
+    )
     assert not distributed.is_active()
 
 
@@ -133,10 +148,21 @@ def _free_port() -> int:
 def _torchrun(*args: str, cwd: Path, timeout: float = 240) -> subprocess.CompletedProcess:
     """``torchrun --nproc_per_node 2`` on 127.0.0.1; the whole process group is killed on timeout."""
     env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": str(Path(__file__).resolve().parents[1] / "src")}
-    cmd = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2", "--master_addr", "127.0.0.1",
-           "--master_port", str(_free_port()), *args]
-    proc = subprocess.Popen(cmd, cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            start_new_session=True)
+    cmd = [
+        sys.executable,
+        "-m",
+        "torch.distributed.run",
+        "--nproc_per_node",
+        "2",
+        "--master_addr",
+        "127.0.0.1",
+        "--master_port",
+        str(_free_port()),
+        *args,
+    ]
+    proc = subprocess.Popen(
+        cmd, cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True
+    )
     try:
         out, err = proc.communicate(timeout=timeout)
     except subprocess.TimeoutExpired:
@@ -205,22 +231,30 @@ def test_cli_fit_under_torchrun_writes_one_model_directory(two_process_run):
     stdout = (two_process_run / "stdout.txt").read_text()
     assert stdout.count("model saved to") == 1 and stdout.count("training on") == 1, stdout
     model_dir = two_process_run / "cli-model"
-    assert sorted(p.name for p in model_dir.iterdir()) == ["config.json", "history.json", "metrics.json",
-                                                           "model.safetensors"]
+    assert sorted(p.name for p in model_dir.iterdir()) == [
+        "config.json",
+        "history.json",
+        "metrics.json",
+        "model.safetensors",
+    ]
     est = aekit.load(model_dir)
     assert len(est.history_) == 2 and est.history_[-1]["train"]["loss"] < est.history_[0]["train"]["loss"]
 
 
 def test_outside_torchrun_nothing_is_distributed():
-    from aekit.train import distributed
-    from aekit.train import TensorBatches
+    from aekit.train import TensorBatches, distributed
 
     assert not distributed.setup() and distributed.world_size() == 1 and distributed.is_main()
     source = TensorBatches(torch.arange(11.0)[:, None])  # a last batch of 1 row for 3 ranks
-    shards = [list(distributed.ShardedBatches(source, r, 3).shards(torch.Generator().manual_seed(0), 5, "cpu"))
-              for r in range(3)]
+    shards = [
+        list(distributed.ShardedBatches(source, r, 3).shards(torch.Generator().manual_seed(0), 5, "cpu"))
+        for r in range(3)
+    ]
     assert [[(s.rows, s.batch_rows) for s in per_rank] for per_rank in shards] == [
-        [(2, 5), (2, 5), (1, 1)], [(2, 5), (2, 5), (0, 1)], [(1, 5), (1, 5), (0, 1)]]
+        [(2, 5), (2, 5), (1, 1)],
+        [(2, 5), (2, 5), (0, 1)],
+        [(1, 5), (1, 5), (0, 1)],
+    ]
     seen = torch.cat([s.x for per_rank in shards for s in per_rank if s.rows])
     assert sorted(seen.flatten().tolist()) == list(range(11))
 

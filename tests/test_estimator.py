@@ -29,8 +29,11 @@ def test_scikit_learn_estimator_checks():
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         results = check_estimator(est, on_fail=None)
-    failed = [(r["check_name"], str(r["exception"])[:200]) for r in results
-              if r["status"] == "failed" and r["check_name"] not in SKIPPED_CHECKS]
+    failed = [
+        (r["check_name"], str(r["exception"])[:200])
+        for r in results
+        if r["status"] == "failed" and r["check_name"] not in SKIPPED_CHECKS
+    ]
     assert not failed
     assert sum(r["status"] == "passed" for r in results) >= 40
 
@@ -53,8 +56,10 @@ def test_clone_gives_an_unfitted_twin(images):
 def test_pipeline_codes_feed_a_classifier():
     ds = load("builtin:digits")
     train, test = ds.split(test_size=0.25, seed=0)
-    pipe = make_pipeline(aekit.AutoEncoder(code_dim=16, epochs=30, batch_size=64, input_shape=(1, 8, 8)),
-                         LogisticRegression(max_iter=2000))
+    pipe = make_pipeline(
+        aekit.AutoEncoder(code_dim=16, epochs=30, batch_size=64, input_shape=(1, 8, 8)),
+        LogisticRegression(max_iter=2000),
+    )
     pipe.fit(train.flat(), train.y)
     accuracy = pipe.score(test.flat(), test.y)
     assert accuracy > 0.9, accuracy

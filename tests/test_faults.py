@@ -116,7 +116,8 @@ def _cli(*args):
 
 def _clean_error(result, *words: str) -> str:
     assert result.exception is None or isinstance(result.exception, SystemExit), (
-        f"a traceback instead of a message: {result.exception!r}")
+        f"a traceback instead of a message: {result.exception!r}"
+    )
     assert result.exit_code == 1, result.output
     assert "aekit: error:" in result.output, result.output
     for word in words:
@@ -139,8 +140,16 @@ def _fail_writes(monkeypatch, target: str, nth: int = 1, code: int = errno.ENOSP
     monkeypatch.setattr(Path, "write_bytes", write_bytes)
 
 
-@pytest.mark.parametrize("target, nth", [("checkpoint.safetensors", 1), ("checkpoint.safetensors", 4),
-                                         ("model.safetensors", 1), ("history.json", 1), ("config.json", 1)])
+@pytest.mark.parametrize(
+    "target, nth",
+    [
+        ("checkpoint.safetensors", 1),
+        ("checkpoint.safetensors", 4),
+        ("model.safetensors", 1),
+        ("history.json", 1),
+        ("config.json", 1),
+    ],
+)
 def test_full_disk_during_fit_is_one_clear_error_and_resume_finishes(ref, tmp_path, monkeypatch, target, nth):
     model = tmp_path / "m"
     _fail_writes(monkeypatch, target, nth)
@@ -180,8 +189,11 @@ def test_full_disk_at_fsync_of_an_output_is_one_clear_error(ref, tmp_path, monke
         return real(fd)
 
     monkeypatch.setattr(os, "fsync", fsync)
-    _clean_error(_cli("encode", ref.model, "builtin:digits", "-o", tmp_path / "codes.npy"),
-                 "No space left on device", "codes.npy")
+    _clean_error(
+        _cli("encode", ref.model, "builtin:digits", "-o", tmp_path / "codes.npy"),
+        "No space left on device",
+        "codes.npy",
+    )
     assert list(tmp_path.iterdir()) == []
 
 
@@ -194,8 +206,11 @@ def test_file_size_limit_of_the_kernel_is_one_clear_error(ref, tmp_path, command
         signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # else the kernel kills the writer
         resource.setrlimit(resource.RLIMIT_FSIZE, (4096, 4096))
 
-    argv = FIT + ["-o", str(tmp_path / "m")] if command == "fit" else [
-        "encode", str(ref.model), "builtin:digits", "-o", str(tmp_path / "out" / "codes.csv")]
+    argv = (
+        FIT + ["-o", str(tmp_path / "m")]
+        if command == "fit"
+        else ["encode", str(ref.model), "builtin:digits", "-o", str(tmp_path / "out" / "codes.csv")]
+    )
     log = tmp_path / "log"
     code = run_aekit(argv, log, setup=limit)
     err = log.read_text()
@@ -244,14 +259,19 @@ def read_only(tmp_path, monkeypatch):
 
 
 def test_unwritable_output_folder_for_encode_is_one_clear_error(ref, read_only):
-    _clean_error(_cli("encode", ref.model, "builtin:digits", "-o", read_only / "codes.csv"),
-                 "Permission denied", str(read_only / "codes.csv"), "permissions")
+    _clean_error(
+        _cli("encode", ref.model, "builtin:digits", "-o", read_only / "codes.csv"),
+        "Permission denied",
+        str(read_only / "codes.csv"),
+        "permissions",
+    )
     assert list(read_only.iterdir()) == []
 
 
 def test_unwritable_parent_of_a_new_output_folder_is_one_clear_error(ref, read_only):
-    _clean_error(_cli("encode", ref.model, "builtin:digits", "-o", read_only / "new" / "codes.csv"),
-                 "Permission denied", "new")
+    _clean_error(
+        _cli("encode", ref.model, "builtin:digits", "-o", read_only / "new" / "codes.csv"), "Permission denied", "new"
+    )
 
 
 def test_unwritable_output_folder_for_fit_is_one_clear_error(read_only):

@@ -38,12 +38,24 @@ from aekit.errors import AekitError, ConfigError, DataError, ModelFileError
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from fuzz.targets import TARGETS, attempt  # noqa: E402
 
-_QUIET = [HealthCheck.too_slow, HealthCheck.data_too_large, HealthCheck.filter_too_much,
-          HealthCheck.function_scoped_fixture]
-settings.register_profile("aekit-ci", max_examples=200, deadline=None, derandomize=True, database=None,
-                          suppress_health_check=_QUIET, print_blob=True)
-settings.register_profile("aekit-fuzz", max_examples=10_000, deadline=None, suppress_health_check=_QUIET,
-                          print_blob=True)
+_QUIET = [
+    HealthCheck.too_slow,
+    HealthCheck.data_too_large,
+    HealthCheck.filter_too_much,
+    HealthCheck.function_scoped_fixture,
+]
+settings.register_profile(
+    "aekit-ci",
+    max_examples=200,
+    deadline=None,
+    derandomize=True,
+    database=None,
+    suppress_health_check=_QUIET,
+    print_blob=True,
+)
+settings.register_profile(
+    "aekit-fuzz", max_examples=10_000, deadline=None, suppress_health_check=_QUIET, print_blob=True
+)
 PROFILE = settings.get_profile(os.environ.get("AEKIT_FUZZ_PROFILE", "aekit-ci"))
 #: Inputs per reader in the normal suite; the model targets train three tiny models once.
 EXAMPLES = {"config": 80, "safetensors": 80}
@@ -52,8 +64,10 @@ EXAMPLES = {"config": 80, "safetensors": 80}
 def _property(name):
     target = TARGETS[name]
 
-    @settings(PROFILE, max_examples=EXAMPLES.get(name, PROFILE.max_examples)
-              if PROFILE.max_examples < 1000 else PROFILE.max_examples)
+    @settings(
+        PROFILE,
+        max_examples=EXAMPLES.get(name, PROFILE.max_examples) if PROFILE.max_examples < 1000 else PROFILE.max_examples,
+    )
     @given(case=target.strategy)
     def check(case, tmp_path_factory):
         outcome = attempt(target, case, tmp_path_factory.getbasetemp(), timeout=30)
@@ -92,8 +106,11 @@ def _saved(array) -> bytes:
 REGRESSIONS = [
     # (file name, bytes, what the message says); the old behaviour in the comment.
     # MemoryError: a header promising 22 TiB was allocated before reading.
-    ("huge.npy", _npy({"descr": "<f8", "fortran_order": False, "shape": (10**12, 3)}, bytes(24)),
-     "truncated .npy file"),
+    (
+        "huge.npy",
+        _npy({"descr": "<f8", "fortran_order": False, "shape": (10**12, 3)}, bytes(24)),
+        "truncated .npy file",
+    ),
     # tokenize.TokenError from numpy's header parser.
     ("bad-header.npy", _npy("{'descr': '<f8', 'fortran_order': False, 'shape': (1"), "bad header"),
     # SIGFPE: the whole process died in np.memmap on a zero-byte dtype.
@@ -107,18 +124,27 @@ REGRESSIONS = [
     # zipfile.BadZipFile.
     ("not-a-zip.npz", b"PK\x03\x04" + bytes(60), "not a readable .npz file"),
     # TypeError: len() of a 0-d label array.
-    ("scalar-labels.npz", _npz({"x.npy": _saved(np.zeros((3, 2))), "y.npy": _saved(np.float64(1))}),
-     "labels have shape ()"),
+    (
+        "scalar-labels.npz",
+        _npz({"x.npy": _saved(np.zeros((3, 2))), "y.npy": _saved(np.float64(1))}),
+        "labels have shape ()",
+    ),
     # ValueError from numpy.min inside check_array: samples without values.
     ("no-features.npy", _saved(np.zeros((3, 0))), "samples hold no values"),
     # IndexError: limit on a 0-d IDX array.
     ("x-images-idx3-ubyte", bytes([0, 0, 8, 0, 7]), "has shape ()"),
     # ValueError: a zero dimension next to huge ones passed the size check, then numpy refused the shape.
-    ("y-images-idx3-ubyte", bytes([0, 0, 8, 3]) + (0).to_bytes(4, "big") + (2**32 - 1).to_bytes(4, "big") * 2,
-     "cannot be an array"),
+    (
+        "y-images-idx3-ubyte",
+        bytes([0, 0, 8, 3]) + (0).to_bytes(4, "big") + (2**32 - 1).to_bytes(4, "big") * 2,
+        "cannot be an array",
+    ),
     # A gzip bomb was decompressed in full before the header was read; now only what the header promises.
-    ("z-images-idx3-ubyte.gz", gzip.compress(bytes([0, 0, 8, 2, 0, 0, 0, 1, 0, 0, 0, 1]) + bytes(50_000_000)),
-     "trailing bytes"),
+    (
+        "z-images-idx3-ubyte.gz",
+        gzip.compress(bytes([0, 0, 8, 2, 0, 0, 0, 1, 0, 0, 0, 1]) + bytes(50_000_000)),
+        "trailing bytes",
+    ),
     # RuntimeWarning (an error under pytest): labels of 1e300 cast to int64.
     ("big-labels.csv", b"a,label\n1,1e300\n2,1\n", None),
     # pandas silently made the first column the row index when line 2 had one field more than the header.
@@ -150,12 +176,15 @@ def _parquet(path: Path, **columns) -> Path:
     return path
 
 
-@pytest.mark.parametrize("column, message", [
-    ([[1, 2], [3]], "nested value"),  # loaded as categories "[1 2]" and "[3]"
-    ([{"q": 1}, {"q": 2}], "nested value"),
-    (["2020-01-01", "2021-01-01"], None),  # text that looks like dates stays categorical
-    ([1e300, -1e300], "too large for float32"),  # RuntimeWarning: overflow in the float32 cast
-])
+@pytest.mark.parametrize(
+    "column, message",
+    [
+        ([[1, 2], [3]], "nested value"),  # loaded as categories "[1 2]" and "[3]"
+        ([{"q": 1}, {"q": 2}], "nested value"),
+        (["2020-01-01", "2021-01-01"], None),  # text that looks like dates stays categorical
+        ([1e300, -1e300], "too large for float32"),  # RuntimeWarning: overflow in the float32 cast
+    ],
+)
 def test_parquet_cells_aekit_cannot_encode_are_named(tmp_path, column, message):
     path = _parquet(tmp_path / "t.parquet", a=column, b=[1.0, 2.0])
     if message is None:
@@ -190,8 +219,9 @@ def _png(width: int, height: int) -> bytes:
         return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
 
     ihdr = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)
-    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", zlib.compress(b"\x00" * 100))
-            + chunk(b"IEND", b""))
+    return (
+        b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", zlib.compress(b"\x00" * 100)) + chunk(b"IEND", b"")
+    )
 
 
 @pytest.mark.parametrize("size", [(100_000, 100_000), (20_000, 10_000)])
@@ -210,18 +240,21 @@ def model_dir(tmp_path_factory):
     return aekit.AutoEncoder(code_dim=2, epochs=1).fit(X).save(tmp_path_factory.mktemp("m") / "model"), X
 
 
-@pytest.mark.parametrize("section, key, value, message", [
-    ("model", "code_dim", 10**12, "implies"),  # RuntimeError: torch tried to allocate 64 TB
-    ("model", "hidden", [10**7, 10**7], "implies"),  # the same, 400 TB
-    ("model", "input_shape", "abc", r"model.input_shape='abc' must be a list, each an integer"),  # ValueError
-    ("model", "arch", {}, "model.arch={} must be a string"),  # TypeError: unhashable dict
-    ("model", "output_range", [1], "model.output_range=\\[1\\] must be a list of 2"),  # ValueError: unpack
-    ("model", "beta", "x", "model.beta='x' must be a finite number"),  # loaded, and broke training later
-    ("train", "seed", 10**30, "train.seed=.* must be an integer"),  # loaded, and broke training later
-    ("preprocessing", "shift", [1e300] * 6, "finite float32"),  # RuntimeWarning: overflow
-    ("preprocessing", "scale", [float("inf")] * 6, "finite float32"),  # loaded: every code came out 0
-    (None, "data", [1], "data record must be a JSON object"),  # AttributeError in the estimator
-])
+@pytest.mark.parametrize(
+    "section, key, value, message",
+    [
+        ("model", "code_dim", 10**12, "implies"),  # RuntimeError: torch tried to allocate 64 TB
+        ("model", "hidden", [10**7, 10**7], "implies"),  # the same, 400 TB
+        ("model", "input_shape", "abc", r"model.input_shape='abc' must be a list, each an integer"),  # ValueError
+        ("model", "arch", {}, "model.arch={} must be a string"),  # TypeError: unhashable dict
+        ("model", "output_range", [1], "model.output_range=\\[1\\] must be a list of 2"),  # ValueError: unpack
+        ("model", "beta", "x", "model.beta='x' must be a finite number"),  # loaded, and broke training later
+        ("train", "seed", 10**30, "train.seed=.* must be an integer"),  # loaded, and broke training later
+        ("preprocessing", "shift", [1e300] * 6, "finite float32"),  # RuntimeWarning: overflow
+        ("preprocessing", "scale", [float("inf")] * 6, "finite float32"),  # loaded: every code came out 0
+        (None, "data", [1], "data record must be a JSON object"),  # AttributeError in the estimator
+    ],
+)
 def test_config_values_are_checked_before_use(model_dir, tmp_path, section, key, value, message):
     import shutil
 
@@ -264,8 +297,12 @@ TINY = np.random.default_rng(0).random((24, 4)).astype(np.float32)
 
 @settings(PROFILE, max_examples=min(PROFILE.max_examples, 30))
 @pytest.mark.filterwarnings("ignore:code_dim=.*identity")
-@given(rows=st.integers(1, 23), col=st.integers(0, 3), value=st.sampled_from([np.nan, np.inf, -np.inf]),
-       where=st.sampled_from(["fit", "transform"]))
+@given(
+    rows=st.integers(1, 23),
+    col=st.integers(0, 3),
+    value=st.sampled_from([np.nan, np.inf, -np.inf]),
+    where=st.sampled_from(["fit", "transform"]),
+)
 def test_a_non_finite_value_anywhere_is_named_by_row_and_column(fitted_tiny, rows, col, value, where):
     X = TINY.copy()
     X[rows, col] = value
@@ -297,17 +334,42 @@ def test_shapes_that_do_not_match_between_fit_and_transform(fitted_tiny):
         fitted_tiny.transform(np.zeros((0, 4), np.float32))
 
 
-@pytest.mark.parametrize("options", [
-    {"code_dim": -1}, {"code_dim": 0}, {"code_dim": True}, {"code_dim": 2.5}, {"code_dim": "2"},
-    {"epochs": 0}, {"epochs": 1.5}, {"batch_size": 0}, {"batch_size": -1},
-    {"lr": float("nan")}, {"lr": float("inf")}, {"lr": -1}, {"lr": "x"},
-    {"hidden": [0]}, {"hidden": [-3]}, {"activation": "nope"}, {"loss": "x"}, {"precision": "x"},
-    {"corruption": "gaussian", "corruption_level": float("nan")}, {"val_fraction": 1.5},
-    {"val_fraction": float("nan")}, {"patience": 0}, {"random_state": -1}, {"device": "nope"},
-    {"variant": "vae", "beta": float("nan")}, {"variant": "vq", "codebook_size": 0},
-    {"weight_decay": float("nan")}, {"scaling": "nope"}, {"penalty": "l1", "penalty_weight": float("inf")},
-    {"channels": []}, {"arch": "conv"},
-])
+@pytest.mark.parametrize(
+    "options",
+    [
+        {"code_dim": -1},
+        {"code_dim": 0},
+        {"code_dim": True},
+        {"code_dim": 2.5},
+        {"code_dim": "2"},
+        {"epochs": 0},
+        {"epochs": 1.5},
+        {"batch_size": 0},
+        {"batch_size": -1},
+        {"lr": float("nan")},
+        {"lr": float("inf")},
+        {"lr": -1},
+        {"lr": "x"},
+        {"hidden": [0]},
+        {"hidden": [-3]},
+        {"activation": "nope"},
+        {"loss": "x"},
+        {"precision": "x"},
+        {"corruption": "gaussian", "corruption_level": float("nan")},
+        {"val_fraction": 1.5},
+        {"val_fraction": float("nan")},
+        {"patience": 0},
+        {"random_state": -1},
+        {"device": "nope"},
+        {"variant": "vae", "beta": float("nan")},
+        {"variant": "vq", "codebook_size": 0},
+        {"weight_decay": float("nan")},
+        {"scaling": "nope"},
+        {"penalty": "l1", "penalty_weight": float("inf")},
+        {"channels": []},
+        {"arch": "conv"},
+    ],
+)
 @pytest.mark.filterwarnings("ignore:code_dim=.*identity")
 def test_absurd_options_are_refused_by_name(options):
     bad = list(options)[-1].replace("random_state", "seed")
@@ -315,10 +377,17 @@ def test_absurd_options_are_refused_by_name(options):
         aekit.AutoEncoder(**{"epochs": 1, **options}).fit(TINY)
 
 
-@pytest.mark.parametrize("options", [
-    {"code_dim": 10**12}, {"hidden": [10**12]}, {"variant": "vq", "codebook_size": 10**12},
-    {"hidden": "ab"}, {"channels": "x", "arch": "conv"}, {"random_state": 2**70},
-])
+@pytest.mark.parametrize(
+    "options",
+    [
+        {"code_dim": 10**12},
+        {"hidden": [10**12]},
+        {"variant": "vq", "codebook_size": 10**12},
+        {"hidden": "ab"},
+        {"channels": "x", "arch": "conv"},
+        {"random_state": 2**70},
+    ],
+)
 def test_absurd_sizes_and_strings_give_aekit_errors(options):
     with pytest.raises(AekitError):
         aekit.AutoEncoder(**{"epochs": 1, **options}).fit(TINY)
@@ -336,9 +405,15 @@ def test_unknown_categories_and_missing_columns_are_named():
 
 
 @settings(PROFILE, max_examples=min(PROFILE.max_examples, 25))
-@given(X=hnp.arrays(np.float64, hnp.array_shapes(min_dims=1, max_dims=3, min_side=0, max_side=5).filter(
-    lambda shape: 0 not in shape[1:]),  # samples without values: their own test below
-                    elements=st.floats(-1e6, 1e6, width=32) | st.sampled_from([np.nan, np.inf, -np.inf])))
+@given(
+    X=hnp.arrays(
+        np.float64,
+        hnp.array_shapes(min_dims=1, max_dims=3, min_side=0, max_side=5).filter(
+            lambda shape: 0 not in shape[1:]
+        ),  # samples without values: their own test below
+        elements=st.floats(-1e6, 1e6, width=32) | st.sampled_from([np.nan, np.inf, -np.inf]),
+    )
+)
 def test_fit_on_any_float_array_gives_codes_or_an_aekit_error(X):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)

@@ -222,19 +222,44 @@ def test_cli_sample_writes_a_grid_or_an_array_and_refuses_a_plain_model(saved, t
 
 def test_cli_interpolate_writes_path_above_crossfade(saved, tmp_path):
     _, vae_dir = saved
-    out = run("interpolate", vae_dir, "builtin:digits", "--from", "0", "--to", "7", "--steps", "10",
-              "-o", tmp_path / "strip.png").output
+    out = run(
+        "interpolate",
+        vae_dir,
+        "builtin:digits",
+        "--from",
+        "0",
+        "--to",
+        "7",
+        "--steps",
+        "10",
+        "-o",
+        tmp_path / "strip.png",
+    ).output
     assert "10-step slerp path" in out
     strip = np.asarray(Image.open(tmp_path / "strip.png"))
     assert strip.shape == (2 * 97 + 1, 10 * 97 + 1, 3)
     fade_first = strip[97 + 1 : 97 + 1 + 96 : 12, 1 : 1 + 96 : 12, 0]  # first crossfade tile, one pixel per cell
     first = load("builtin:digits").x[0, 0]
     assert np.abs(fade_first / 255.0 - first).max() <= 0.5 / 255 + 1e-6  # the crossfade starts at sample 0
-    run("interpolate", vae_dir, "builtin:digits", "--from", "0", "--to", "7", "--steps", "4", "--method", "linear",
-        "-o", tmp_path / "path.npy")
+    run(
+        "interpolate",
+        vae_dir,
+        "builtin:digits",
+        "--from",
+        "0",
+        "--to",
+        "7",
+        "--steps",
+        "4",
+        "--method",
+        "linear",
+        "-o",
+        tmp_path / "path.npy",
+    )
     assert np.load(tmp_path / "path.npy").shape == (4, 1, 8, 8)
-    result = run("interpolate", vae_dir, "builtin:digits", "--from", "0", "--to", "5000", "-o", tmp_path / "p.png",
-                 ok=False)
+    result = run(
+        "interpolate", vae_dir, "builtin:digits", "--from", "0", "--to", "5000", "-o", tmp_path / "p.png", ok=False
+    )
     assert result.exit_code == 1 and "--to 5000" in result.output and "indices 0 to 1796" in result.output
 
 

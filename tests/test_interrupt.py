@@ -17,8 +17,23 @@ import aekit
 
 def _fit(data, out, *extra):
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
-    cmd = [sys.executable, "-m", "aekit", "fit", str(data), "-o", str(out), "--code-dim", "3", "--epochs", "12",
-           "--batch-size", "16", "--quiet", *extra]
+    cmd = [
+        sys.executable,
+        "-m",
+        "aekit",
+        "fit",
+        str(data),
+        "-o",
+        str(out),
+        "--code-dim",
+        "3",
+        "--epochs",
+        "12",
+        "--batch-size",
+        "16",
+        "--quiet",
+        *extra,
+    ]
     return subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
 

@@ -12,8 +12,8 @@ import numpy as np
 import pytest
 
 import aekit
-from aekit.io import model_dir as io
 from aekit.errors import ModelFileError
+from aekit.io import model_dir as io
 
 
 @pytest.fixture
@@ -31,8 +31,12 @@ def test_round_trip_gives_identical_outputs(saved, images):
     assert np.array_equal(again.pca_.components_, est.pca_.components_)
     assert again.history_ == est.history_ and again.metrics_ == {"mse": 1.0}
     assert again.get_params()["code_dim"] == 3
-    assert sorted(p.name for p in path.iterdir()) == ["config.json", "history.json", "metrics.json",
-                                                      "model.safetensors"]
+    assert sorted(p.name for p in path.iterdir()) == [
+        "config.json",
+        "history.json",
+        "metrics.json",
+        "model.safetensors",
+    ]
 
 
 def test_round_trip_of_a_table_model_keeps_its_scaling(table, tmp_path):

@@ -52,16 +52,19 @@ def test_a_missing_category_encoded_as_zeros_adds_nothing():
     assert torch.equal(loss(raw, torch.zeros(2, 3)), torch.zeros(2))
 
 
-@pytest.mark.parametrize("options, message", [
-    (dict(loss="ce"), r"loss='ce' needs categorical"),
-    (dict(categorical=[(0, 2)]), r"categorical groups need loss='ce'"),
-    (dict(loss="ce", categorical=[(0, 1)]), r"group \(start=0, size=1\) must have size >= 2"),
-    (dict(loss="ce", categorical=[(0, 3), (2, 2)]), r"group \(start=2, size=2\) .* not overlap"),
-    (dict(loss="ce", categorical=[(5, 2)]), r"group \(start=5, size=2\) .* within the 6 features"),
-    (dict(loss="ce", categorical=["ab"]), r"must be a list of \(start, size\) pairs"),
-    (dict(loss="ce", categorical=[(0, 2)], input_shape=(1, 2, 3)), r"need flat table samples"),
-    (dict(binarize=True), r"binarize=True .* needs loss='bce', got loss='mse'"),
-])
+@pytest.mark.parametrize(
+    "options, message",
+    [
+        (dict(loss="ce"), r"loss='ce' needs categorical"),
+        (dict(categorical=[(0, 2)]), r"categorical groups need loss='ce'"),
+        (dict(loss="ce", categorical=[(0, 1)]), r"group \(start=0, size=1\) must have size >= 2"),
+        (dict(loss="ce", categorical=[(0, 3), (2, 2)]), r"group \(start=2, size=2\) .* not overlap"),
+        (dict(loss="ce", categorical=[(5, 2)]), r"group \(start=5, size=2\) .* within the 6 features"),
+        (dict(loss="ce", categorical=["ab"]), r"must be a list of \(start, size\) pairs"),
+        (dict(loss="ce", categorical=[(0, 2)], input_shape=(1, 2, 3)), r"need flat table samples"),
+        (dict(binarize=True), r"binarize=True .* needs loss='bce', got loss='mse'"),
+    ],
+)
 def test_bad_options_are_named(options, message):
     config = {"input_shape": (6,), "code_dim": 2, **options}
     with pytest.raises(ConfigError, match=message):
@@ -88,8 +91,9 @@ def mixed_table(n: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
 def test_a_table_autoencoder_reconstructs_its_category(tmp_path):
     train, _ = mixed_table(2000, 0)
     test, category = mixed_table(500, 1)
-    ae = aekit.AutoEncoder(code_dim=2, loss="ce", categorical=[(4, 4)], epochs=60, batch_size=128,
-                           random_state=0).fit(train)
+    ae = aekit.AutoEncoder(code_dim=2, loss="ce", categorical=[(4, 4)], epochs=60, batch_size=128, random_state=0).fit(
+        train
+    )
     # The one-hot columns are targets as they are; only the numeric columns were standardised.
     assert np.array_equal(ae.preprocessing_.shift[4:], np.zeros(4))
     assert np.array_equal(ae.preprocessing_.scale[4:], np.ones(4))
@@ -128,7 +132,8 @@ def test_binarize_draws_fresh_binary_batches_in_training_only():
 
 def test_a_binarised_vae_trains_and_evaluates():
     digits = aekit.data.load("builtin:digits")
-    vae = aekit.AutoEncoder(code_dim=4, variant="vae", loss="bce", binarize=True, epochs=5, batch_size=64,
-                            random_state=0).fit(digits)
+    vae = aekit.AutoEncoder(
+        code_dim=4, variant="vae", loss="bce", binarize=True, epochs=5, batch_size=64, random_state=0
+    ).fit(digits)
     assert vae.model_.config.binarize
     assert np.isfinite(vae.evaluate(digits)["vae"]["elbo"])

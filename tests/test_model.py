@@ -37,8 +37,11 @@ def test_contract(arch, loss, bottleneck, shape):
         grid = ModelConfig(input_shape=shape, arch=arch, code_dim=1).channels
         code_dim = 3 * math.prod(token_grid(shape, grid))
     groups = ((0, 3), (5, 2)) if loss == "ce" else None
-    model = Autoencoder(ModelConfig(input_shape=shape, code_dim=code_dim, arch=arch, loss=loss, bottleneck=bottleneck,
-                                    categorical=groups))
+    model = Autoencoder(
+        ModelConfig(
+            input_shape=shape, code_dim=code_dim, arch=arch, loss=loss, bottleneck=bottleneck, categorical=groups
+        )
+    )
     x = torch.rand(5, *shape)
     code = model.encode(x)
     assert code.z.shape == (5, code_dim) and code.mean.shape == (5, code_dim)
@@ -83,8 +86,12 @@ def test_pca_init_starts_exactly_at_pca(images, arch):
 
 def test_pca_init_refused_where_it_cannot_apply():
     comps, mean = torch.eye(64)[:4], torch.zeros(64)
-    for options in ({"loss": "bce"}, {"arch": "linear"}, {"linear_path": False},
-                    {"arch": "conv", "linear_path": False}):
+    for options in (
+        {"loss": "bce"},
+        {"arch": "linear"},
+        {"linear_path": False},
+        {"arch": "conv", "linear_path": False},
+    ):
         model = Autoencoder(ModelConfig(input_shape=(1, 8, 8), code_dim=4, **options))
         assert model.init_from_pca(comps, mean) is False
 
@@ -103,13 +110,16 @@ def test_wrong_input_shape_is_named():
         model.decode(torch.zeros(2, 3))
 
 
-@pytest.mark.parametrize("options,match", [
-    ({"code_dim": 0}, "code_dim=0 must be a positive integer"),
-    ({"arch": "transformer"}, "unknown architecture 'transformer'; choose one of: mlp, conv, linear"),
-    ({"loss": "huber"}, "unknown loss 'huber'"),
-    ({"activation": "swish2"}, "activation='swish2' is not one of"),
-    ({"input_shape": (8, 8)}, "input_shape=.* must be"),
-])
+@pytest.mark.parametrize(
+    "options,match",
+    [
+        ({"code_dim": 0}, "code_dim=0 must be a positive integer"),
+        ({"arch": "transformer"}, "unknown architecture 'transformer'; choose one of: mlp, conv, linear"),
+        ({"loss": "huber"}, "unknown loss 'huber'"),
+        ({"activation": "swish2"}, "activation='swish2' is not one of"),
+        ({"input_shape": (8, 8)}, "input_shape=.* must be"),
+    ],
+)
 def test_bad_options_are_named(options, match):
     config = {"input_shape": (1, 8, 8), "code_dim": 2, **options}
     with pytest.raises(ConfigError, match=match):

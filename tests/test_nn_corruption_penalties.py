@@ -82,16 +82,19 @@ def test_level_zero_is_the_identity(name):
     assert torch.equal(CORRUPTIONS[name](0)(x), x)
 
 
-@pytest.mark.parametrize(("name", "level", "message"), [
-    ("gaussian", -0.1, "corruption_level=-0.1 must be >= 0"),
-    ("gaussian", math.inf, "corruption_level=inf must be >= 0"),
-    ("gaussian", math.nan, "corruption_level=nan must be >= 0"),
-    ("mask", 1.5, "corruption_level=1.5 must be in [0, 1) for mask"),
-    ("mask", 1.0, "corruption_level=1.0 must be in [0, 1) for mask"),
-    ("mask", -0.2, "corruption_level=-0.2 must be in [0, 1)"),
-    ("salt_pepper", 1.0, "corruption_level=1.0 must be in [0, 1) for salt"),
-    ("salt_pepper", "0.3", "corruption_level='0.3' must be a number"),
-])
+@pytest.mark.parametrize(
+    ("name", "level", "message"),
+    [
+        ("gaussian", -0.1, "corruption_level=-0.1 must be >= 0"),
+        ("gaussian", math.inf, "corruption_level=inf must be >= 0"),
+        ("gaussian", math.nan, "corruption_level=nan must be >= 0"),
+        ("mask", 1.5, "corruption_level=1.5 must be in [0, 1) for mask"),
+        ("mask", 1.0, "corruption_level=1.0 must be in [0, 1) for mask"),
+        ("mask", -0.2, "corruption_level=-0.2 must be in [0, 1)"),
+        ("salt_pepper", 1.0, "corruption_level=1.0 must be in [0, 1) for salt"),
+        ("salt_pepper", "0.3", "corruption_level='0.3' must be a number"),
+    ],
+)
 def test_invalid_corruption_levels_name_the_option_and_range(name, level, message):
     with pytest.raises(ConfigError) as info:
         CORRUPTIONS[name](level)

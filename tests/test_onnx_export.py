@@ -22,9 +22,9 @@ import torch
 from click.testing import CliRunner
 
 import aekit
-from aekit.estimators import onnx as onnx_export
 from aekit.cli import main
 from aekit.errors import ConfigError
+from aekit.estimators import onnx as onnx_export
 
 PACKAGES = ("onnx", "onnxscript", "onnxruntime")
 
@@ -56,8 +56,13 @@ def _data(kind):
 
     rng = np.random.default_rng(0)
     t = rng.normal(size=200)
-    frame = pd.DataFrame({"size": 40 + 10 * t + rng.normal(size=200), "weight": 3 * t + 100,
-                          "colour": np.where(t > 0.5, "red", np.where(t < -0.5, "blue", "green"))})
+    frame = pd.DataFrame(
+        {
+            "size": 40 + 10 * t + rng.normal(size=200),
+            "weight": 3 * t + 100,
+            "colour": np.where(t > 0.5, "red", np.where(t < -0.5, "blue", "green")),
+        }
+    )
     frame.loc[::9, "size"] = np.nan
     return frame
 
@@ -76,14 +81,18 @@ def exported(request, tmp_path_factory):
     est = aekit.AutoEncoder(epochs=3, batch_size=64, **options).fit(data)
     model_dir = est.save(tmp_path_factory.mktemp(request.param) / "model")
     # From the directory, as the CLI does: AutoEncoder.load reads JSON and safetensors only.
-    with mock.patch.object(pickle, "load", _refuse), mock.patch.object(pickle, "loads", _refuse), \
-            mock.patch.object(torch, "load", _refuse):
+    with (
+        mock.patch.object(pickle, "load", _refuse),
+        mock.patch.object(pickle, "loads", _refuse),
+        mock.patch.object(torch, "load", _refuse),
+    ):
         paths = onnx_export.export_onnx(model_dir, model_dir / "onnx")
     loaded = aekit.AutoEncoder.load(model_dir)
     frame = data if kind == "table" else None
     x = loaded.schema_.encode(frame) if frame is not None else data  # the graphs' input
-    sessions = {name: ort.InferenceSession(str(paths[name]), providers=["CPUExecutionProvider"])
-                for name in onnx_export.GRAPHS}
+    sessions = {
+        name: ort.InferenceSession(str(paths[name]), providers=["CPUExecutionProvider"]) for name in onnx_export.GRAPHS
+    }
     return loaded, paths, sessions, x, frame
 
 
@@ -127,7 +136,8 @@ def test_export_json_and_onnx_metadata_describe_the_graphs(exported):
     assert graphs["encoder"]["inputs"] == [{"name": "x", "shape": ["batch", *cfg.input_shape], "dtype": "float32"}]
     assert graphs["decoder"]["outputs"][0]["shape"] == ["batch", *cfg.input_shape]
     assert [o["name"] for o in graphs["encoder"]["outputs"]] == (
-        ["code", "indices"] if cfg.bottleneck == "vq" else ["code"])
+        ["code", "indices"] if cfg.bottleneck == "vq" else ["code"]
+    )
     for name in onnx_export.GRAPHS:
         assert (paths["metadata"].parent / graphs[name]["file"]).is_file()
         # The declared names and shapes are the session's, batch axis symbolic.
@@ -141,7 +151,11 @@ def test_export_json_and_onnx_metadata_describe_the_graphs(exported):
         assert meta["columns"] == ["size", "weight", "colour=blue", "colour=green", "colour=red"]
         assert meta["missing_values"].startswith("NaN cells")
     assert sorted(p.name for p in paths["metadata"].parent.iterdir()) == [
-        "decoder.onnx", "encoder.onnx", "export.json", "scorer.onnx"]  # no temporary files left
+        "decoder.onnx",
+        "encoder.onnx",
+        "export.json",
+        "scorer.onnx",
+    ]  # no temporary files left
 
 
 def _cli(*args, ok=True):

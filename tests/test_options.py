@@ -11,12 +11,11 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from click.testing import CliRunner
 
 import aekit
 from aekit import config
 from aekit.cli.common import main
-from click.testing import CliRunner
-
 from aekit.cli.options import help_text, to_params
 from aekit.errors import ConfigError
 
@@ -26,16 +25,58 @@ RUN_ONLY = {"checkpoint_dir", "resume", "verbose"}  # how one fit runs; not part
 # One fit per group of options that go together; every option appears in one of them with a
 # value other than its default (test_the_fits_cover_every_option keeps it so).
 FITS = {
-    "table": dict(code_dim=3, variant="sparse", hidden=(16,), activation="tanh", linear_path=False, pca_init=False,
-                  penalty="kl_sparsity", penalty_weight=0.01, sparsity_target=0.1, corruption="mask",
-                  corruption_level=0.1, scaling="robust", epochs=2, batch_size=16, lr=1e-3, optimizer="adam",
-                  weight_decay=0.01, schedule="cosine", warmup=0.2, val_fraction=0.2, patience=3, random_state=5,
-                  device="cpu", precision="fp32"),
-    "image": dict(code_dim=2, variant="vae", arch="conv", channels=(4, 8), input_shape=(1, 8, 8),
-                  bottleneck="gaussian", loss="bce", binarize=True, beta=2.0, kl_warmup_epochs=1, free_bits=0.1,
-                  epochs=1),
-    "tokens": dict(code_dim=4, bottleneck="vq", codebook_size=16, token_dim=2, commitment=0.5, vq_ema=False,
-                   vq_decay=0.9, kmeans_init=False, dead_code_reset=False, epochs=1),
+    "table": dict(
+        code_dim=3,
+        variant="sparse",
+        hidden=(16,),
+        activation="tanh",
+        linear_path=False,
+        pca_init=False,
+        penalty="kl_sparsity",
+        penalty_weight=0.01,
+        sparsity_target=0.1,
+        corruption="mask",
+        corruption_level=0.1,
+        scaling="robust",
+        epochs=2,
+        batch_size=16,
+        lr=1e-3,
+        optimizer="adam",
+        weight_decay=0.01,
+        schedule="cosine",
+        warmup=0.2,
+        val_fraction=0.2,
+        patience=3,
+        random_state=5,
+        device="cpu",
+        precision="fp32",
+    ),
+    "image": dict(
+        code_dim=2,
+        variant="vae",
+        arch="conv",
+        channels=(4, 8),
+        input_shape=(1, 8, 8),
+        bottleneck="gaussian",
+        loss="bce",
+        binarize=True,
+        beta=2.0,
+        kl_warmup_epochs=1,
+        free_bits=0.1,
+        epochs=1,
+    ),
+    "tokens": dict(
+        code_dim=4,
+        bottleneck="vq",
+        codebook_size=16,
+        token_dim=2,
+        commitment=0.5,
+        vq_ema=False,
+        vq_decay=0.9,
+        kmeans_init=False,
+        dead_code_reset=False,
+        epochs=1,
+    ),
     "tied": dict(code_dim=2, tied=True, loss="ce", categorical=((0, 2),), epochs=1),
 }
 
@@ -99,8 +140,11 @@ def test_every_option_has_a_cli_flag_whose_help_shows_the_true_default():
         assert opt.name in by_name, f"aekit fit has no flag for {opt.name}"
         flag = by_name[opt.name]
         assert opt.flag in flag.opts
-        default = "none" if opt.default is None else json.dumps(
-            list(opt.default) if isinstance(opt.default, tuple) else opt.default)
+        default = (
+            "none"
+            if opt.default is None
+            else json.dumps(list(opt.default) if isinstance(opt.default, tuple) else opt.default)
+        )
         assert f"[default: {default}" in flag.help, f"{opt.flag}: help {flag.help!r} does not show {default}"
         assert flag.help == help_text(opt)
 
@@ -110,7 +154,8 @@ def test_the_readme_table_is_the_option_table():
     match = re.search(r"<!-- options:start -->\n(.*?)\n<!-- options:end -->", text, re.S)
     assert match, "README.md lacks the <!-- options:start --> ... <!-- options:end --> table"
     assert match.group(1).strip() == config.markdown_table().strip(), (
-        "README's option table is stale: paste `python -c 'import aekit.config as c; print(c.markdown_table())'`")
+        "README's option table is stale: paste `python -c 'import aekit.config as c; print(c.markdown_table())'`"
+    )
 
 
 def test_cli_flags_toml_and_set_reach_the_estimator(tmp_path, capsys):
@@ -119,22 +164,45 @@ def test_cli_flags_toml_and_set_reach_the_estimator(tmp_path, capsys):
     toml = tmp_path / "opts.toml"
     toml.write_text('[model]\nhidden = [12]\n[train]\nseed = 3\nlr = 0.004\n[data]\nscaling = "robust"\n')
     model = tmp_path / "m"
-    code = main.main(["fit", str(tmp_path / "x.npy"), "-o", str(model), "--config", str(toml), "--code-dim", "2",
-                      "--epochs", "1", "--set", "warmup=0.25", "--channels", "8,16", "--no-linear-path", "-q"],
-                     standalone_mode=False)
+    code = main.main(
+        [
+            "fit",
+            str(tmp_path / "x.npy"),
+            "-o",
+            str(model),
+            "--config",
+            str(toml),
+            "--code-dim",
+            "2",
+            "--epochs",
+            "1",
+            "--set",
+            "warmup=0.25",
+            "--channels",
+            "8,16",
+            "--no-linear-path",
+            "-q",
+        ],
+        standalone_mode=False,
+    )
     assert code in (None, 0)
     params = aekit.load(model).get_params()
     assert (params["hidden"], params["random_state"], params["lr"], params["scaling"]) == ((12,), 3, 0.004, "robust")
-    assert (params["code_dim"], params["warmup"], params["channels"], params["linear_path"]) == (2, 0.25, (8, 16),
-                                                                                                 False)
+    assert (params["code_dim"], params["warmup"], params["channels"], params["linear_path"]) == (
+        2,
+        0.25,
+        (8, 16),
+        False,
+    )
 
 
 def test_unknown_keys_are_named_with_the_allowed_ones(tmp_path):
     toml = tmp_path / "bad.toml"
     toml.write_text("[model]\ncode_dimm = 3\n")
     np.save(tmp_path / "x.npy", np.zeros((10, 3), np.float32))
-    result = CliRunner().invoke(main, ["fit", str(tmp_path / "x.npy"), "-o", str(tmp_path / "m"), "--config",
-                                       str(toml)])
+    result = CliRunner().invoke(
+        main, ["fit", str(tmp_path / "x.npy"), "-o", str(tmp_path / "m"), "--config", str(toml)]
+    )
     assert result.exit_code == 1
     assert re.search(r"unknown option\(s\) \['code_dimm'\] in .*bad.toml; allowed: .*\bcode_dim\b", result.output)
     with pytest.raises(ConfigError, match="code_dimm"):

@@ -19,7 +19,7 @@ from aekit.model import Autoencoder
 from aekit.nn.own import OwnEncoder
 from aekit.registry import trusted
 
-FACTORIES = textwrap.dedent('''
+FACTORIES = textwrap.dedent("""
     import math
     from torch import nn
 
@@ -32,9 +32,13 @@ FACTORIES = textwrap.dedent('''
 
     def wrong_decoder(input_shape, code_dim):
         return nn.Linear(code_dim, 3)
-''')
-OWN = dict(encoder="mynets:make_encoder", decoder="mynets:make_decoder", encoder_kwargs={"width": 12},
-           decoder_kwargs={"width": 10})
+""")
+OWN = dict(
+    encoder="mynets:make_encoder",
+    decoder="mynets:make_decoder",
+    encoder_kwargs={"width": 12},
+    decoder_kwargs={"width": 10},
+)
 
 
 @pytest.fixture
@@ -105,13 +109,18 @@ def test_the_config_keeps_paths_and_kwargs_as_json(factories):
     assert hash(cfg) == hash(from_dict(ModelConfig, to_dict(cfg)))
 
 
-@pytest.mark.parametrize("options,match", [
-    ({"encoder": "mynets.make_encoder"},
-     r"encoder='mynets.make_encoder' must name a factory as 'package.module:function'"),
-    ({"encoder_kwargs": {"width": 3}}, r"encoder_kwargs needs encoder='package.module:function'"),
-    ({"encoder": "mynets:make_encoder", "encoder_kwargs": {"f": float("nan")}}, r"encoder_kwargs=.* JSON values"),
-    ({"encoder": "mynets:make_encoder", "tied": True}, r"tied=True .* cannot tie your own encoder"),
-])
+@pytest.mark.parametrize(
+    "options,match",
+    [
+        (
+            {"encoder": "mynets.make_encoder"},
+            r"encoder='mynets.make_encoder' must name a factory as 'package.module:function'",
+        ),
+        ({"encoder_kwargs": {"width": 3}}, r"encoder_kwargs needs encoder='package.module:function'"),
+        ({"encoder": "mynets:make_encoder", "encoder_kwargs": {"f": float("nan")}}, r"encoder_kwargs=.* JSON values"),
+        ({"encoder": "mynets:make_encoder", "tied": True}, r"tied=True .* cannot tie your own encoder"),
+    ],
+)
 def test_bad_options_are_named_before_anything_is_imported(options, match, monkeypatch):
     monkeypatch.delitem(sys.modules, "mynets", raising=False)
     with pytest.raises(ConfigError, match=match):
@@ -120,8 +129,11 @@ def test_bad_options_are_named_before_anything_is_imported(options, match, monke
 
 
 def test_a_network_of_the_wrong_shape_is_named(factories):
-    with pytest.raises(ConfigError, match=r"decoder='mynets:wrong_decoder' must map \(batch, code_dim\) to "
-                                          r"\(batch, \*input_shape\) = \(batch, 6\).* returned \(2, 3\)"):
+    with pytest.raises(
+        ConfigError,
+        match=r"decoder='mynets:wrong_decoder' must map \(batch, code_dim\) to "
+        r"\(batch, \*input_shape\) = \(batch, 6\).* returned \(2, 3\)",
+    ):
         Autoencoder(ModelConfig(input_shape=(6,), code_dim=2, decoder="mynets:wrong_decoder"))
     with pytest.raises(ConfigError, match="cannot import module 'nosuchmodule'"):
         Autoencoder(ModelConfig(input_shape=(6,), code_dim=2, encoder="nosuchmodule:f"))

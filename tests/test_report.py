@@ -21,12 +21,20 @@ from aekit.report.html import SECTIONS, build_report
 
 # What each variant's report must hold on image data; every other section must be absent.
 EXPECTED = {
-    "plain": ["model-card", "metrics", "training", "reconstructions", "latent", "manifold", "interpolation",
-              "errors"],
-    "vae": ["model-card", "metrics", "training", "reconstructions", "latent", "manifold", "interpolation",
-            "samples", "kl", "errors"],
-    "vq": ["model-card", "metrics", "training", "reconstructions", "latent", "interpolation", "codebook",
-           "errors"],
+    "plain": ["model-card", "metrics", "training", "reconstructions", "latent", "manifold", "interpolation", "errors"],
+    "vae": [
+        "model-card",
+        "metrics",
+        "training",
+        "reconstructions",
+        "latent",
+        "manifold",
+        "interpolation",
+        "samples",
+        "kl",
+        "errors",
+    ],
+    "vq": ["model-card", "metrics", "training", "reconstructions", "latent", "interpolation", "codebook", "errors"],
 }
 CODE_DIMS = {"plain": 2, "vae": 4, "vq": 8}  # VAE 4: its manifold shows the two dimensions of largest KL
 
@@ -39,8 +47,10 @@ def digits():
 @pytest.fixture(scope="module")
 def models(digits):
     train, _ = digits
-    return {v: aekit.AutoEncoder(code_dim=k, variant=v, epochs=3, batch_size=64, random_state=0).fit(train)
-            for v, k in CODE_DIMS.items()}
+    return {
+        v: aekit.AutoEncoder(code_dim=k, variant=v, epochs=3, batch_size=64, random_state=0).fit(train)
+        for v, k in CODE_DIMS.items()
+    }
 
 
 @pytest.fixture(scope="module")
@@ -105,16 +115,24 @@ def test_nothing_points_outside_the_file(pages, variant):
     assert re.search(r"https?:|ftp:|file:|url\(|@import|<script|<link|<iframe", page, re.I) is None
     assert "//" not in re.sub(r"data:image/png;base64,[A-Za-z0-9+/=]+", "", page)
     assert all(href.startswith("#") for href in re.findall(r'href="([^"]*)"', page))
-    assert ("<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; img-src data:; "
-            "style-src 'unsafe-inline'\">") in page
+    assert (
+        '<meta http-equiv="Content-Security-Policy" content="default-src \'none\'; img-src data:; '
+        "style-src 'unsafe-inline'\">"
+    ) in page
 
 
 def test_model_card_names_variant_sizes_and_training(pages, models):
     card = re.search(r'<section id="model-card">(.*?)</section>', pages["vae"], re.S).group(1)
     est = models["vae"]
-    for text in ("<th>variant</th><td>vae</td>", "<th>bottleneck</th><td>gaussian</td>",
-                 "<th>input shape</th><td>1 x 8 x 8</td>", f"<td>{est.model_.n_parameters:,}</td>",
-                 "<th>epochs run</th><td>3 of 3", "<th>training time</th>", "359 samples"):
+    for text in (
+        "<th>variant</th><td>vae</td>",
+        "<th>bottleneck</th><td>gaussian</td>",
+        "<th>input shape</th><td>1 x 8 x 8</td>",
+        f"<td>{est.model_.n_parameters:,}</td>",
+        "<th>epochs run</th><td>3 of 3",
+        "<th>training time</th>",
+        "359 samples",
+    ):
         assert text in card
 
 
@@ -153,8 +171,26 @@ def test_an_anomaly_detector_report_shows_its_threshold(tmp_path, table):
 def test_cli_fit_report_and_report_write_the_same_held_out_page(tmp_path):
     model, first, second = tmp_path / "m", tmp_path / "fit.html", tmp_path / "sub" / "report.html"
     run = CliRunner().invoke
-    result = run(main, ["fit", "builtin:digits", "-o", str(model), "--variant", "vae", "--code-dim", "2",
-                        "--epochs", "2", "--limit", "300", "-q", "--report", str(first)])
+    result = run(
+        main,
+        [
+            "fit",
+            "builtin:digits",
+            "-o",
+            str(model),
+            "--variant",
+            "vae",
+            "--code-dim",
+            "2",
+            "--epochs",
+            "2",
+            "--limit",
+            "300",
+            "-q",
+            "--report",
+            str(first),
+        ],
+    )
     assert result.exit_code == 0, result.output
     assert f"report written to {first}" in result.output
     result = run(main, ["report", str(model), "builtin:digits", "-o", str(second), "--title", "digits VAE"])
@@ -169,7 +205,8 @@ def test_cli_fit_report_and_report_write_the_same_held_out_page(tmp_path):
 
 
 def test_cli_refuses_a_report_path_that_is_not_html_before_any_work(tmp_path):
-    result = CliRunner().invoke(main, ["fit", "builtin:digits", "-o", str(tmp_path / "m"), "--report",
-                                       str(tmp_path / "r.txt")])
+    result = CliRunner().invoke(
+        main, ["fit", "builtin:digits", "-o", str(tmp_path / "m"), "--report", str(tmp_path / "r.txt")]
+    )
     assert result.exit_code == 1 and "--report" in result.output and "must end in .html" in result.output
     assert not (tmp_path / "m").exists()

@@ -56,8 +56,12 @@ def payloads(marker: Path) -> dict[str, bytes]:
     np.savez(npz, x=np.array([Payload(marker)], dtype=object))
     torch_file = io.BytesIO()
     torch.save({"weights": Payload(marker)}, torch_file)  # a zip archive with a pickle inside
-    return {"pickle": pickle.dumps(Payload(marker)), "npy": npy.getvalue(), "npz": npz.getvalue(),
-            "torch": torch_file.getvalue()}
+    return {
+        "pickle": pickle.dumps(Payload(marker)),
+        "npy": npy.getvalue(),
+        "npz": npz.getvalue(),
+        "torch": torch_file.getvalue(),
+    }
 
 
 def test_the_payload_really_runs_when_unpickled(tmp_path):
@@ -97,8 +101,10 @@ def test_stray_pickles_in_the_model_directory_are_never_opened(model_copy, detec
     kind = {"npy": "npy", "npz": "npz", "pt": "torch"}.get(name.rsplit(".", 1)[1], "pickle")
     (model_copy / name).write_bytes(payloads(marker)[kind])
     det = aekit.AnomalyDetector.load(model_copy)
-    assert np.array_equal(det.decision_function(detector_dir[1]),
-                          aekit.AnomalyDetector.load(detector_dir[0]).decision_function(detector_dir[1]))
+    assert np.array_equal(
+        det.decision_function(detector_dir[1]),
+        aekit.AnomalyDetector.load(detector_dir[0]).decision_function(detector_dir[1]),
+    )
     assert not marker.exists()
 
 
@@ -114,9 +120,18 @@ def test_a_pickle_planted_as_the_training_checkpoint_is_never_run(tmp_path, kind
     assert not marker.exists()
 
 
-@pytest.mark.parametrize("kind, name", [("npy", "x.npy"), ("npz", "x.npz"), ("pickle", "x.npy"),
-                                        ("torch", "x.npz"), ("pickle", "x-images-idx3-ubyte"),
-                                        ("pickle", "x.csv"), ("pickle", "x.parquet")])
+@pytest.mark.parametrize(
+    "kind, name",
+    [
+        ("npy", "x.npy"),
+        ("npz", "x.npz"),
+        ("pickle", "x.npy"),
+        ("torch", "x.npz"),
+        ("pickle", "x-images-idx3-ubyte"),
+        ("pickle", "x.csv"),
+        ("pickle", "x.parquet"),
+    ],
+)
 def test_a_pickle_planted_as_a_data_file_is_never_run(tmp_path, kind, name):
     marker = tmp_path / "pwned"
     path = tmp_path / name
@@ -158,9 +173,22 @@ def _keyword(node: ast.Call, name: str):
     return "absent"
 
 
-FORBIDDEN = ("pickle.load", "pickle.loads", "pickle.Unpickler", "cPickle.load", "marshal.load", "marshal.loads",
-             "shelve.open", "joblib.load", "dill.load", "dill.loads", "pd.read_pickle", "pandas.read_pickle",
-             "cloudpickle.load", "cloudpickle.loads")
+FORBIDDEN = (
+    "pickle.load",
+    "pickle.loads",
+    "pickle.Unpickler",
+    "cPickle.load",
+    "marshal.load",
+    "marshal.loads",
+    "shelve.open",
+    "joblib.load",
+    "dill.load",
+    "dill.loads",
+    "pd.read_pickle",
+    "pandas.read_pickle",
+    "cloudpickle.load",
+    "cloudpickle.loads",
+)
 
 
 def test_the_package_source_never_unpickles():
@@ -171,8 +199,10 @@ def test_the_package_source_never_unpickles():
         for node in ast.walk(tree):
             if isinstance(node, (ast.Import, ast.ImportFrom)):
                 names = [a.name for a in node.names] + ([node.module] if isinstance(node, ast.ImportFrom) else [])
-                if any(n and n.split(".")[0] in ("pickle", "cPickle", "dill", "shelve", "marshal", "cloudpickle")
-                       for n in names):
+                if any(
+                    n and n.split(".")[0] in ("pickle", "cPickle", "dill", "shelve", "marshal", "cloudpickle")
+                    for n in names
+                ):
                     problems.append(f"{where}:{node.lineno} imports a pickle-like module")
         for name, node in _calls(tree):
             line = f"{where}:{node.lineno}: {name}"
@@ -191,12 +221,18 @@ def test_the_package_source_never_unpickles():
 
 
 def test_the_scan_catches_what_it_should(tmp_path):
-    bad = ast.parse("import numpy as np, torch\nnp.load(p)\nnp.load(p, allow_pickle=True)\ntorch.load(f)\n"
-                    "torch.load(f, weights_only=True)\nnp.load(p, allow_pickle=False)\n")
+    bad = ast.parse(
+        "import numpy as np, torch\nnp.load(p)\nnp.load(p, allow_pickle=True)\ntorch.load(f)\n"
+        "torch.load(f, weights_only=True)\nnp.load(p, allow_pickle=False)\n"
+    )
     flagged = [(name, _keyword(node, "allow_pickle"), _keyword(node, "weights_only")) for name, node in _calls(bad)]
-    assert flagged == [("np.load", "absent", "absent"), ("np.load", True, "absent"),
-                       ("torch.load", "absent", "absent"), ("torch.load", "absent", True),
-                       ("np.load", False, "absent")]
+    assert flagged == [
+        ("np.load", "absent", "absent"),
+        ("np.load", True, "absent"),
+        ("torch.load", "absent", "absent"),
+        ("torch.load", "absent", True),
+        ("np.load", False, "absent"),
+    ]
 
 
 # -- tampering --------------------------------------------------------------------------------------
@@ -246,7 +282,7 @@ def test_without_checksums_a_flip_in_the_float_data_still_loads(model_copy, dete
         flipped[at] ^= 1 << 2  # a low mantissa bit inside float data: a still-valid float
         (model_copy / "model.safetensors").write_bytes(bytes(flipped))
         outcomes.append((at < header_end, _load_or_error(model_copy, detector_dir[1])))
-    assert ("loaded" in [o for in_header, o in outcomes if not in_header])  # no checksum to catch it
+    assert "loaded" in [o for in_header, o in outcomes if not in_header]  # no checksum to catch it
     assert all(o in ("error", "loaded") for _, o in outcomes)
 
 
@@ -298,8 +334,12 @@ def test_safetensors_headers_that_lie_are_clear_errors(model_copy):
     length = int.from_bytes(data[:8], "little")
     header = json.loads(data[8 : 8 + length])
     name = next(k for k in header if k != "__metadata__")
-    lies = [(2**63).to_bytes(8, "little") + data[8:], (2**64 - 1).to_bytes(8, "little") + data[8:],
-            bytes(8) + data[8:], (4).to_bytes(8, "little") + b"{{{{"]
+    lies = [
+        (2**63).to_bytes(8, "little") + data[8:],
+        (2**64 - 1).to_bytes(8, "little") + data[8:],
+        bytes(8) + data[8:],
+        (4).to_bytes(8, "little") + b"{{{{",
+    ]
     for change in ({"data_offsets": [0, 10**12]}, {"shape": [10**9, 10**9]}, {"dtype": "I64"}):
         edited = json.loads(data[8 : 8 + length])
         edited[name].update(change)

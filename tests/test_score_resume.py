@@ -28,8 +28,8 @@ from click.testing import CliRunner
 import aekit.cli.score_resume as rs
 from aekit import AnomalyDetector
 from aekit.cli import main
-from aekit.data.stream import open_stream
 from aekit.cli.score_resume import inputs_from, partial_paths
+from aekit.data.stream import open_stream
 
 pytestmark = pytest.mark.skipif(not hasattr(signal, "SIGKILL"), reason="the kill trials need SIGKILL (POSIX)")
 
@@ -120,15 +120,21 @@ def recorded(out: Path) -> dict | None:
 def start_killed(work: Path, out: Path, phase: str, at: int) -> subprocess.Popen:
     """`aekit score` with CHUNK rows per chunk that kills itself at the ``at``-th event ``phase``; not waited for."""
     argv = ["score", work / "det", work / "x.npy", "-o", out, "--chunk-rows", CHUNK]
-    return subprocess.Popen([sys.executable, "-c", CHILD, phase, str(at), *map(str, argv)], env=ENV,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    return subprocess.Popen(
+        [sys.executable, "-c", CHILD, phase, str(at), *map(str, argv)],
+        env=ENV,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
 
 
 def kill_outside(work: Path, out: Path, target: int) -> None:
     """`python -m aekit score` with SMALL rows per chunk, killed once the record counts ``target`` rows."""
     argv = ["score", work / "det", work / "x.npy", "-o", out, "--chunk-rows", SMALL]
-    proc = subprocess.Popen([sys.executable, "-m", "aekit", *map(str, argv)], env=ENV,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "aekit", *map(str, argv)], env=ENV, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
     deadline = time.monotonic() + 60
     while proc.poll() is None and time.monotonic() < deadline:
         state = recorded(out)
@@ -143,12 +149,20 @@ def kill_outside(work: Path, out: Path, target: int) -> None:
 def test_sigkill_at_seeded_points_then_rerun_equals_uninterrupted(job, tmp_path):
     work, ref = job
     rng, n_chunks = random.Random(8), N // CHUNK
-    trials = [("after", rng.randint(1, n_chunks - 1)), ("after", n_chunks), ("before", rng.randint(2, n_chunks)),
-              ("inside", rng.randint(2, n_chunks)), ("half", rng.randint(2, n_chunks)),
-              ("outside", rng.randint(N // 6, N // 2))]
+    trials = [
+        ("after", rng.randint(1, n_chunks - 1)),
+        ("after", n_chunks),
+        ("before", rng.randint(2, n_chunks)),
+        ("inside", rng.randint(2, n_chunks)),
+        ("half", rng.randint(2, n_chunks)),
+        ("outside", rng.randint(N // 6, N // 2)),
+    ]
     # The self-killing runs go at once (they spend most of their time importing); the timed kill alone, after.
-    children = [start_killed(work, tmp_path / str(i) / "s.csv", phase, at)
-                for i, (phase, at) in enumerate(trials) if phase != "outside"]
+    children = [
+        start_killed(work, tmp_path / str(i) / "s.csv", phase, at)
+        for i, (phase, at) in enumerate(trials)
+        if phase != "outside"
+    ]
     for proc in children:
         _, err = proc.communicate(timeout=120)
         assert proc.returncode == -signal.SIGKILL, err
@@ -269,8 +283,9 @@ def test_bad_data_part_way_leaves_nothing(job, tmp_path):
     x = low_rank()
     x[2500, 1] = np.nan  # refused when its chunk is read: the job cannot be continued
     np.save(tmp_path / "x.npy", x)
-    said = run("score", work / "det", tmp_path / "x.npy", "-o", tmp_path / "out" / "s.csv", "--chunk-rows", CHUNK,
-               ok=False)
+    said = run(
+        "score", work / "det", tmp_path / "x.npy", "-o", tmp_path / "out" / "s.csv", "--chunk-rows", CHUNK, ok=False
+    )
     assert "row 2500" in said and list((tmp_path / "out").iterdir()) == []
 
 

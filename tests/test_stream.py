@@ -16,11 +16,11 @@ from aekit import AnomalyDetector, AutoEncoder
 from aekit.analysis.baselines import PCABaseline
 from aekit.cli import main
 from aekit.data import load
+from aekit.data.scaling import Preprocessing
 from aekit.data.stream import HashSelect, StreamingBatches, open_stream
 from aekit.errors import DataError, TrainingInterrupted
 from aekit.estimators.streaming import transform_stream
 from aekit.io.arrays import array_writer
-from aekit.data.scaling import Preprocessing
 
 
 def run(*args, ok=True):
@@ -42,12 +42,16 @@ def epoch(source, seed=0, batch_size=8):
 
 
 # -- reading -------------------------------------------------------------------------
-@pytest.mark.parametrize("array", [
-    np.random.default_rng(0).normal(size=(53, 5)),  # float64 table
-    np.random.default_rng(1).integers(0, 256, size=(41, 6, 6), dtype=np.uint8),  # grey images
-    np.random.default_rng(2).integers(0, 256, size=(23, 5, 5, 3), dtype=np.uint8),  # channels last
-    np.random.default_rng(3).integers(0, 200, size=(30, 1, 4, 4)).astype(np.int16),  # scale set by the whole file
-], ids=["table", "grey", "channels-last", "int16"])
+@pytest.mark.parametrize(
+    "array",
+    [
+        np.random.default_rng(0).normal(size=(53, 5)),  # float64 table
+        np.random.default_rng(1).integers(0, 256, size=(41, 6, 6), dtype=np.uint8),  # grey images
+        np.random.default_rng(2).integers(0, 256, size=(23, 5, 5, 3), dtype=np.uint8),  # channels last
+        np.random.default_rng(3).integers(0, 200, size=(30, 1, 4, 4)).astype(np.int16),  # scale set by the whole file
+    ],
+    ids=["table", "grey", "channels-last", "int16"],
+)
 def test_chunked_npy_reads_equal_the_loaded_array(tmp_path, array):
     path = tmp_path / "x.npy"
     np.save(path, array)
@@ -227,13 +231,15 @@ def test_detector_scores_in_blocks_as_in_one(monkeypatch):
 
 def test_cli_fit_stream_end_to_end(tmp_path, small_chunks):
     np.save(tmp_path / "x.npy", low_rank(n=500, d=8))
-    out = run("fit", tmp_path / "x.npy", "-o", tmp_path / "m", "--stream", "--code-dim", "2", "--epochs", "3",
-              "--quiet").output
+    out = run(
+        "fit", tmp_path / "x.npy", "-o", tmp_path / "m", "--stream", "--code-dim", "2", "--epochs", "3", "--quiet"
+    ).output
     assert "PCA-2 MSE" in out
     in_memory = run("evaluate", tmp_path / "m", tmp_path / "x.npy", "--json").output
     assert "the 100 rows aekit fit held out" in in_memory  # the same seeded split, loaded
-    refused = run("fit", tmp_path / "x.npy", "-o", tmp_path / "m2", "--stream", "--report", tmp_path / "r.html",
-                  ok=False)
+    refused = run(
+        "fit", tmp_path / "x.npy", "-o", tmp_path / "m2", "--stream", "--report", tmp_path / "r.html", ok=False
+    )
     assert refused.exit_code == 1 and "--stream" in refused.output
 
 

@@ -56,8 +56,15 @@ def test_table_has_pca_beside_every_row(digits_sweep):
     assert [(r["variant"], r["code_dim"]) for r in rows] == [("plain", k) for k in DIMS]
     with open(out / "sweep.csv") as fh:
         table = list(csv.DictReader(fh))
-    assert list(table[0]) == ["variant", "code_dim", "compression_ratio", "test_mse", "pca_test_mse", "gain_vs_pca",
-                              "train_seconds"]
+    assert list(table[0]) == [
+        "variant",
+        "code_dim",
+        "compression_ratio",
+        "test_mse",
+        "pca_test_mse",
+        "gain_vs_pca",
+        "train_seconds",
+    ]
     assert [int(r["code_dim"]) for r in table] == DIMS
     assert [float(r["compression_ratio"]) for r in table] == [32.0, 8.0, 2.0]
     for line, row in zip(table, rows):
@@ -152,14 +159,17 @@ def test_more_code_sizes_extend_a_finished_sweep(digits_sweep, tmp_path, monkeyp
     assert not (out / "models" / "plain-k4").exists()
 
 
-@pytest.mark.parametrize("kwargs, message", [
-    (dict(code_dims=[0, 8]), "code size 0 in code_dims must be a positive integer"),
-    (dict(code_dims=[]), "code_dims is empty"),
-    (dict(variants=["plain", "nope"]), "variant 'nope' is not one of: plain, "),
-    (dict(code_dim=4), "code_dim= is set by the sweep"),
-    (dict(depth=3), "unknown AutoEncoder option"),
-    (dict(variants=["vq"], arch="conv"), "variant 'vq' with code size 2: code_dim=2 with arch='conv'"),
-])
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        (dict(code_dims=[0, 8]), "code size 0 in code_dims must be a positive integer"),
+        (dict(code_dims=[]), "code_dims is empty"),
+        (dict(variants=["plain", "nope"]), "variant 'nope' is not one of: plain, "),
+        (dict(code_dim=4), "code_dim= is set by the sweep"),
+        (dict(depth=3), "unknown AutoEncoder option"),
+        (dict(variants=["vq"], arch="conv"), "variant 'vq' with code size 2: code_dim=2 with arch='conv'"),
+    ],
+)
 def test_bad_settings_are_named_before_training(tmp_path, monkeypatch, kwargs, message):
     calls = _count_fits(monkeypatch)
     kwargs = {"code_dims": [2, 8], **kwargs}
@@ -191,8 +201,25 @@ def test_plot_has_a_line_per_variant_and_pca(digits_sweep):
 
 def test_cli_end_to_end(tmp_path):
     out = tmp_path / "cli-sweep"
-    args = ["sweep", "builtin:digits", "--code-dims", "2", "4", "--variants", "plain", "tied", "-o", str(out),
-            "--epochs", "2", "--batch-size", "64", "--limit", "300", "-q"]
+    args = [
+        "sweep",
+        "builtin:digits",
+        "--code-dims",
+        "2",
+        "4",
+        "--variants",
+        "plain",
+        "tied",
+        "-o",
+        str(out),
+        "--epochs",
+        "2",
+        "--batch-size",
+        "64",
+        "--limit",
+        "300",
+        "-q",
+    ]
     result = CliRunner().invoke(main, args, catch_exceptions=False)
     assert result.exit_code == 0, result.output
     assert "| variant | code size | compression | test MSE | PCA test MSE | gain vs PCA | train s |" in result.output
@@ -210,8 +237,11 @@ def test_cli_sweep_rows_load_as_models_that_evaluate_finds_the_held_out_rows(tmp
     out = tmp_path / "s"
     args = ["sweep", "builtin:digits", "--code-dims", "3", "-o", str(out), "--epochs", "1", "-q"]
     assert CliRunner().invoke(main, args, catch_exceptions=False).exit_code == 0
-    shown = CliRunner().invoke(main, ["evaluate", str(out / "models" / "plain-k3"), "builtin:digits"],
-                               catch_exceptions=False).output
+    shown = (
+        CliRunner()
+        .invoke(main, ["evaluate", str(out / "models" / "plain-k3"), "builtin:digits"], catch_exceptions=False)
+        .output
+    )
     row = next(csv.DictReader(open(out / "sweep.csv")))
     assert "the 359 rows aekit fit held out" in shown and f"{float(row['test_mse']):.5f}" in shown  # evaluate's format
     assert np.isfinite(float(row["gain_vs_pca"]))
@@ -220,8 +250,18 @@ def test_cli_sweep_rows_load_as_models_that_evaluate_finds_the_held_out_rows(tmp
 def test_plot_puts_an_exact_pca_on_the_floor_and_the_table_says_so():
     from aekit.analysis.sweep import markdown_table
 
-    rows = [{"variant": "plain", "code_dim": k, "compression_ratio": 64 / k, "mse": 0.1 / k, "pca_mse": p,
-             "gain_vs_pca": 1 - 0.1 / k / p, "train_seconds": 1.0} for k, p in ((8, 0.02), (64, 4e-15))]
+    rows = [
+        {
+            "variant": "plain",
+            "code_dim": k,
+            "compression_ratio": 64 / k,
+            "mse": 0.1 / k,
+            "pca_mse": p,
+            "gain_vs_pca": 1 - 0.1 / k / p,
+            "train_seconds": 1.0,
+        }
+        for k, p in ((8, 0.02), (64, 4e-15))
+    ]
     ax = error_vs_code_size(rows).axes[0]
     assert ax.get_ylim()[0] > 1e-4  # not stretched down to 1e-15
     assert "exact" in [text.get_text() for text in ax.texts]

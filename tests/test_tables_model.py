@@ -19,16 +19,18 @@ def related_table(n: int, seed: int) -> pd.DataFrame:
     t = rng.normal(size=(n, 2))
     noise = rng.normal(size=(n, 8))
     scores = np.stack([t[:, 0], t[:, 1], -t[:, 0], -t[:, 1]], 1) + 0.3 * rng.normal(size=(n, 4))
-    return pd.DataFrame({
-        "a": 3 * t[:, 0] + 10 + 0.1 * noise[:, 0],
-        "b": 5 * np.tanh(t[:, 1]) + 0.1 * noise[:, 1],
-        "c": 2 * (t[:, 0] + t[:, 1]) + 0.1 * noise[:, 2],
-        "d": t[:, 0] ** 2 + 0.1 * noise[:, 3],
-        "e": np.round(50 + 10 * t[:, 1] - 5 * t[:, 0]).astype(np.int64),
-        "colour": np.array(["red", "green", "blue", "grey"])[scores.argmax(1)],
-        "size": np.array(["S", "M", "L"])[np.digitize(t[:, 0] + 0.2 * noise[:, 4], [-0.5, 0.5])],
-        "flag": t[:, 1] + 0.2 * noise[:, 5] > 0,
-    })
+    return pd.DataFrame(
+        {
+            "a": 3 * t[:, 0] + 10 + 0.1 * noise[:, 0],
+            "b": 5 * np.tanh(t[:, 1]) + 0.1 * noise[:, 1],
+            "c": 2 * (t[:, 0] + t[:, 1]) + 0.1 * noise[:, 2],
+            "d": t[:, 0] ** 2 + 0.1 * noise[:, 3],
+            "e": np.round(50 + 10 * t[:, 1] - 5 * t[:, 0]).astype(np.int64),
+            "colour": np.array(["red", "green", "blue", "grey"])[scores.argmax(1)],
+            "size": np.array(["S", "M", "L"])[np.digitize(t[:, 0] + 0.2 * noise[:, 4], [-0.5, 0.5])],
+            "flag": t[:, 1] + 0.2 * noise[:, 5] > 0,
+        }
+    )
 
 
 def knock_out(frame: pd.DataFrame, share: float, seed: int) -> tuple[pd.DataFrame, np.ndarray]:

@@ -50,7 +50,8 @@ CFG = TrainConfig(epochs=6, batch_size=32, patience=None, seed=3, precision="fp3
 def test_training_lowers_the_loss(images):
     model = _model()
     history = Trainer(model, TrainConfig(epochs=15, batch_size=32, precision="fp32"), progress=False).fit(
-        torch.from_numpy(images))
+        torch.from_numpy(images)
+    )
     assert history[-1]["val"]["loss"] < 0.7 * history[0]["val"]["loss"]
     assert set(history[0]) == {"epoch", "train", "val", "lr", "seconds", "samples_per_s"}
     assert history[0]["samples_per_s"] > 0
@@ -115,8 +116,11 @@ def test_non_finite_loss_stops_and_keeps_last_good_checkpoint(images, tmp_path):
     model = _model()
     steps_per_epoch = math.ceil(len(x) * 0.9 / CFG.batch_size)
     model.loss = _Fault(model, 2 * steps_per_epoch + 1, "nan")
-    with pytest.raises(TrainingError, match=r"loss became nan at epoch 3, batch 1; the last good checkpoint "
-                                            r"\(epoch 2\) is intact"):
+    with pytest.raises(
+        TrainingError,
+        match=r"loss became nan at epoch 3, batch 1; the last good checkpoint "
+        r"\(epoch 2\) is intact",
+    ):
         Trainer(model, CFG, checkpoint_dir=tmp_path, progress=False).fit(x)
     with safe_open(str(tmp_path / CHECKPOINT_FILE), framework="pt") as fh:
         meta = json.loads(fh.metadata()["meta"])
@@ -126,8 +130,7 @@ def test_non_finite_loss_stops_and_keeps_last_good_checkpoint(images, tmp_path):
 
 def test_early_stopping_restores_the_best_weights(images):
     x = torch.from_numpy(images)
-    cfg = TrainConfig(epochs=40, batch_size=16, lr=0.05, schedule="constant", patience=2, seed=0,
-                      precision="fp32")
+    cfg = TrainConfig(epochs=40, batch_size=16, lr=0.05, schedule="constant", patience=2, seed=0, precision="fp32")
     model = _model()
     trainer = Trainer(model, cfg, progress=False)
     history = trainer.fit(x)
@@ -141,7 +144,7 @@ def test_early_stopping_restores_the_best_weights(images):
 def _val_split(x, cfg):
     order = torch.randperm(len(x), generator=torch.Generator().manual_seed(cfg.seed))
     n_val = int(round(len(x) * cfg.val_fraction))
-    return x[order[len(x) - n_val:]]
+    return x[order[len(x) - n_val :]]
 
 
 def test_resume_with_other_options_is_refused(images, tmp_path):
@@ -180,13 +183,16 @@ def test_device_and_precision_resolution():
         resolve_device("gpu0")
 
 
-@pytest.mark.parametrize("options,match", [
-    ({"epochs": 0}, "epochs=0 must be a positive integer"),
-    ({"lr": -1.0}, "lr=-1.0 must be a positive finite number"),
-    ({"optimizer": "sgd"}, "optimizer='sgd' is not one of: adam, adamw"),
-    ({"val_fraction": 1.0}, r"val_fraction=1.0 must be in \[0, 1\)"),
-    ({"precision": "fp8"}, "precision='fp8' is not one of"),
-])
+@pytest.mark.parametrize(
+    "options,match",
+    [
+        ({"epochs": 0}, "epochs=0 must be a positive integer"),
+        ({"lr": -1.0}, "lr=-1.0 must be a positive finite number"),
+        ({"optimizer": "sgd"}, "optimizer='sgd' is not one of: adam, adamw"),
+        ({"val_fraction": 1.0}, r"val_fraction=1.0 must be in \[0, 1\)"),
+        ({"precision": "fp8"}, "precision='fp8' is not one of"),
+    ],
+)
 def test_bad_train_options_are_named(options, match):
     with pytest.raises(ConfigError, match=match):
         TrainConfig(**options)
@@ -194,9 +200,12 @@ def test_bad_train_options_are_named(options, match):
 
 def test_on_epoch_end_sees_every_finished_epoch(images):
     seen = []
-    Trainer(_model(), TrainConfig(epochs=3, batch_size=16, patience=None), progress=False,
-            on_epoch_end=lambda record, model: seen.append((record["epoch"], model))).fit(
-        torch.from_numpy(images))
+    Trainer(
+        _model(),
+        TrainConfig(epochs=3, batch_size=16, patience=None),
+        progress=False,
+        on_epoch_end=lambda record, model: seen.append((record["epoch"], model)),
+    ).fit(torch.from_numpy(images))
     assert [epoch for epoch, _ in seen] == [1, 2, 3]
     assert all(isinstance(model, Autoencoder) for _, model in seen)
 
@@ -211,8 +220,9 @@ def test_a_batch_source_trains_like_the_tensor_it_wraps(images):
     order = torch.randperm(len(x), generator=torch.Generator().manual_seed(cfg.seed))
     n_val = int(round(len(x) * cfg.val_fraction))
     direct = _model()
-    Trainer(direct, cfg, progress=False).fit(TensorBatches(x[order[: len(x) - n_val]]),
-                                             validation=x[order[len(x) - n_val :]])
+    Trainer(direct, cfg, progress=False).fit(
+        TensorBatches(x[order[: len(x) - n_val]]), validation=x[order[len(x) - n_val :]]
+    )
     wrapped = _model()
     Trainer(wrapped, cfg, progress=False).fit(x)
     assert torch.equal(_weights(direct), _weights(wrapped))

@@ -194,7 +194,7 @@ def trained_vae(x: torch.Tensor, steps: int = 300) -> TinyVAE:
     opt = torch.optim.Adam(model.parameters(), lr=0.02)
     for _ in range(steps):
         code = model.bottleneck(model.encoder(x))
-        loss = (model.recon_loss.nll(model.decoder(code.z), x) + model.bottleneck.terms(code)["kl"].contribution())
+        loss = model.recon_loss.nll(model.decoder(code.z), x) + model.bottleneck.terms(code)["kl"].contribution()
         opt.zero_grad()
         loss.mean().backward()
         opt.step()

@@ -87,9 +87,9 @@ def test_linear_autoencoder_spans_the_principal_subspace():
     basis, _ = np.linalg.qr(rng.normal(size=(20, 20)))
     spectrum = np.array([5.0, 4.0, 3.0, 0.5, 0.4, 0.3] + [0.1] * 14)
     x = (rng.normal(size=(4000, 20)) * spectrum) @ basis.T
-    est = aekit.AutoEncoder(code_dim=3, variant="linear", scaling="none", epochs=150, batch_size=128, lr=1e-2,
-                            patience=None,
-                            random_state=0).fit(x.astype(np.float32))
+    est = aekit.AutoEncoder(
+        code_dim=3, variant="linear", scaling="none", epochs=150, batch_size=128, lr=1e-2, patience=None, random_state=0
+    ).fit(x.astype(np.float32))
     decoder_weight = est.model_.decoder.mlp[0].weight.detach().numpy()  # (20, 3)
     q_model, _ = np.linalg.qr(decoder_weight)
     q_pca = est.pca_.components_.T.astype(np.float64)  # (20, 3) orthonormal
@@ -142,18 +142,21 @@ def test_overcomplete_code_warns_unless_regularised(table):
         aekit.AutoEncoder(code_dim=10, variant="denoising", epochs=1).fit(table)
 
 
-@pytest.mark.parametrize("options,match", [
-    ({"variant": "tied", "arch": "conv"}, "tied=True needs arch='mlp' or 'linear'"),
-    ({"variant": "vae", "tied": True}, "tied=True needs bottleneck='deterministic'"),
-    ({"variant": "vq", "tied": True}, "tied=True needs bottleneck='deterministic'"),
-    ({"variant": "vq", "codebook_size": 1}, "codebook_size=1 must be an integer >= 2"),
-    ({"variant": "vq", "token_dim": 3}, "token_dim=3 must be None or a positive divisor of code_dim=2"),
-    ({"variant": "beta_vae", "beta": -1.0}, "beta=-1.0 must be >= 0"),
-    ({"corruption": "blur"}, "unknown corruption 'blur'; choose one of: gaussian, mask, salt_pepper"),
-    ({"corruption": "mask", "corruption_level": 1.5}, "corruption_level=1.5 must be in"),
-    ({"corruption_level": 0.5}, "corruption_level=0.5 needs a corruption"),
-    ({"penalty": "l2"}, "unknown penalty 'l2'"),
-])
+@pytest.mark.parametrize(
+    "options,match",
+    [
+        ({"variant": "tied", "arch": "conv"}, "tied=True needs arch='mlp' or 'linear'"),
+        ({"variant": "vae", "tied": True}, "tied=True needs bottleneck='deterministic'"),
+        ({"variant": "vq", "tied": True}, "tied=True needs bottleneck='deterministic'"),
+        ({"variant": "vq", "codebook_size": 1}, "codebook_size=1 must be an integer >= 2"),
+        ({"variant": "vq", "token_dim": 3}, "token_dim=3 must be None or a positive divisor of code_dim=2"),
+        ({"variant": "beta_vae", "beta": -1.0}, "beta=-1.0 must be >= 0"),
+        ({"corruption": "blur"}, "unknown corruption 'blur'; choose one of: gaussian, mask, salt_pepper"),
+        ({"corruption": "mask", "corruption_level": 1.5}, "corruption_level=1.5 must be in"),
+        ({"corruption_level": 0.5}, "corruption_level=0.5 needs a corruption"),
+        ({"penalty": "l2"}, "unknown penalty 'l2'"),
+    ],
+)
 def test_invalid_combinations_fail_with_the_option_named(images, options, match):
     with pytest.raises(ConfigError, match=match):
         aekit.AutoEncoder(code_dim=2, epochs=1, **options).fit(images)
@@ -161,8 +164,9 @@ def test_invalid_combinations_fail_with_the_option_named(images, options, match)
 
 def test_vq_uses_its_codebook_and_tokens_round_trip(digits):
     train, test = digits
-    vq = aekit.AutoEncoder(code_dim=16, variant="vq", codebook_size=64, token_dim=4, epochs=30, batch_size=64,
-                           random_state=0).fit(train)
+    vq = aekit.AutoEncoder(
+        code_dim=16, variant="vq", codebook_size=64, token_dim=4, epochs=30, batch_size=64, random_state=0
+    ).fit(train)
     last = vq.history_[-1]["model"]
     assert last["codebook_usage"] >= 0.9 and last["perplexity"] >= 32, last
     indices = vq.encode_indices(test)
@@ -174,8 +178,15 @@ def test_vq_uses_its_codebook_and_tokens_round_trip(digits):
 def test_vq_collapse_warns(digits):
     train, _ = digits
     with pytest.warns(UserWarning, match="of the codebook was used this epoch"):
-        aekit.AutoEncoder(code_dim=4, variant="vq", codebook_size=512, dead_code_reset=False, kmeans_init=False,
-                          epochs=2, batch_size=64).fit(train)
+        aekit.AutoEncoder(
+            code_dim=4,
+            variant="vq",
+            codebook_size=512,
+            dead_code_reset=False,
+            kmeans_init=False,
+            epochs=2,
+            batch_size=64,
+        ).fit(train)
 
 
 def test_indices_need_a_vq_model(images):

@@ -19,8 +19,9 @@ OPTIONS = [dict(ema=e, kmeans_init=k, dead_code_reset=r) for e, k, r in itertool
 OPTION_IDS = [f"ema={o['ema']}-kmeans={o['kmeans_init']}-reset={o['dead_code_reset']}" for o in OPTIONS]
 
 
-def clusters(n_clusters: int, per_cluster: int, dim: int = 2, spread: float = 10.0, std: float = 0.1,
-             seed: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
+def clusters(
+    n_clusters: int, per_cluster: int, dim: int = 2, spread: float = 10.0, std: float = 0.1, seed: int = 0
+) -> tuple[torch.Tensor, torch.Tensor]:
     """Points around ``n_clusters`` well-separated centres: (points (n, dim), centres (n_clusters, dim))."""
     g = torch.Generator().manual_seed(seed)
     side = math.ceil(n_clusters ** (1 / dim))
@@ -289,14 +290,17 @@ def test_a_linear_vq_autoencoder_learns_eight_clusters(ema):
 
 
 # -- validation ------------------------------------------------------------------
-@pytest.mark.parametrize("kwargs, message", [
-    (dict(codebook_size=1), "codebook_size=1 must be an integer >= 2"),
-    (dict(commitment=-1), "commitment=-1 must be"),
-    (dict(decay=1.5), r"decay=1.5 must be in the open interval \(0, 1\)"),
-    (dict(decay=0), "decay=0 must be"),
-    (dict(token_dim=3), "token_dim=3 must be None or a positive divisor of code_dim=8"),
-    (dict(dead_threshold=-0.5), "dead_threshold=-0.5 must be"),
-])
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        (dict(codebook_size=1), "codebook_size=1 must be an integer >= 2"),
+        (dict(commitment=-1), "commitment=-1 must be"),
+        (dict(decay=1.5), r"decay=1.5 must be in the open interval \(0, 1\)"),
+        (dict(decay=0), "decay=0 must be"),
+        (dict(token_dim=3), "token_dim=3 must be None or a positive divisor of code_dim=8"),
+        (dict(dead_threshold=-0.5), "dead_threshold=-0.5 must be"),
+    ],
+)
 def test_bad_options_are_named(kwargs, message):
     with pytest.raises(ConfigError, match=message):
         VQBottleneck(code_dim=8, **kwargs)

@@ -15,8 +15,15 @@ from aekit.model import Autoencoder
 
 def grid_model(**options) -> Autoencoder:
     torch.manual_seed(0)
-    cfg = ModelConfig(input_shape=(1, 12, 12), code_dim=18, arch="conv", channels=(8, 16), bottleneck="vq",
-                      codebook_size=16, **options)
+    cfg = ModelConfig(
+        input_shape=(1, 12, 12),
+        code_dim=18,
+        arch="conv",
+        channels=(8, 16),
+        bottleneck="vq",
+        codebook_size=16,
+        **options,
+    )
     return Autoencoder(cfg).eval()
 
 
@@ -56,10 +63,13 @@ def test_a_tiny_image_with_no_stage_has_a_token_per_pixel():
     assert model.reconstruct(torch.rand(2, 1, 3, 3)).shape == (2, 1, 3, 3)
 
 
-@pytest.mark.parametrize("options, message", [
-    (dict(code_dim=32), r"code_dim=32 .* grid of 49 tokens, so code_dim must be a multiple of 49 .* e.g. 196"),
-    (dict(code_dim=98, token_dim=4), r"token_dim=4 .* must be code_dim / cells = 98 / 49 = 2"),
-])
+@pytest.mark.parametrize(
+    "options, message",
+    [
+        (dict(code_dim=32), r"code_dim=32 .* grid of 49 tokens, so code_dim must be a multiple of 49 .* e.g. 196"),
+        (dict(code_dim=98, token_dim=4), r"token_dim=4 .* must be code_dim / cells = 98 / 49 = 2"),
+    ],
+)
 def test_a_code_that_does_not_fill_the_grid_is_refused(options, message):
     with pytest.raises(ConfigError, match=message):
         ModelConfig(input_shape=(1, 28, 28), arch="conv", bottleneck="vq", **options)
@@ -69,8 +79,16 @@ def test_a_conv_vq_autoencoder_learns_with_most_of_its_codebook():
     digits = aekit.data.load("builtin:digits")
     train, test = digits.split(test_size=0.2, seed=0)
     # 8x8 digits, channels (16, 32): a 2x2 grid of 4-wide tokens.
-    ae = aekit.AutoEncoder(code_dim=16, variant="vq", arch="conv", channels=(16, 32), codebook_size=64,
-                           epochs=30, batch_size=64, random_state=0).fit(train)
+    ae = aekit.AutoEncoder(
+        code_dim=16,
+        variant="vq",
+        arch="conv",
+        channels=(16, 32),
+        codebook_size=64,
+        epochs=30,
+        batch_size=64,
+        random_state=0,
+    ).fit(train)
     indices = ae.encode_indices(test)
     assert indices.shape == (len(test), 4)
     metrics = ae.evaluate(test)
@@ -83,8 +101,9 @@ def test_a_conv_vq_autoencoder_learns_with_most_of_its_codebook():
 
 def test_a_conv_vq_model_saves_and_loads_its_grid(tmp_path):
     x = np.random.default_rng(0).random((64, 1, 12, 12), dtype=np.float32)
-    ae = aekit.AutoEncoder(code_dim=18, variant="vq", arch="conv", channels=(8, 16), codebook_size=16,
-                           epochs=1, batch_size=32).fit(x)
+    ae = aekit.AutoEncoder(
+        code_dim=18, variant="vq", arch="conv", channels=(8, 16), codebook_size=16, epochs=1, batch_size=32
+    ).fit(x)
     again = aekit.load(ae.save(tmp_path / "m"))
     assert again.model_.config.token_grid == (3, 3)
     assert np.array_equal(again.encode_indices(x), ae.encode_indices(x))

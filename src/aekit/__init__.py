@@ -14,9 +14,8 @@ Examples
 
 from __future__ import annotations
 
-from aekit._version import __version__
-
 from aekit import data  # noqa: E402
+from aekit._version import __version__
 from aekit.estimators import AnomalyDetector, AutoEncoder  # noqa: E402
 
 

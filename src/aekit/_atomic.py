@@ -113,8 +113,11 @@ def atomic_path(path: str | os.PathLike, suffix: str | None = None, *, parents: 
         if parents:
             path.parent.mkdir(parents=True, exist_ok=True)
         remove_stale_temps(path.parent)
-        fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.tmp-{_host()}-{os.getpid()}.",
-                                        suffix=suffix if suffix is not None else path.suffix, dir=path.parent)
+        fd, tmp_name = tempfile.mkstemp(
+            prefix=f".{path.name}.tmp-{_host()}-{os.getpid()}.",
+            suffix=suffix if suffix is not None else path.suffix,
+            dir=path.parent,
+        )
     except OSError as exc:
         raise WriteError(path, exc) from exc
     tmp = Path(tmp_name)

@@ -57,41 +57,108 @@ def _choice(name: str, value: Any, allowed: tuple[str, ...] | list[str]) -> None
 class ModelConfig:
     """What the network is: shapes, architecture and components by registry name."""
 
-    input_shape: tuple[int, ...] = _f((784,), "shape of one sample: (features,) for tables, (channels, height, width) for images", internal=True)
+    input_shape: tuple[int, ...] = _f(
+        (784,), "shape of one sample: (features,) for tables, (channels, height, width) for images", internal=True
+    )
     code_dim: int = _f(32, "width of the bottleneck code z")
-    variant: str = _f("plain", "named preset of components (aekit.registry.VARIANTS); explicit options override it", choices="VARIANTS")
-    arch: str = _f("mlp", "encoder/decoder architecture, a name in aekit.registry.ARCHITECTURES", choices="ARCHITECTURES")
-    hidden: tuple[int, ...] | None = _f(None, "MLP hidden widths of the encoder (decoder mirrors them); None derives them from the input size")
+    variant: str = _f(
+        "plain",
+        "named preset of components (aekit.registry.VARIANTS); explicit options override it",
+        choices="VARIANTS",
+    )
+    arch: str = _f(
+        "mlp", "encoder/decoder architecture, a name in aekit.registry.ARCHITECTURES", choices="ARCHITECTURES"
+    )
+    hidden: tuple[int, ...] | None = _f(
+        None, "MLP hidden widths of the encoder (decoder mirrors them); None derives them from the input size"
+    )
     channels: tuple[int, ...] = _f((32, 64), "conv channels per stride-2 stage of the encoder (decoder mirrors them)")
-    activation: str = _f("gelu", "nonlinearity between hidden layers, a name in aekit.nn.ACTIVATIONS", choices="ACTIVATIONS")
-    linear_path: bool = _f(True, "mlp and conv: a linear encoder/decoder path beside the nonlinear one, so the model contains PCA")
-    pca_init: bool = _f(True, "warm-start the linear path from the closed-form PCA solution (mse loss only): training starts at PCA's error")
-    bottleneck: str = _f("deterministic", "how the encoder output becomes the code z, a name in aekit.registry.BOTTLENECKS", choices="BOTTLENECKS")
-    loss: str = _f("mse", "reconstruction loss, a name in aekit.registry.LOSSES; bce makes the decoder output probabilities", choices="LOSSES")
-    categorical: tuple[tuple[int, int], ...] | None = _f(None, "loss='ce' only: (start, size) of each one-hot categorical column among the features; the rest are numeric")
-    missing: bool = _f(False, "tables only: NaN marks a missing cell: the encoder sees 0 (the scaled mean) and the loss and reconstruction error skip it", internal=True)
-    binarize: bool = _f(False, "loss='bce' only: train on Bernoulli draws of each value, redrawn every batch (dynamic binarisation of grey images)")
-    output_range: tuple[float, float] | None = _f(None, "decoded values are clipped to this range outside training, e.g. (0, 1) for images", internal=True)
+    activation: str = _f(
+        "gelu", "nonlinearity between hidden layers, a name in aekit.nn.ACTIVATIONS", choices="ACTIVATIONS"
+    )
+    linear_path: bool = _f(
+        True, "mlp and conv: a linear encoder/decoder path beside the nonlinear one, so the model contains PCA"
+    )
+    pca_init: bool = _f(
+        True,
+        "warm-start the linear path from the closed-form PCA solution (mse loss only): training starts at PCA's error",
+    )
+    bottleneck: str = _f(
+        "deterministic",
+        "how the encoder output becomes the code z, a name in aekit.registry.BOTTLENECKS",
+        choices="BOTTLENECKS",
+    )
+    loss: str = _f(
+        "mse",
+        "reconstruction loss, a name in aekit.registry.LOSSES; bce makes the decoder output probabilities",
+        choices="LOSSES",
+    )
+    categorical: tuple[tuple[int, int], ...] | None = _f(
+        None,
+        "loss='ce' only: (start, size) of each one-hot categorical column among the features; the rest are numeric",
+    )
+    missing: bool = _f(
+        False,
+        "tables only: NaN marks a missing cell: the encoder sees 0 (the scaled mean) and the loss and reconstruction "
+        "error skip it",
+        internal=True,
+    )
+    binarize: bool = _f(
+        False,
+        "loss='bce' only: train on Bernoulli draws of each value, redrawn every batch (dynamic binarisation of grey "
+        "images)",
+    )
+    output_range: tuple[float, float] | None = _f(
+        None, "decoded values are clipped to this range outside training, e.g. (0, 1) for images", internal=True
+    )
     tied: bool = _f(False, "mlp/linear only: the decoder reuses the encoder's weights transposed (half the weights)")
-    corruption: str | None = _f(None, "denoising: corrupt the training input (target stays clean), a name in aekit.registry.CORRUPTIONS", choices="CORRUPTIONS")
+    corruption: str | None = _f(
+        None,
+        "denoising: corrupt the training input (target stays clean), a name in aekit.registry.CORRUPTIONS",
+        choices="CORRUPTIONS",
+    )
     corruption_level: float = _f(0.0, "noise sigma for gaussian, drop probability for mask and salt_pepper")
-    penalty: str | None = _f(None, "a penalty on the code, a name in aekit.registry.PENALTIES (l1, kl_sparsity, contractive)", choices="PENALTIES")
+    penalty: str | None = _f(
+        None,
+        "a penalty on the code, a name in aekit.registry.PENALTIES (l1, kl_sparsity, contractive)",
+        choices="PENALTIES",
+    )
     penalty_weight: float = _f(0.0, "lambda: the penalty's weight in the loss")
     sparsity_target: float = _f(0.05, "kl_sparsity only: target mean activation rho of sigmoid(code)")
     beta: float = _f(1.0, "gaussian bottleneck: weight of the KL term (beta-VAE for beta > 1)")
     kl_warmup_epochs: int = _f(0, "gaussian bottleneck: epochs over which the KL weight rises linearly to beta")
     free_bits: float = _f(0.0, "gaussian bottleneck: nats per latent dimension the KL may use for free")
     codebook_size: int = _f(512, "vq bottleneck: number of codebook vectors K")
-    token_dim: int | None = _f(None, "vq bottleneck: size of one token; the code is code_dim // token_dim tokens (None: the largest divisor of code_dim up to 4; with arch='conv', code_dim / grid cells)")
+    token_dim: int | None = _f(
+        None,
+        "vq bottleneck: size of one token; the code is code_dim // token_dim tokens (None: the largest divisor of "
+        "code_dim up to 4; with arch='conv', code_dim / grid cells)",
+    )
     commitment: float = _f(0.25, "vq bottleneck: weight of the commitment loss pulling encoder outputs to their codes")
-    vq_ema: bool = _f(True, "vq bottleneck: update the codebook by exponential moving averages instead of a codebook loss")
+    vq_ema: bool = _f(
+        True, "vq bottleneck: update the codebook by exponential moving averages instead of a codebook loss"
+    )
     vq_decay: float = _f(0.99, "vq bottleneck: EMA decay of the codebook statistics")
     kmeans_init: bool = _f(True, "vq bottleneck: initialise the codebook by k-means on the first training batch")
     dead_code_reset: bool = _f(True, "vq bottleneck: move codes unused for a while onto recent encoder outputs")
-    encoder: str | None = _f(None, "your own encoder, 'package.module:function' called as f(input_shape, code_dim, **encoder_kwargs) -> nn.Module mapping (batch, *input_shape) to (batch, width); a linear head fits width to the bottleneck; loading imports it only with trust_code")
-    decoder: str | None = _f(None, "your own decoder, 'package.module:function' called as f(input_shape, code_dim, **decoder_kwargs) -> nn.Module mapping (batch, code_dim) to (batch, *input_shape), raw outputs (logits for loss='bce'); loading imports it only with trust_code")
-    encoder_kwargs: str | None = _f(None, "keyword arguments of the encoder factory: a JSON object (a dict is kept as its JSON text)")
-    decoder_kwargs: str | None = _f(None, "keyword arguments of the decoder factory: a JSON object (a dict is kept as its JSON text)")
+    encoder: str | None = _f(
+        None,
+        "your own encoder, 'package.module:function' called as f(input_shape, code_dim, **encoder_kwargs) -> "
+        "nn.Module mapping (batch, *input_shape) to (batch, width); a linear head fits width to the bottleneck; "
+        "loading imports it only with trust_code",
+    )
+    decoder: str | None = _f(
+        None,
+        "your own decoder, 'package.module:function' called as f(input_shape, code_dim, **decoder_kwargs) -> "
+        "nn.Module mapping (batch, code_dim) to (batch, *input_shape), raw outputs (logits for loss='bce'); loading "
+        "imports it only with trust_code",
+    )
+    encoder_kwargs: str | None = _f(
+        None, "keyword arguments of the encoder factory: a JSON object (a dict is kept as its JSON text)"
+    )
+    decoder_kwargs: str | None = _f(
+        None, "keyword arguments of the decoder factory: a JSON object (a dict is kept as its JSON text)"
+    )
 
     def __post_init__(self) -> None:
         shape = tuple(int(s) for s in self.input_shape)
@@ -116,10 +183,13 @@ class ModelConfig:
                 raise ConfigError(f"output_range={self.output_range!r} must be (low, high) with low < high")
             object.__setattr__(self, "output_range", (lo, hi))
         if self.corruption is None and self.corruption_level:
-            raise ConfigError(f"corruption_level={self.corruption_level!r} needs a corruption "
-                              "(gaussian, mask or salt_pepper)")
+            raise ConfigError(
+                f"corruption_level={self.corruption_level!r} needs a corruption (gaussian, mask or salt_pepper)"
+            )
         if self.penalty is None and self.penalty_weight:
-            raise ConfigError(f"penalty_weight={self.penalty_weight!r} needs a penalty (l1, kl_sparsity or contractive)")
+            raise ConfigError(
+                f"penalty_weight={self.penalty_weight!r} needs a penalty (l1, kl_sparsity or contractive)"
+            )
         # The architecture and bottleneck state what they take (sample ranks, tied weights,
         # token grids, capabilities); the registry checks this config against them.
         from aekit.registry import check_components, factory_kwargs  # lazy: config stays importable without torch
@@ -129,11 +199,14 @@ class ModelConfig:
         check_components(self)
         self._check_categorical()
         if self.missing and len(shape) != 1:
-            raise ConfigError(f"missing=True (masked missing cells) needs flat table samples (features,), got "
-                              f"input_shape={shape!r}")
+            raise ConfigError(
+                f"missing=True (masked missing cells) needs flat table samples (features,), got input_shape={shape!r}"
+            )
         if self.binarize and self.loss != "bce":
-            raise ConfigError(f"binarize=True draws binary targets for a Bernoulli likelihood: it needs loss='bce', "
-                              f"got loss={self.loss!r}")
+            raise ConfigError(
+                f"binarize=True draws binary targets for a Bernoulli likelihood: it needs loss='bce', "
+                f"got loss={self.loss!r}"
+            )
 
     def _check_categorical(self) -> None:
         """One-hot groups: only with loss='ce', inside a flat sample, disjoint, 2+ wide."""
@@ -147,11 +220,13 @@ class ModelConfig:
             raise ConfigError(f"categorical={self.categorical!r} must be a list of (start, size) pairs") from None
         object.__setattr__(self, "categorical", groups)
         if self.loss != "ce":
-            raise ConfigError(f"categorical groups need loss='ce' (cross-entropy on one-hot columns), got "
-                              f"loss={self.loss!r}")
+            raise ConfigError(
+                f"categorical groups need loss='ce' (cross-entropy on one-hot columns), got loss={self.loss!r}"
+            )
         if len(self.input_shape) != 1:
-            raise ConfigError(f"categorical groups need flat table samples (features,), got input_shape="
-                              f"{self.input_shape!r}")
+            raise ConfigError(
+                f"categorical groups need flat table samples (features,), got input_shape={self.input_shape!r}"
+            )
         if not groups:
             raise ConfigError("categorical=() names no group; loss='ce' needs at least one")
         end = 0
@@ -159,7 +234,8 @@ class ModelConfig:
             if size < 2 or start < end or start + size > self.input_shape[0]:
                 raise ConfigError(
                     f"categorical group (start={start}, size={size}) must have size >= 2, lie within the "
-                    f"{self.input_shape[0]} features and not overlap another group")
+                    f"{self.input_shape[0]} features and not overlap another group"
+                )
             end = start + size
 
     def _check_token_grid(self) -> None:
@@ -190,13 +266,23 @@ class TrainConfig:
     lr: float = _f(2e-3, "peak learning rate")
     optimizer: str = _f("adamw", "adam or adamw", choices=("adam", "adamw"))
     weight_decay: float = _f(0.0, "decoupled weight decay (adamw) or L2 (adam)")
-    schedule: str = _f("onecycle", "learning-rate schedule over all steps: onecycle, cosine or constant", choices=("onecycle", "cosine", "constant"))
+    schedule: str = _f(
+        "onecycle",
+        "learning-rate schedule over all steps: onecycle, cosine or constant",
+        choices=("onecycle", "cosine", "constant"),
+    )
     warmup: float = _f(0.3, "share of the steps the onecycle schedule spends rising to lr")
-    val_fraction: float = _f(0.1, "share of the training data held out for validation and early stopping (0 disables both)")
+    val_fraction: float = _f(
+        0.1, "share of the training data held out for validation and early stopping (0 disables both)"
+    )
     patience: int | None = _f(10, "epochs without validation improvement before stopping; None trains all epochs")
     seed: int = _f(0, "seeds initialisation, the validation split and the shuffle order")
     device: str = _f("auto", "auto (cuda, then mps, then cpu), or an explicit torch device string")
-    precision: str = _f("auto", "auto (bfloat16 autocast where the hardware runs it fast), bf16 or fp32", choices=("auto", "bf16", "fp32"))
+    precision: str = _f(
+        "auto",
+        "auto (bfloat16 autocast where the hardware runs it fast), bf16 or fp32",
+        choices=("auto", "bf16", "fp32"),
+    )
 
     def __post_init__(self) -> None:
         _positive_int("epochs", self.epochs)
@@ -216,7 +302,9 @@ class TrainConfig:
             raise ConfigError(f"seed={self.seed!r} must be an integer from 0 to 2**63 - 4")
         _choice("precision", self.precision, ("auto", "bf16", "fp32"))
         if not isinstance(self.device, str) or not self.device:
-            raise ConfigError(f"device={self.device!r} must be 'auto' or a torch device string such as 'cpu' or 'cuda:0'")
+            raise ConfigError(
+                f"device={self.device!r} must be 'auto' or a torch device string such as 'cpu' or 'cuda:0'"
+            )
 
 
 SCALINGS = ("auto", "standard", "robust", "none")
@@ -226,19 +314,25 @@ SCALINGS = ("auto", "standard", "robust", "none")
 class DataConfig:
     """How the rows are read before the network sees them (the fit's *decide* step)."""
 
-    scaling: str = _f("auto", "auto standardises table columns and leaves images as they are; robust scales by "
-                      "median and IQR so outliers do not set the scale; none leaves values as they are",
-                      choices=SCALINGS)
-    input_shape: tuple[int, ...] | None = _f(None, "shape of one sample, e.g. (1, 28, 28) to treat flat rows as "
-                                             "images; None keeps the data's own shape")
+    scaling: str = _f(
+        "auto",
+        "auto standardises table columns and leaves images as they are; robust scales by "
+        "median and IQR so outliers do not set the scale; none leaves values as they are",
+        choices=SCALINGS,
+    )
+    input_shape: tuple[int, ...] | None = _f(
+        None, "shape of one sample, e.g. (1, 28, 28) to treat flat rows as images; None keeps the data's own shape"
+    )
 
     def __post_init__(self) -> None:
         _choice("scaling", self.scaling, SCALINGS)
         if self.input_shape is not None:
             shape = _int_tuple("input_shape", self.input_shape)
             if len(shape) not in (1, 3) or any(v <= 0 for v in shape):
-                raise ConfigError(f"input_shape={self.input_shape!r} must be (features,) or (channels, height, "
-                                  "width) with positive sizes")
+                raise ConfigError(
+                    f"input_shape={self.input_shape!r} must be (features,) or (channels, height, "
+                    "width) with positive sizes"
+                )
             object.__setattr__(self, "input_shape", shape)
 
 
@@ -335,8 +429,9 @@ def options() -> list[Option]:
         for f in dataclasses.fields(cls):
             if f.metadata.get("internal"):
                 continue
-            out.append(Option(f.name, group, f.default, f.metadata.get("doc", ""), str(f.type),
-                              f.metadata.get("choices")))
+            out.append(
+                Option(f.name, group, f.default, f.metadata.get("doc", ""), str(f.type), f.metadata.get("choices"))
+            )
     return out
 
 
@@ -345,8 +440,10 @@ def markdown_table() -> str:
     rows = ["| option | group | default | what it does |", "|---|---|---|---|"]
     for opt in options():
         allowed = opt.choices()
-        doc = opt.doc + (f" (one of: {', '.join(allowed)})" if allowed and opt.choices_from != "VARIANTS"
-                         and isinstance(opt.choices_from, tuple) else "")
+        doc = opt.doc + (
+            f" (one of: {', '.join(allowed)})"
+            if allowed and opt.choices_from != "VARIANTS" and isinstance(opt.choices_from, tuple)
+            else ""
+        )
         rows.append(f"| `{opt.param}` | {opt.group} | `{opt.default!r}` | {doc.replace('|', '/')} |")
     return "\n".join(rows)
-

@@ -61,8 +61,9 @@ class Autoencoder(nn.Module):
         self.encoder, self.decoder = build_networks(config, self.bottleneck.in_features, trust_code)
         self.recon_loss = LOSSES.get(config.loss)(config)
         self.corruption = CORRUPTIONS.get(config.corruption)(config.corruption_level) if config.corruption else None
-        self.penalty = (PENALTIES.get(config.penalty)(config.penalty_weight, config.sparsity_target)
-                        if config.penalty else None)
+        self.penalty = (
+            PENALTIES.get(config.penalty)(config.penalty_weight, config.sparsity_target) if config.penalty else None
+        )
 
     # -- the contract --------------------------------------------------------
     def encode(self, x: torch.Tensor, sample: bool = True) -> Code:
@@ -154,8 +155,7 @@ class Autoencoder(nn.Module):
         self._need_indices("decode_indices")
         n_codes = self.bottleneck.codebook_size
         if indices.numel() and (int(indices.min()) < 0 or int(indices.max()) >= n_codes):
-            raise DataError(f"indices must lie in [0, {n_codes - 1}], got [{int(indices.min())}, "
-                            f"{int(indices.max())}]")
+            raise DataError(f"indices must lie in [0, {n_codes - 1}], got [{int(indices.min())}, {int(indices.max())}]")
         return self.decode(self.bottleneck.lookup(indices))
 
     def sample(self, n: int, generator: torch.Generator | None = None) -> torch.Tensor:
@@ -179,9 +179,12 @@ class Autoencoder(nn.Module):
         out = stats()
         usage = out.get("codebook_usage")
         if usage is not None and usage < 0.1:
-            warnings.warn(f"only {usage:.0%} of the codebook was used this epoch; the codebook is collapsing "
-                          "(try dead_code_reset=True, a smaller codebook_size or a lower commitment)",
-                          UserWarning, stacklevel=2)
+            warnings.warn(
+                f"only {usage:.0%} of the codebook was used this epoch; the codebook is collapsing "
+                "(try dead_code_reset=True, a smaller codebook_size or a lower commitment)",
+                UserWarning,
+                stacklevel=2,
+            )
         return out
 
     def on_epoch_start(self, epoch: int) -> None:
@@ -218,8 +221,12 @@ class Autoencoder(nn.Module):
         cfg = self.config
         if own_networks(cfg):
             return False
-        if not (ARCHITECTURES.get(cfg.arch).has_linear_path and cfg.linear_path and cfg.loss == "mse"
-                and self.capabilities.passthrough):
+        if not (
+            ARCHITECTURES.get(cfg.arch).has_linear_path
+            and cfg.linear_path
+            and cfg.loss == "mse"
+            and self.capabilities.passthrough
+        ):
             return False
         k = cfg.code_dim
         if components.shape[0] < k:
@@ -238,8 +245,9 @@ class Autoencoder(nn.Module):
 
     def _need_indices(self, method: str) -> None:
         if not self.capabilities.has_indices:
-            raise ConfigError(f"{method} needs a quantising bottleneck (vq), this model's is "
-                              f"{self.config.bottleneck!r}")
+            raise ConfigError(
+                f"{method} needs a quantising bottleneck (vq), this model's is {self.config.bottleneck!r}"
+            )
 
     def _check_input(self, x: torch.Tensor) -> None:
         expected = self.config.input_shape

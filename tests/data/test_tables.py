@@ -12,24 +12,37 @@ from aekit.errors import DataError, ModelFileError
 
 @pytest.fixture
 def frame() -> pd.DataFrame:
-    return pd.DataFrame({
-        "age": [31, 45, None, 28],
-        "colour": ["red", None, "blue", "green"],
-        "member": [True, False, True, None],
-        "height": [1.8, 1.6, 1.7, np.nan],
-    })
+    return pd.DataFrame(
+        {
+            "age": [31, 45, None, 28],
+            "colour": ["red", None, "blue", "green"],
+            "member": [True, False, True, None],
+            "height": [1.8, 1.6, 1.7, np.nan],
+        }
+    )
 
 
 def test_kinds_groups_and_encoding(frame):
     schema = TableSchema.fit(frame)
     assert [(c.name, c.kind) for c in schema.columns] == [
-        ("age", "numeric"), ("colour", "categorical"), ("member", "boolean"), ("height", "numeric")]
+        ("age", "numeric"),
+        ("colour", "categorical"),
+        ("member", "boolean"),
+        ("height", "numeric"),
+    ]
     assert schema.columns[1].categories == ("blue", "green", "red")  # sorted
     assert schema.columns[0].integer and not schema.columns[3].integer
     # age | colour=blue green red | member=False True | height
     assert schema.width == 7 and schema.categorical == ((1, 3), (4, 2))
-    assert schema.feature_names() == ["age", "colour=blue", "colour=green", "colour=red", "member=False",
-                                      "member=True", "height"]
+    assert schema.feature_names() == [
+        "age",
+        "colour=blue",
+        "colour=green",
+        "colour=red",
+        "member=False",
+        "member=True",
+        "height",
+    ]
     x = schema.encode(frame)
     assert x.dtype == np.float32 and x.shape == (4, 7)
     np.testing.assert_allclose(x[0], [31, 0, 0, 1, 0, 1, 1.8], rtol=1e-7)
@@ -60,19 +73,32 @@ def test_column_order_does_not_matter_and_numbers_read_as_text_for_categories():
         TableSchema.fit(pd.DataFrame({"n": ["1", "2", "x"]}))  # mostly numbers: a typo, not categories
 
 
-@pytest.mark.parametrize("bad, message", [
-    (pd.DataFrame({"age": [1], "colour": ["purple"], "member": [True], "height": [1.0]}),
-     r"row 0, column 'colour' holds 'purple', a category not seen in training; expected one of "
-     r"\['blue', 'green', 'red'\]"),
-    (pd.DataFrame({"age": [1], "colour": ["red"], "member": [True]}),
-     r"lacks column\(s\) \['height'\]; the model was fitted on columns \['age', 'colour', 'member', 'height'\]"),
-    (pd.DataFrame({"age": [1], "colour": ["red"], "member": [True], "height": [1.0], "shoe": [42]}),
-     r"has column\(s\) \['shoe'\] the model was not fitted on"),
-    (pd.DataFrame({"age": ["old"], "colour": ["red"], "member": [True], "height": [1.0]}),
-     r"row 0, column 'age' holds 'old', which is not a number; the model was fitted with this column numeric"),
-    (pd.DataFrame({"age": [1], "colour": ["red"], "member": ["maybe"], "height": [1.0]}),
-     r"row 0, column 'member' holds 'maybe'; the model was fitted with this column boolean"),
-])
+@pytest.mark.parametrize(
+    "bad, message",
+    [
+        (
+            pd.DataFrame({"age": [1], "colour": ["purple"], "member": [True], "height": [1.0]}),
+            r"row 0, column 'colour' holds 'purple', a category not seen in training; expected one of "
+            r"\['blue', 'green', 'red'\]",
+        ),
+        (
+            pd.DataFrame({"age": [1], "colour": ["red"], "member": [True]}),
+            r"lacks column\(s\) \['height'\]; the model was fitted on columns \['age', 'colour', 'member', 'height'\]",
+        ),
+        (
+            pd.DataFrame({"age": [1], "colour": ["red"], "member": [True], "height": [1.0], "shoe": [42]}),
+            r"has column\(s\) \['shoe'\] the model was not fitted on",
+        ),
+        (
+            pd.DataFrame({"age": ["old"], "colour": ["red"], "member": [True], "height": [1.0]}),
+            r"row 0, column 'age' holds 'old', which is not a number; the model was fitted with this column numeric",
+        ),
+        (
+            pd.DataFrame({"age": [1], "colour": ["red"], "member": ["maybe"], "height": [1.0]}),
+            r"row 0, column 'member' holds 'maybe'; the model was fitted with this column boolean",
+        ),
+    ],
+)
 def test_bad_tables_name_the_column_and_what_is_expected(frame, bad, message):
     schema = TableSchema.fit(frame)
     with pytest.raises(DataError, match=message):
@@ -109,8 +135,13 @@ def test_csv_with_mixed_columns_and_gaps(tmp_path):
 
 
 def test_parquet_with_mixed_columns(tmp_path):
-    frame = pd.DataFrame({"v": [1.0, None, 2.0], "kind": pd.Categorical(["x", "y", None]),
-                          "flag": pd.array([True, None, False], dtype="boolean")})
+    frame = pd.DataFrame(
+        {
+            "v": [1.0, None, 2.0],
+            "kind": pd.Categorical(["x", "y", None]),
+            "flag": pd.array([True, None, False], dtype="boolean"),
+        }
+    )
     frame.to_parquet(tmp_path / "t.parquet")
     ds = load(tmp_path / "t.parquet", missing="mask")
     assert ds.x.shape == (3, 5)

@@ -20,8 +20,10 @@ from aekit.explorer import Session
 @pytest.fixture(scope="module")
 def session():
     ds = aekit.data.load("builtin:shapes12?n=600")
-    models = {name: aekit.AutoEncoder(code_dim=2, variant=variant, epochs=4, batch_size=64, random_state=0).fit(ds)
-              for name, variant in (("ae", "plain"), ("vae", "vae"))}
+    models = {
+        name: aekit.AutoEncoder(code_dim=2, variant=variant, epochs=4, batch_size=64, random_state=0).fit(ds)
+        for name, variant in (("ae", "plain"), ("vae", "vae"))
+    }
     return Session(models, ds, max_points=300)
 
 
@@ -42,7 +44,8 @@ def page(browser, server, watch, outside):
 def _pixels(page, canvas_id: str, shape: tuple[int, int]) -> np.ndarray:
     """Grey levels (h, w) in [0, 1] read back from the canvas at the centre of each sample pixel."""
     h, w = shape
-    values = page.evaluate("""([id, h, w]) => {
+    values = page.evaluate(
+        """([id, h, w]) => {
         const c = document.getElementById(id);
         const copy = document.createElement("canvas");  // read a copy: the page's canvas stays GPU-friendly
         copy.width = c.width; copy.height = c.height;
@@ -56,7 +59,9 @@ def _pixels(page, canvas_id: str, shape: tuple[int, int]) -> np.ndarray:
             out.push(data[(y * c.width + x) * 4]);
         }
         return out;
-    }""", [canvas_id, h, w])
+    }""",
+        [canvas_id, h, w],
+    )
     return np.asarray(values, dtype=np.float64).reshape(h, w) / 255.0
 
 
@@ -65,8 +70,9 @@ def _state(page) -> dict:
 
 
 def _idle(page) -> None:
-    page.wait_for_function("() => window.explorer.state.pending === 0 && "
-                           "window.explorer.state.drawnSeq === window.explorer.state.seq")
+    page.wait_for_function(
+        "() => window.explorer.state.pending === 0 && window.explorer.state.drawnSeq === window.explorer.state.seq"
+    )
 
 
 def test_preset_changes_input_reconstruction_and_error(page, session):
@@ -133,11 +139,13 @@ def test_vae_toggle_shows_the_cloud_and_resampling_is_seeded(page, browser, serv
     samples = np.float32(state["samples"])
     sd = np.exp(0.5 * np.float32(state["logvar"]))
     assert np.all(np.abs(samples - np.float32(state["mean"])) < 6 * sd)
-    np.testing.assert_array_equal(np.float32(state["sampleImages"]),
-                                  session.models["vae"].inverse_transform(samples).reshape(16, -1))
+    np.testing.assert_array_equal(
+        np.float32(state["sampleImages"]), session.models["vae"].inverse_transform(samples).reshape(16, -1)
+    )
     page.click("#resample")
-    page.wait_for_function("(old) => JSON.stringify(window.explorer.state.samples) !== old",
-                           arg=json.dumps(state["samples"]))
+    page.wait_for_function(
+        "(old) => JSON.stringify(window.explorer.state.samples) !== old", arg=json.dumps(state["samples"])
+    )
     assert _state(page)["samples"] != state["samples"]
     # The same seed and the same clicks draw the same cloud.
     again = browser.new_page()

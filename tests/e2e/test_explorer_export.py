@@ -20,8 +20,10 @@ from aekit.explorer import Session, export_page
 @pytest.fixture(scope="module")
 def session():
     ds = aekit.data.load("builtin:shapes12?n=400")
-    models = {name: aekit.AutoEncoder(code_dim=2, variant=variant, epochs=3, batch_size=64, random_state=0).fit(ds)
-              for name, variant in (("ae", "plain"), ("vae", "vae"))}
+    models = {
+        name: aekit.AutoEncoder(code_dim=2, variant=variant, epochs=3, batch_size=64, random_state=0).fit(ds)
+        for name, variant in (("ae", "plain"), ("vae", "vae"))
+    }
     return Session(models, ds, max_points=300)
 
 
@@ -35,6 +37,7 @@ def page(browser, exported, watch):
     """The exported file, opened from file:// with everything else aborted; afterwards: no console
     errors and no request but the file itself."""
     context = browser.new_context(viewport={"width": 1300, "height": 1000})
+
     def route(r):
         (r.continue_() if r.request.url.startswith(("file://", "data:")) else r.abort())
 
@@ -54,13 +57,15 @@ def _state(page) -> dict:
 
 
 def _idle(page) -> None:
-    page.wait_for_function("() => window.explorer.state.pending === 0 && "
-                           "window.explorer.state.drawnSeq === window.explorer.state.seq")
+    page.wait_for_function(
+        "() => window.explorer.state.pending === 0 && window.explorer.state.drawnSeq === window.explorer.state.seq"
+    )
 
 
 def _pixels(page, canvas_id: str, shape: tuple[int, int]) -> np.ndarray:
     h, w = shape
-    values = page.evaluate("""([id, h, w]) => {
+    values = page.evaluate(
+        """([id, h, w]) => {
         const c = document.getElementById(id);
         const copy = document.createElement("canvas");
         copy.width = c.width; copy.height = c.height;
@@ -73,7 +78,9 @@ def _pixels(page, canvas_id: str, shape: tuple[int, int]) -> np.ndarray:
             out.push(data[((i * scale + (scale >> 1)) * c.width + j * scale + (scale >> 1)) * 4]);
         }
         return out;
-    }""", [canvas_id, h, w])
+    }""",
+        [canvas_id, h, w],
+    )
     return np.asarray(values, dtype=np.float64).reshape(h, w) / 255.0
 
 
@@ -113,8 +120,11 @@ def test_exported_page_toggles_the_vae_and_shades_the_landscape(page, session):
     state = _state(page)
     bar = aekit.data.shapes12_presets()["bar"]
     np.testing.assert_allclose(np.float32(state["mean"]), vae.transform(bar[None])[0], atol=1e-5)
-    np.testing.assert_allclose(np.float32(state["sampleImages"]),
-                               vae.inverse_transform(np.float32(state["samples"])).reshape(16, -1), atol=1e-5)
+    np.testing.assert_allclose(
+        np.float32(state["sampleImages"]),
+        vae.inverse_transform(np.float32(state["samples"])).reshape(16, -1),
+        atol=1e-5,
+    )
     page.click("#landscape-toggle")
     page.wait_for_function("() => window.explorer.state.landscape !== null")
     land = _state(page)["landscape"]

@@ -24,8 +24,10 @@ def session():
     """2-D AE and VAE (the toggle), and 4-D and 3-D AEs for the slice and the 3-D view."""
     ds = aekit.data.load("builtin:shapes12?n=400")
     specs = {"ae": ("plain", 2), "vae": ("vae", 2), "ae4": ("plain", 4), "ae3": ("plain", 3)}
-    models = {name: aekit.AutoEncoder(code_dim=k, variant=variant, epochs=2, batch_size=64, random_state=0).fit(ds)
-              for name, (variant, k) in specs.items()}
+    models = {
+        name: aekit.AutoEncoder(code_dim=k, variant=variant, epochs=2, batch_size=64, random_state=0).fit(ds)
+        for name, (variant, k) in specs.items()
+    }
     return Session(models, ds, max_points=300)
 
 
@@ -53,14 +55,16 @@ def _state(page) -> dict:
 
 
 def _idle(page) -> None:
-    page.wait_for_function("() => window.explorer.state.pending === 0 && "
-                           "window.explorer.state.drawnSeq === window.explorer.state.seq")
+    page.wait_for_function(
+        "() => window.explorer.state.pending === 0 && window.explorer.state.drawnSeq === window.explorer.state.seq"
+    )
 
 
 def _pixels(page, canvas_id: str, shape: tuple[int, int]) -> np.ndarray:
     """Grey levels (h, w) in [0, 1] read back from the canvas at the centre of each sample pixel."""
     h, w = shape
-    values = page.evaluate("""([id, h, w]) => {
+    values = page.evaluate(
+        """([id, h, w]) => {
         const c = document.getElementById(id);
         const copy = document.createElement("canvas");  // read a copy: the page's canvas stays GPU-friendly
         copy.width = c.width; copy.height = c.height;
@@ -73,7 +77,9 @@ def _pixels(page, canvas_id: str, shape: tuple[int, int]) -> np.ndarray:
             out.push(data[((i * scale + (scale >> 1)) * c.width + j * scale + (scale >> 1)) * 4]);
         }
         return out;
-    }""", [canvas_id, h, w])
+    }""",
+        [canvas_id, h, w],
+    )
     return np.asarray(values, dtype=np.float64).reshape(h, w) / 255.0
 
 
@@ -132,7 +138,9 @@ def test_drawing_an_input_encodes_it(page, session):
     page.keyboard.press("ArrowRight")
     page.keyboard.press("ArrowRight")
     page.keyboard.press("Space")  # (4, 7)
-    page.wait_for_function("() => window.explorer.state.input[4 * 12 + 7] === 1 && window.explorer.state.input[4 * 12 + 5] === 0")
+    page.wait_for_function(
+        "() => window.explorer.state.input[4 * 12 + 7] === 1 && window.explorer.state.input[4 * 12 + 5] === 0"
+    )
     _idle(page)
     x = np.float32(_state(page)["input"]).reshape(1, 1, 12, 12)
     np.testing.assert_allclose(np.float32(_state(page)["mean"]), est.transform(x)[0], atol=1e-4)
@@ -154,18 +162,23 @@ def test_opening_and_dropping_a_png_sets_the_input(page, session):
     state = _state(page)
     np.testing.assert_allclose(np.float32(state["input"]), grey.ravel() / 255.0, atol=1e-6)
     est = session.models["ae"]
-    np.testing.assert_allclose(np.float32(state["mean"]), est.transform(np.float32(state["input"]).reshape(1, 1, 12, 12))[0],
-                               atol=1e-4)
+    np.testing.assert_allclose(
+        np.float32(state["mean"]), est.transform(np.float32(state["input"]).reshape(1, 1, 12, 12))[0], atol=1e-4
+    )
     # A larger colour PNG dropped on the canvas: resized to 12x12 and made grey.
     rgb = np.zeros((48, 48, 3), np.uint8)
     rgb[:24, :, 0] = 255  # red top half, green bottom half
     rgb[24:, :, 1] = 255
-    page.evaluate("""(bytes) => {
+    page.evaluate(
+        """(bytes) => {
         const file = new File([new Uint8Array(bytes)], "dropped.png", { type: "image/png" });
         const dt = new DataTransfer();
         dt.items.add(file);
-        document.getElementById("input-canvas").dispatchEvent(new DragEvent("drop", { dataTransfer: dt, bubbles: true, cancelable: true }));
-    }""", list(_png(rgb)))
+        document.getElementById("input-canvas").dispatchEvent(
+            new DragEvent("drop", { dataTransfer: dt, bubbles: true, cancelable: true }));
+    }""",
+        list(_png(rgb)),
+    )
     page.wait_for_function("() => window.explorer.state.inputName === 'dropped.png'")
     _idle(page)
     x = np.float32(_state(page)["input"]).reshape(12, 12)
@@ -191,8 +204,10 @@ def test_error_landscape_shades_the_plane_by_reconstruction_error(page, session)
     assert np.abs(_pixels(page, "plane", (21, 21)) - blank).max() > 0.1  # the shading is drawn
     # A new input reshades it.
     page.click("button.preset:text-is('ring')")
-    page.wait_for_function("(old) => window.explorer.state.landscape && "
-                           "JSON.stringify(window.explorer.state.landscape.errors) !== old", arg=json.dumps(land["errors"]))
+    page.wait_for_function(
+        "(old) => window.explorer.state.landscape && JSON.stringify(window.explorer.state.landscape.errors) !== old",
+        arg=json.dumps(land["errors"]),
+    )
 
 
 @pytest.mark.parametrize("model, kind", [("ae", "linear"), ("vae", "spherical")])
@@ -213,7 +228,9 @@ def test_interpolation_path_decodes_along_the_line(page, session, model, kind):
     codes = np.float32(path["codes"])
     np.testing.assert_array_equal(codes[0], np.float32(path["a"]))
     np.testing.assert_allclose(codes[-1], np.float32(path["b"]), atol=1e-5)
-    np.testing.assert_allclose(np.float32(path["images"]), session.models[model].inverse_transform(codes).reshape(10, -1), rtol=0, atol=1e-6)
+    np.testing.assert_allclose(
+        np.float32(path["images"]), session.models[model].inverse_transform(codes).reshape(10, -1), rtol=0, atol=1e-6
+    )
     if kind == "linear":
         steps = np.diff(codes, axis=0)
         np.testing.assert_allclose(steps, steps[:1].repeat(9, axis=0), atol=1e-5)
@@ -241,7 +258,9 @@ def test_wide_codes_show_a_slice_with_sliders(page, session):
     _idle(page)
     code = np.float32(_state(page)["code"])
     assert code[:2].tolist() == before[:2].tolist() and not np.allclose(code[2:], before[2:])
-    np.testing.assert_allclose(np.float32(_state(page)["reconstruction"]), est.inverse_transform(code[None]).ravel(), rtol=0, atol=1e-6)
+    np.testing.assert_allclose(
+        np.float32(_state(page)["reconstruction"]), est.inverse_transform(code[None]).ravel(), rtol=0, atol=1e-6
+    )
     # A slider moves only its own dim; the server decodes the full code.
     page.focus("#slider-0")
     for _ in range(5):
@@ -249,7 +268,9 @@ def test_wide_codes_show_a_slice_with_sliders(page, session):
     _idle(page)
     moved = np.float32(_state(page)["code"])
     assert moved[0] > code[0] and moved[1:].tolist() == code[1:].tolist()
-    np.testing.assert_allclose(np.float32(_state(page)["reconstruction"]), est.inverse_transform(moved[None]).ravel(), rtol=0, atol=1e-6)
+    np.testing.assert_allclose(
+        np.float32(_state(page)["reconstruction"]), est.inverse_transform(moved[None]).ravel(), rtol=0, atol=1e-6
+    )
     # The decoded grid is the slice through the current code.
     with page.expect_request(lambda r: r.url.endswith("/api/grid")) as request:
         page.click("#grid-toggle")
@@ -285,8 +306,10 @@ def test_the_view_is_kept_in_the_url(page, server):
     page.click("#landscape-toggle")
     _idle(page)
     state = _state(page)
-    page.wait_for_function("(code) => location.hash.includes('landscape=1') && location.hash.includes(code)",
-                           arg="code=" + "%2C".join(str(np.float32(v)) for v in state["code"][:1]))
+    page.wait_for_function(
+        "(code) => location.hash.includes('landscape=1') && location.hash.includes(code)",
+        arg="code=" + "%2C".join(str(np.float32(v)) for v in state["code"][:1]),
+    )
     page.reload()
     page.wait_for_function("() => window.explorer && window.explorer.state.ready", timeout=15000)
     _idle(page)

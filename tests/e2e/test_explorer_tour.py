@@ -36,8 +36,11 @@ def page(browser, server, watch, outside):
     pg = context.new_page()
     problems, urls = watch(pg)
     pg.goto(server.url + "?seed=7")
-    pg.wait_for_function("() => window.explorer && window.explorer.state.ready && window.tour "
-                         "&& document.getElementById('tour').classList.contains('tour-ready')", timeout=15000)
+    pg.wait_for_function(
+        "() => window.explorer && window.explorer.state.ready && window.tour "
+        "&& document.getElementById('tour').classList.contains('tour-ready')",
+        timeout=15000,
+    )
     yield pg
     context.close()
     assert problems == []
@@ -54,10 +57,14 @@ def _run(page, name: str, arg: str | None = None) -> dict:
     step = ["bottleneck", "latent", "holes", "denoise", "anomaly"].index(name)
     page.evaluate("([name, step]) => { delete window.tour.results[name]; window.tour.go(step); }", [name, step])
     page.locator(selector).first.click()
-    page.wait_for_function("(name) => window.tour.results[name] && !document.getElementById('tour').hasAttribute('aria-busy')",
-                           arg=name, timeout=15000)
-    page.wait_for_function("() => window.explorer.state.pending === 0 && "
-                           "window.explorer.state.drawnSeq === window.explorer.state.seq")
+    page.wait_for_function(
+        "(name) => window.tour.results[name] && !document.getElementById('tour').hasAttribute('aria-busy')",
+        arg=name,
+        timeout=15000,
+    )
+    page.wait_for_function(
+        "() => window.explorer.state.pending === 0 && window.explorer.state.drawnSeq === window.explorer.state.seq"
+    )
     return page.evaluate("(name) => JSON.parse(JSON.stringify(window.tour.results[name]))", name)
 
 
@@ -142,8 +149,9 @@ def test_holes_put_the_ae_dot_far_from_every_data_code_and_the_vae_samples_its_p
     gap = np.median(np.sort(np.linalg.norm(first[:, None] - first[None], axis=-1), axis=1)[:, 1])
     assert r["aeGap"] == pytest.approx(gap, rel=1e-5)
     assert _shown(page, "hole-distance") == pytest.approx(d, rel=1e-2)
-    np.testing.assert_array_equal(np.float32(r["aeImage"]),
-                                  session.models["ae"].inverse_transform(np.float32(r["aeCode"])[None]).ravel())
+    np.testing.assert_array_equal(
+        np.float32(r["aeImage"]), session.models["ae"].inverse_transform(np.float32(r["aeCode"])[None]).ravel()
+    )
     # Then the VAE: a prior draw lies among its codes, far closer (relative to its spacing) than the AE's hole.
     state = _state(page)
     assert state["model"] == "vae" and page.is_checked("#vae-toggle")
@@ -151,8 +159,10 @@ def test_holes_put_the_ae_dot_far_from_every_data_code_and_the_vae_samples_its_p
     dv = np.linalg.norm(vcodes - np.float64(r["vaeCode"]), axis=1).min()
     assert r["vaeDistance"] == pytest.approx(dv, rel=1e-5)
     assert dv / r["vaeGap"] < d / r["aeGap"]
-    np.testing.assert_array_equal(np.float32(state["reconstruction"]),
-                                  session.models["vae"].inverse_transform(np.float32(r["vaeCode"])[None]).ravel())
+    np.testing.assert_array_equal(
+        np.float32(state["reconstruction"]),
+        session.models["vae"].inverse_transform(np.float32(r["vaeCode"])[None]).ravel(),
+    )
 
 
 def test_denoising_reports_errors_against_the_clean_input(page, session):
@@ -212,8 +222,11 @@ def test_each_practice_answer_is_hidden_until_its_experiment_has_run(page):
         assert page.is_hidden(f"#tour-answer-{i}") and questions.nth(i).locator(".tour-reveal").is_disabled()
     for i, name in enumerate(order):
         questions.nth(i).locator(".tour-try").click()
-        page.wait_for_function("(name) => window.tour.results[name] && !document.getElementById('tour').hasAttribute('aria-busy')",
-                               arg=name, timeout=15000)
+        page.wait_for_function(
+            "(name) => window.tour.results[name] && !document.getElementById('tour').hasAttribute('aria-busy')",
+            arg=name,
+            timeout=15000,
+        )
         for j in range(4):  # only the questions whose experiment ran can be opened
             assert questions.nth(j).locator(".tour-reveal").is_disabled() == (j > i)
             assert page.is_hidden(f"#tour-answer-{j}") == (j >= i)

@@ -8,7 +8,6 @@ Without it the test skips on a developer machine and fails when ``CI`` is set.
 
 from __future__ import annotations
 
-
 import pytest
 
 import aekit
@@ -35,16 +34,28 @@ def test_report_opens_offline_with_every_image_decoded(browser, report):
         route.abort()
 
     page.route(lambda url: not url.startswith("file://"), block)
-    page.on("console", lambda m: problems.append(f"console.{m.type}: {m.text}")
-            if m.type in ("error", "warning") else None)
+    page.on(
+        "console", lambda m: problems.append(f"console.{m.type}: {m.text}") if m.type in ("error", "warning") else None
+    )
     page.on("pageerror", lambda e: problems.append(f"page error: {e}"))
     page.on("requestfailed", lambda r: failed.append(f"{r.url[:80]}: {r.failure}"))
     page.goto(report.as_uri(), wait_until="load")
     images = page.eval_on_selector_all(
-        "img", "els => els.map(e => ({ok: e.complete && e.naturalWidth > 0, src: e.src.slice(0, 22)}))")
+        "img", "els => els.map(e => ({ok: e.complete && e.naturalWidth > 0, src: e.src.slice(0, 22)}))"
+    )
     sections = page.eval_on_selector_all("section", "els => els.map(e => e.id)")
     context.close()
     assert problems == [] and outside == [] and failed == []
     assert len(images) == 8 and all(i["ok"] and i["src"] == "data:image/png;base64," for i in images), images
-    assert sections == ["model-card", "metrics", "training", "reconstructions", "latent", "manifold",
-                        "interpolation", "samples", "kl", "errors"]
+    assert sections == [
+        "model-card",
+        "metrics",
+        "training",
+        "reconstructions",
+        "latent",
+        "manifold",
+        "interpolation",
+        "samples",
+        "kl",
+        "errors",
+    ]

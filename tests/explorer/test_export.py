@@ -25,8 +25,10 @@ MODELS = {
     "tied": ("images", dict(variant="tied", hidden=(16, 8), activation="elu")),
     "linear": ("images", dict(variant="linear")),
     "vae": ("images", dict(variant="vae", hidden=(16,), activation="silu")),
-    "vq": ("images", dict(variant="vq", code_dim=4, token_dim=2, codebook_size=16, hidden=(16,),
-                          activation="leaky_relu")),
+    "vq": (
+        "images",
+        dict(variant="vq", code_dim=4, token_dim=2, codebook_size=16, hidden=(16,), activation="leaky_relu"),
+    ),
     "bce": ("images", dict(loss="bce", hidden=(16,), activation="relu")),  # sigmoid output, clipped
     "table": ("table", dict(hidden=(16,), activation="tanh")),  # standardised columns
 }
@@ -86,7 +88,8 @@ def test_decode_matches_inverse_transform(page, models, name):
             return {batch: Array.from(model.decodeBatch(z, n)),
                     first: Array.from(model.decode(z.slice(0, spec.code_dim)))};
         }""",
-        [decoder_spec(est), z.ravel().tolist(), len(z)])
+        [decoder_spec(est), z.ravel().tolist(), len(z)],
+    )
     batch = np.array(got["batch"]).reshape(expected.shape)
     assert _relative_error(batch, expected, x) <= 1e-5
     np.testing.assert_array_equal(np.array(got["first"]), batch[0])
@@ -106,7 +109,8 @@ def test_encode_matches_transform(page, models, name):
             return {mean: Array.from(r.mean), logvar: r.logvar ? Array.from(r.logvar) : null,
                     indices: r.indices ? Array.from(r.indices) : null};
         }""",
-        [encoder_spec(est), x.reshape(len(x), -1).ravel().tolist(), len(x)])
+        [encoder_spec(est), x.reshape(len(x), -1).ravel().tolist(), len(x)],
+    )
     with torch.no_grad():
         code = est.model_.encode(torch.from_numpy(est.preprocessing_.transform(x)))
     mean = code.mean.numpy()
@@ -173,7 +177,8 @@ def test_bad_codes_and_specs_are_refused_by_name(page, models):
                     attempt(() => AekitDecoder.fromSpec({...spec.decoder, version: 2})),
                     attempt(() => AekitDecoder.fromSpec(spec.decoder).encode([0]))];
         }""",
-        [model_spec(est)])
+        [model_spec(est)],
+    )
     assert errors == [
         "AekitDecoder: a code has 4 values, got 2",
         "AekitDecoder: codes contain NaN or infinite values (value 3)",
@@ -233,8 +238,12 @@ def test_standalone_page_runs_offline(browser, models, tmp_path):
     z = _codes(est, x, n=256)  # a 16 x 16 manifold grid's worth
     note = "</script><script>window.hacked = 1</script><!--"
     payload = {"model": model_spec(est), "z": z.ravel().tolist(), "x": x[0].ravel().tolist(), "note": note}
-    out = write_standalone_page(PAGE_HTML, payload, tmp_path / "page.html",
-                                assets={"page.css": "body { margin: 0 } /* </style> */", "page.js": PAGE_JS})
+    out = write_standalone_page(
+        PAGE_HTML,
+        payload,
+        tmp_path / "page.html",
+        assets={"page.css": "body { margin: 0 } /* </style> */", "page.js": PAGE_JS},
+    )
 
     page = browser.new_page()
     requests, blocked, errors = [], [], []

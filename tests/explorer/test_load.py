@@ -26,10 +26,30 @@ def load():
 def test_a_short_load_has_no_errors_and_flat_memory(load, tmp_path):
     data = "builtin:shapes12?n=300"
     aekit.AutoEncoder(code_dim=2, epochs=1, batch_size=64, random_state=0).fit(aekit.data.load(data)).save(
-        tmp_path / "tiny")
-    args = load.parser().parse_args(["--model", str(tmp_path / "tiny"), "--data", data, "--requests", "600",
-                                     "--warmup", "100", "--clients", "3", "--bad", "120", "--drags", "120",
-                                     "--max-seconds", "120", "--out", str(tmp_path / "load.json")])
+        tmp_path / "tiny"
+    )
+    args = load.parser().parse_args(
+        [
+            "--model",
+            str(tmp_path / "tiny"),
+            "--data",
+            data,
+            "--requests",
+            "600",
+            "--warmup",
+            "100",
+            "--clients",
+            "3",
+            "--bad",
+            "120",
+            "--drags",
+            "120",
+            "--max-seconds",
+            "120",
+            "--out",
+            str(tmp_path / "load.json"),
+        ]
+    )
     result = load.load_test(args)
     assert not result["timed_out"]
     decode, bad, drag = result["rows"]

@@ -83,8 +83,11 @@ def test_spec_is_exact_for_the_session(session, spec):
     body = _body_schema(spec, "/api/decode")
     assert body["properties"]["model"]["enum"] == ["ae", "vae"] and body["additionalProperties"] is False
     code = body["properties"]["codes"]["items"]
-    assert code["minItems"] == code["maxItems"] == 2 and code["items"] == {"type": "number", "minimum": -1e4,
-                                                                             "maximum": 1e4}
+    assert code["minItems"] == code["maxItems"] == 2 and code["items"] == {
+        "type": "number",
+        "minimum": -1e4,
+        "maximum": 1e4,
+    }
     assert body["properties"]["codes"]["maxItems"] == 256 and body["properties"]["x"]["minItems"] == 144
     assert set(decode["responses"]) == {"200", "400", "404", "413", "415", "422", "500"}
     sample = spec["paths"]["/api/sample"]["get"]["parameters"][0]
@@ -98,13 +101,17 @@ def test_spec_is_exact_for_the_session(session, spec):
 def test_real_answers_match_the_spec(client, spec, shapes):
     """What the page really gets validates against the documented answer; a good request against its body."""
     x = shapes.x[4].ravel().tolist()
-    calls = [("get", "/api/meta", {}, None), ("get", "/api/presets", {}, None),
-             ("get", "/api/sample", {"index": 3}, None), ("get", "/api/codes", {"model": "vae", "limit": 7}, None),
-             ("post", "/api/encode", {}, {"model": "vae", "x": x}),
-             ("post", "/api/encode", {}, {"model": "ae", "x": x}),
-             ("post", "/api/decode", {}, {"model": "ae", "codes": [[0.1, 0.2], [1, -1]], "x": x}),
-             ("post", "/api/decode", {}, {"model": "vae", "codes": [[0, 0]]}),
-             ("post", "/api/grid", {}, {"model": "ae", "n": 4, "dims": [1, 0], "base": None})]
+    calls = [
+        ("get", "/api/meta", {}, None),
+        ("get", "/api/presets", {}, None),
+        ("get", "/api/sample", {"index": 3}, None),
+        ("get", "/api/codes", {"model": "vae", "limit": 7}, None),
+        ("post", "/api/encode", {}, {"model": "vae", "x": x}),
+        ("post", "/api/encode", {}, {"model": "ae", "x": x}),
+        ("post", "/api/decode", {}, {"model": "ae", "codes": [[0.1, 0.2], [1, -1]], "x": x}),
+        ("post", "/api/decode", {}, {"model": "vae", "codes": [[0, 0]]}),
+        ("post", "/api/grid", {}, {"model": "ae", "n": 4, "dims": [1, 0], "base": None}),
+    ]
     for method, path, params, body in calls:
         if body is not None:
             assert _validator(spec, _body_schema(spec, path)).is_valid(body), (path, body)
@@ -114,12 +121,19 @@ def test_real_answers_match_the_spec(client, spec, shapes):
         assert not errors, (path, errors[:3])
 
 
-@pytest.mark.parametrize("body, status", [
-    ({"model": "ae", "codes": [[0, 0, 0]]}, 400), ({"model": "ae", "codes": []}, 400),
-    ({"model": "ae", "codes": [[1e5, 0]]}, 400), ({"model": "ae", "codes": [[0, 0]], "zz": 1}, 400),
-    ({"model": "ae", "codes": [[True, 0]]}, 400), ({"model": "nope", "codes": [[0, 0]]}, 404),
-    ({"model": "ae", "codes": [[0, 0]] * 257}, 413), ({"codes": [[0, 0]]}, 400),
-])
+@pytest.mark.parametrize(
+    "body, status",
+    [
+        ({"model": "ae", "codes": [[0, 0, 0]]}, 400),
+        ({"model": "ae", "codes": []}, 400),
+        ({"model": "ae", "codes": [[1e5, 0]]}, 400),
+        ({"model": "ae", "codes": [[0, 0]], "zz": 1}, 400),
+        ({"model": "ae", "codes": [[True, 0]]}, 400),
+        ({"model": "nope", "codes": [[0, 0]]}, 404),
+        ({"model": "ae", "codes": [[0, 0]] * 257}, 413),
+        ({"codes": [[0, 0]]}, 400),
+    ],
+)
 def test_invalid_bodies_are_invalid_in_the_spec_too(client, spec, body, status):
     assert not _validator(spec, _body_schema(spec, "/api/decode")).is_valid(body)
     response = client.post("/api/decode", json=body)
@@ -128,37 +142,55 @@ def test_invalid_bodies_are_invalid_in_the_spec_too(client, spec, body, status):
 
 
 # -- strict requests --------------------------------------------------------------------------
-@pytest.mark.parametrize("content_type", [None, "text/plain", "application/x-www-form-urlencoded",
-                                          "multipart/form-data; boundary=x", "application/jsonp"])
+@pytest.mark.parametrize(
+    "content_type",
+    [None, "text/plain", "application/x-www-form-urlencoded", "multipart/form-data; boundary=x", "application/jsonp"],
+)
 def test_bodies_must_be_sent_as_json(client, content_type):
     """A cross-site form can post text/plain without a preflight; the API refuses it."""
     headers = {} if content_type is None else {"Content-Type": content_type}
     response = client.post("/api/decode", content=b'{"model": "ae", "codes": [[0, 0]]}', headers=headers)
     assert response.status_code == 415 and "Content-Type: application/json" in response.json()["error"]
-    ok = client.post("/api/decode", content=b'{"model": "ae", "codes": [[0, 0]]}',
-                     headers={"Content-Type": "Application/JSON; charset=utf-8"})
+    ok = client.post(
+        "/api/decode",
+        content=b'{"model": "ae", "codes": [[0, 0]]}',
+        headers={"Content-Type": "Application/JSON; charset=utf-8"},
+    )
     assert ok.status_code == 200
 
 
-@pytest.mark.parametrize("method, path, allow", [
-    ("DELETE", "/api/decode", "POST"), ("POST", "/api/meta", "GET, HEAD"),
-    ("PUT", "/static/explorer.js", "GET, HEAD"), ("PATCH", "/", "GET, HEAD"),
-])
+@pytest.mark.parametrize(
+    "method, path, allow",
+    [
+        ("DELETE", "/api/decode", "POST"),
+        ("POST", "/api/meta", "GET, HEAD"),
+        ("PUT", "/static/explorer.js", "GET, HEAD"),
+        ("PATCH", "/", "GET, HEAD"),
+    ],
+)
 def test_wrong_methods_get_405_with_allow(client, method, path, allow):
     response = client.request(method, path)
     assert response.status_code == 405 and set(response.headers["allow"].split(", ")) == set(allow.split(", "))
     assert response.json()["error"] == f"Method Not Allowed: {method} {path}"
 
 
-@pytest.mark.parametrize("query, message", [
-    ("index=3&index=4", "query parameter 'index' is given 2 times"),
-    ("index=3&path=/etc/passwd", "unknown query parameter 'path'; /api/sample takes only index"),
-    ("index=+3", "must be an integer"), ("index= 3", "must be an integer"), ("index=3_0", "must be an integer"),
-    ("index=%D9%A3", "must be an integer"), ("index=1e2", "must be an integer"), ("index=3.0", "must be an integer"),
-    ("index=" + "9" * 5000, "must be an integer"), ("index=", "must be an integer"),
-    ("index=--3", "must be an integer"),
-    ("index=3&" + "&".join(f"k{i}=1" for i in range(2000)), "unknown query parameter 'k0'"),
-])
+@pytest.mark.parametrize(
+    "query, message",
+    [
+        ("index=3&index=4", "query parameter 'index' is given 2 times"),
+        ("index=3&path=/etc/passwd", "unknown query parameter 'path'; /api/sample takes only index"),
+        ("index=+3", "must be an integer"),
+        ("index= 3", "must be an integer"),
+        ("index=3_0", "must be an integer"),
+        ("index=%D9%A3", "must be an integer"),
+        ("index=1e2", "must be an integer"),
+        ("index=3.0", "must be an integer"),
+        ("index=" + "9" * 5000, "must be an integer"),
+        ("index=", "must be an integer"),
+        ("index=--3", "must be an integer"),
+        ("index=3&" + "&".join(f"k{i}=1" for i in range(2000)), "unknown query parameter 'k0'"),
+    ],
+)
 def test_query_parameters_are_strict(client, query, message):
     response = client.get("/api/sample?" + query)
     assert response.status_code == 400 and message in response.json()["error"], response.text
@@ -171,15 +203,20 @@ def test_json_numbers_are_numbers(client):
     assert client.post("/api/grid", json={"model": "ae", "n": 2.5}).status_code == 400
 
 
-@pytest.mark.parametrize("body, status, message", [
-    (b"[" * 100_000 + b"]" * 100_000, 400, "the body is not valid JSON (nested too deeply)"),
-    (b'{"model": "ae", "codes": [[1' + b"0" * 400 + b', 0]]}', 400, "too large for a float"),
-    (b'{"model": "\\u00e9\\ud83d\\ude00", "codes": [[0, 0]]}', 404, "unknown model"),
-    (b'{"model": "\\ud800", "codes": [[0, 0]]}', 404, "unknown model"),
-    (b'{"model": "ae", "codes": [[0, 0]], "model": "vae"}', 200, None),
-    (b"", 400, "not valid JSON"), (b"\xff\xfe", 400, "not valid JSON"), (b"null", 400, "got NoneType"),
-    (b'{"model": "ae", "codes": [[Infinity, 0]]}', 400, "Infinity is not a number JSON allows"),
-])
+@pytest.mark.parametrize(
+    "body, status, message",
+    [
+        (b"[" * 100_000 + b"]" * 100_000, 400, "the body is not valid JSON (nested too deeply)"),
+        (b'{"model": "ae", "codes": [[1' + b"0" * 400 + b", 0]]}", 400, "too large for a float"),
+        (b'{"model": "\\u00e9\\ud83d\\ude00", "codes": [[0, 0]]}', 404, "unknown model"),
+        (b'{"model": "\\ud800", "codes": [[0, 0]]}', 404, "unknown model"),
+        (b'{"model": "ae", "codes": [[0, 0]], "model": "vae"}', 200, None),
+        (b"", 400, "not valid JSON"),
+        (b"\xff\xfe", 400, "not valid JSON"),
+        (b"null", 400, "got NoneType"),
+        (b'{"model": "ae", "codes": [[Infinity, 0]]}', 400, "Infinity is not a number JSON allows"),
+    ],
+)
 def test_hostile_json(client, body, status, message):
     response = client.post("/api/decode", content=body, headers={"Content-Type": "application/json"})
     assert response.status_code == status, response.text
@@ -188,13 +225,17 @@ def test_hostile_json(client, body, status, message):
 
 
 def test_deep_nesting_is_an_error_not_a_crash(client):
-    response = client.post("/api/decode", content=b'{"model": "ae", "codes": ' + b"[" * 50_000 + b"]" * 50_000 + b"}",
-                           headers={"Content-Type": "application/json"})
+    response = client.post(
+        "/api/decode",
+        content=b'{"model": "ae", "codes": ' + b"[" * 50_000 + b"]" * 50_000 + b"}",
+        headers={"Content-Type": "application/json"},
+    )
     assert response.status_code == 400 and "error" in response.json()
 
 
 def test_streamed_body_over_the_limit(session):
     """Without a Content-Length the body is counted as it arrives."""
+
     def chunks():
         for _ in range(20):
             yield b" " * 100
@@ -204,9 +245,19 @@ def test_streamed_body_over_the_limit(session):
     assert response.status_code == 413 and "over the 1000-byte limit" in response.json()["error"]
 
 
-@pytest.mark.parametrize("host, status", [("127.0.0.1:8000", 200), ("localhost", 200), ("LOCALHOST:1", 200),
-                                          ("[::1]:8000", 200), ("evil.example", 400), ("evil.example@127.0.0.1", 400),
-                                          ("127.0.0.1.evil.example", 400), ("127.0.0.1:8000/x", 400)])
+@pytest.mark.parametrize(
+    "host, status",
+    [
+        ("127.0.0.1:8000", 200),
+        ("localhost", 200),
+        ("LOCALHOST:1", 200),
+        ("[::1]:8000", 200),
+        ("evil.example", 400),
+        ("evil.example@127.0.0.1", 400),
+        ("127.0.0.1.evil.example", 400),
+        ("127.0.0.1:8000/x", 400),
+    ],
+)
 def test_host_headers_on_loopback(client, host, status):
     """DNS rebinding: a page of another name reaching 127.0.0.1 is refused, in JSON. IPv6 loopback works."""
     response = client.get("/api/meta", headers={"host": host})
@@ -232,16 +283,25 @@ def test_no_endpoint_reads_a_path_the_client_gives(client, monkeypatch):
         def opener(file, *args, **kwargs):
             opened.append(str(file))
             return real(file, *args, **kwargs)
+
         return opener
 
     monkeypatch.setattr(builtins, "open", spy(real_open))
     monkeypatch.setattr(io, "open", spy(real_io_open))
     hostile = "../../../../etc/passwd"
-    for path, status in [("/static/..%2F..%2F..%2F..%2Fetc%2Fpasswd", 404), ("/static/%2e%2e%2fserver.py", 404),
-                         ("/static/index.html", 404), ("/static/__init__.py", 404), ("/static/%2e%2e", 404),
-                         ("/static/explorer.js%2F..%2F..%2Fserver.py", 404), ("/static/", 404),
-                         (f"/api/sample?index={hostile}", 400), (f"/api/codes?model={hostile}", 404),
-                         (f"/api/meta?file={hostile}", 400), (f"/?file={hostile}", 200)]:
+    for path, status in [
+        ("/static/..%2F..%2F..%2F..%2Fetc%2Fpasswd", 404),
+        ("/static/%2e%2e%2fserver.py", 404),
+        ("/static/index.html", 404),
+        ("/static/__init__.py", 404),
+        ("/static/%2e%2e", 404),
+        ("/static/explorer.js%2F..%2F..%2Fserver.py", 404),
+        ("/static/", 404),
+        (f"/api/sample?index={hostile}", 400),
+        (f"/api/codes?model={hostile}", 404),
+        (f"/api/meta?file={hostile}", 400),
+        (f"/?file={hostile}", 200),
+    ]:
         response = client.get(path)
         assert response.status_code == status, (path, response.text)
         assert "root:" not in response.text
@@ -258,8 +318,10 @@ def test_internal_errors_are_generic_for_the_client_and_logged(session, monkeypa
 
     monkeypatch.setattr(session, "encode", broken)
     monkeypatch.setattr(session, "decode", broken)
-    with caplog.at_level(logging.ERROR, logger="aekit.explorer"), \
-            TestClient(create_app(session), raise_server_exceptions=False) as c:
+    with (
+        caplog.at_level(logging.ERROR, logger="aekit.explorer"),
+        TestClient(create_app(session), raise_server_exceptions=False) as c,
+    ):
         answers = [c.post("/api/encode", json={"model": "ae", "x": [0.0] * 144})]
         monkeypatch.setattr(app_module, "STATIC_TYPES", {})  # a bug outside the JSON endpoints
         answers.append(c.get("/static/explorer.js"))
@@ -300,8 +362,10 @@ def test_loopback_is_the_default_everywhere():
     assert next(p for p in explore.params if p.name == "host").default == "127.0.0.1"
 
 
-@pytest.mark.parametrize("host, warned, refuses_foreign_hosts", [("127.0.0.1", False, True), ("localhost", False, True),
-                                                                 ("0.0.0.0", True, False)])
+@pytest.mark.parametrize(
+    "host, warned, refuses_foreign_hosts",
+    [("127.0.0.1", False, True), ("localhost", False, True), ("0.0.0.0", True, False)],
+)
 def test_serve_warns_off_loopback(session, monkeypatch, capsys, host, warned, refuses_foreign_hosts):
     import torch
     import uvicorn
@@ -311,7 +375,7 @@ def test_serve_warns_off_loopback(session, monkeypatch, capsys, host, warned, re
     monkeypatch.setattr(torch, "set_num_threads", lambda n: None)
     lines = []
     serve(session, host=host, echo=lines.append)
-    (server, sockets), = servers
+    ((server, sockets),) = servers
     sockets[0].close()
     assert ("warning: serving on" in capsys.readouterr().err) is warned
     assert lines[0].startswith("aekit explorer: http://")
@@ -328,9 +392,12 @@ def test_real_server_answers_in_json_over_http(session):
         url = server.url
         images = httpx.post(url + "api/decode", json={"model": "ae", "codes": [[0, 0]]}).json()["images"]
         assert np.asarray(images).shape == (1, 144)
-        for response in (httpx.get(url + "api/decode"), httpx.get(url + "api/meta", headers={"host": "evil.example"}),
-                         httpx.post(url + "api/decode", content=b"x", headers={"Content-Type": "text/plain"}),
-                         httpx.get(url + "static/x.js")):
+        for response in (
+            httpx.get(url + "api/decode"),
+            httpx.get(url + "api/meta", headers={"host": "evil.example"}),
+            httpx.post(url + "api/decode", content=b"x", headers={"Content-Type": "text/plain"}),
+            httpx.get(url + "static/x.js"),
+        ):
             assert response.status_code in (400, 404, 405, 415) and response.json()["error"]
             assert "server" not in response.headers
         assert httpx.get(url + "openapi.json").json()["paths"]["/api/decode"]

@@ -50,21 +50,28 @@ def fuzz(app, examples: int, seed: int = 0) -> dict:
     schemathesis = _schemathesis()
     from schemathesis.engine import events, from_schema
 
-    config = schemathesis.Config.from_dict({
-        "seed": seed,
-        "generation": {"mode": "all", "max-examples": examples, "deterministic": True, "database": "none"},
-        "checks": {"negative_data_rejection": {"expected-statuses": REFUSALS}},
-    })
+    config = schemathesis.Config.from_dict(
+        {
+            "seed": seed,
+            "generation": {"mode": "all", "max-examples": examples, "deterministic": True, "database": "none"},
+            "checks": {"negative_data_rejection": {"expected-statuses": REFUSALS}},
+        }
+    )
     schema = schemathesis.openapi.from_asgi("/openapi.json", app, config=config)
-    out = {"cases": collections.Counter(), "statuses": collections.Counter(), "checks": collections.Counter(),
-           "failures": [], "errors": []}
+    out = {
+        "cases": collections.Counter(),
+        "statuses": collections.Counter(),
+        "checks": collections.Counter(),
+        "failures": [],
+        "errors": [],
+    }
     for event in from_schema(schema).execute():
         if isinstance(event, (events.NonFatalError, events.FatalError)):
             out["errors"].append(f"{getattr(event, 'label', '')}: {event.info.message}")
         if not isinstance(event, events.ScenarioFinished):
             continue
         recorder = event.recorder
-        for case_id, interaction in recorder.interactions.items():
+        for interaction in recorder.interactions.values():
             out["cases"][event.label] += 1
             if interaction.response is not None:
                 out["statuses"][(event.label, interaction.response.status_code)] += 1
@@ -79,7 +86,8 @@ def fuzz(app, examples: int, seed: int = 0) -> dict:
                         f"{event.label} [{check.name}] {check.failure_info.failure.title}: "
                         f"{check.failure_info.failure.message}\n  request: "
                         f"{request and (request.method, request.uri, (request.body or b'')[:300])}\n  response: "
-                        f"{response and (response.status_code, response.content[:300])}")
+                        f"{response and (response.status_code, response.content[:300])}"
+                    )
     return out
 
 
@@ -97,12 +105,27 @@ def test_schemathesis_finds_nothing(default_run):
 def test_every_operation_and_check_was_exercised(default_run):
     """Not a vacuous pass: each operation saw valid and invalid requests, and each check ran.
     (Schemathesis leaves out the spec's own location, /openapi.json.)"""
-    operations = {"GET /", "GET /static/{name}", "GET /api/meta", "GET /api/presets",
-                  "GET /api/sample", "GET /api/codes", "POST /api/encode", "POST /api/decode", "POST /api/grid"}
+    operations = {
+        "GET /",
+        "GET /static/{name}",
+        "GET /api/meta",
+        "GET /api/presets",
+        "GET /api/sample",
+        "GET /api/codes",
+        "POST /api/encode",
+        "POST /api/decode",
+        "POST /api/grid",
+    }
     assert set(default_run["cases"]) == operations
-    for check in ("not_a_server_error", "status_code_conformance", "content_type_conformance",
-                  "response_schema_conformance", "positive_data_acceptance", "negative_data_rejection",
-                  "unsupported_method"):
+    for check in (
+        "not_a_server_error",
+        "status_code_conformance",
+        "content_type_conformance",
+        "response_schema_conformance",
+        "positive_data_acceptance",
+        "negative_data_rejection",
+        "unsupported_method",
+    ):
         assert default_run["checks"][check] > 0, check
     statuses = default_run["statuses"]
     for label in ("POST /api/encode", "POST /api/decode", "POST /api/grid"):
@@ -116,8 +139,10 @@ def test_every_operation_and_check_was_exercised(default_run):
 
 def test_spec_holds_for_other_code_sizes(shapes):
     """Models of different code sizes: a per-model ``oneOf`` body and a 1-D model's grid dims."""
-    models = {name: aekit.AutoEncoder(code_dim=d, epochs=1, batch_size=64, random_state=0).fit(shapes)
-              for name, d in (("line", 1), ("cube", 3))}
+    models = {
+        name: aekit.AutoEncoder(code_dim=d, epochs=1, batch_size=64, random_state=0).fit(shapes)
+        for name, d in (("line", 1), ("cube", 3))
+    }
     run = fuzz(create_app(Session(models, shapes, max_points=50)), max(8, EXAMPLES // 4), seed=1)
     assert not run["errors"], "\n".join(run["errors"])
     assert not run["failures"], "\n\n".join(sorted(set(run["failures"]))[:20])

@@ -41,8 +41,17 @@ def test_page_and_assets_are_served_with_a_strict_policy(client):
 def test_page_needs_nothing_from_the_network():
     """No CDN, no font service: the page works offline."""
     static = files("aekit.explorer") / "static"
-    for name in ("index.html", "explorer.css", "explorer.js", "paint.js", "backend.js", "input.js", "tools.js", "dims.js",
-                 "url.js"):
+    for name in (
+        "index.html",
+        "explorer.css",
+        "explorer.js",
+        "paint.js",
+        "backend.js",
+        "input.js",
+        "tools.js",
+        "dims.js",
+        "url.js",
+    ):
         text = (static / name).read_text()
         assert not re.search(r"https?://|//cdn|@import|fonts\.", text), name
 
@@ -72,28 +81,49 @@ def test_encode_and_decode_equal_the_estimator(client, session, shapes):
     assert len(grid["images"]) == 9 and len(grid["xs"]) == 3
 
 
-@pytest.mark.parametrize("method, path, body, status, message", [
-    ("post", "/api/decode", b"{not json", 400, "the body is not valid JSON"),
-    ("post", "/api/decode", b'{"model": "ae", "codes": [[NaN, 0]]}', 400, "NaN is not a number JSON allows"),
-    ("post", "/api/decode", b'{"model": "ae", "codes": [[1e999, 0]]}', 400, "codes[0][0]=inf is not a finite"),
-    ("post", "/api/decode", b"[1, 2]", 400, "the body must be a JSON object, got list"),
-    ("post", "/api/decode", b'{"model": "ae"}', 400, "missing codes; /api/decode takes: model, codes, x (optional)"),
-    ("post", "/api/decode", b'{"model": "ae", "codes": [[0, 0]], "zz": 1}', 400, "unknown field zz"),
-    ("post", "/api/decode", b'{"model": "ae", "codes": [[0, 0, 0]]}', 400, "codes[0] must hold 2 numbers, got 3"),
-    ("post", "/api/decode", b'{"model": "xx", "codes": [[0, 0]]}', 404, "unknown model 'xx'; this session has: ae, vae"),
-    ("post", "/api/decode", json.dumps({"model": "ae", "codes": [[0, 0]] * 257}).encode(), 413,
-     "1 to 256 codes, got 257"),
-    ("post", "/api/encode", b'{"model": "ae", "x": [0.5]}', 400, "x must hold 144 numbers, got 1"),
-    ("post", "/api/grid", b'{"model": "ae", "n": 1000}', 400, "n=1000 must be an integer in [2, 32]"),
-    ("get", "/api/codes?model=ae&limit=many", None, 400, "query parameter limit='many' must be an integer"),
-    ("get", "/api/codes", None, 400, "query parameter 'model' is required"),
-    ("get", "/api/sample?index=-1", None, 400, "index=-1 must be an integer in [0, 299]"),
-    ("get", "/api/nothing", None, 404, "Not Found: GET /api/nothing"),
-    ("get", "/api/decode", None, 405, "Method Not Allowed: GET /api/decode"),
-])
+@pytest.mark.parametrize(
+    "method, path, body, status, message",
+    [
+        ("post", "/api/decode", b"{not json", 400, "the body is not valid JSON"),
+        ("post", "/api/decode", b'{"model": "ae", "codes": [[NaN, 0]]}', 400, "NaN is not a number JSON allows"),
+        ("post", "/api/decode", b'{"model": "ae", "codes": [[1e999, 0]]}', 400, "codes[0][0]=inf is not a finite"),
+        ("post", "/api/decode", b"[1, 2]", 400, "the body must be a JSON object, got list"),
+        (
+            "post",
+            "/api/decode",
+            b'{"model": "ae"}',
+            400,
+            "missing codes; /api/decode takes: model, codes, x (optional)",
+        ),
+        ("post", "/api/decode", b'{"model": "ae", "codes": [[0, 0]], "zz": 1}', 400, "unknown field zz"),
+        ("post", "/api/decode", b'{"model": "ae", "codes": [[0, 0, 0]]}', 400, "codes[0] must hold 2 numbers, got 3"),
+        (
+            "post",
+            "/api/decode",
+            b'{"model": "xx", "codes": [[0, 0]]}',
+            404,
+            "unknown model 'xx'; this session has: ae, vae",
+        ),
+        (
+            "post",
+            "/api/decode",
+            json.dumps({"model": "ae", "codes": [[0, 0]] * 257}).encode(),
+            413,
+            "1 to 256 codes, got 257",
+        ),
+        ("post", "/api/encode", b'{"model": "ae", "x": [0.5]}', 400, "x must hold 144 numbers, got 1"),
+        ("post", "/api/grid", b'{"model": "ae", "n": 1000}', 400, "n=1000 must be an integer in [2, 32]"),
+        ("get", "/api/codes?model=ae&limit=many", None, 400, "query parameter limit='many' must be an integer"),
+        ("get", "/api/codes", None, 400, "query parameter 'model' is required"),
+        ("get", "/api/sample?index=-1", None, 400, "index=-1 must be an integer in [0, 299]"),
+        ("get", "/api/nothing", None, 404, "Not Found: GET /api/nothing"),
+        ("get", "/api/decode", None, 405, "Method Not Allowed: GET /api/decode"),
+    ],
+)
 def test_bad_requests_get_json_errors(client, method, path, body, status, message):
-    response = client.request(method.upper(), path, content=body,
-                              headers={"Content-Type": "application/json"} if body else {})
+    response = client.request(
+        method.upper(), path, content=body, headers={"Content-Type": "application/json"} if body else {}
+    )
     assert response.status_code == status, response.text
     assert response.headers["content-type"] == "application/json"
     assert message in response.json()["error"]
@@ -127,7 +157,9 @@ def test_drag_socket_decodes_with_the_input_error(client, session, shapes):
         ws.send_json({"type": "decode", "model": "ae", "z": mean.tolist(), "seq": 1})
         reply = ws.receive_json()
         assert reply["type"] == "decoded" and reply["seq"] == 1 and reply["z"] == mean.tolist()
-        np.testing.assert_allclose(np.float32(reply["image"]), est.inverse_transform(mean[None]).ravel(), rtol=0, atol=1e-6)
+        np.testing.assert_allclose(
+            np.float32(reply["image"]), est.inverse_transform(mean[None]).ravel(), rtol=0, atol=1e-6
+        )
         assert reply["error"] == pytest.approx(est.reconstruction_error(x[None])[0], rel=1e-6)
         # A bad message gets an error reply; the connection stays usable.
         ws.send_json({"type": "decode", "model": "ae", "z": [0, "a"], "seq": 2})
@@ -241,7 +273,9 @@ def test_cli_explore_exports_one_page_and_refuses_conv_models(session, tmp_path,
     payload = json.loads(re.search(r'id="aekit-data">(.*?)</script>', html, re.S).group(1))
     assert sorted(payload["models"]) == ["ae", "vae"] and payload["models"]["vae"]["format"] == "aekit.model"
     assert len(payload["points"]["indices"]) == payload["meta"]["limits"]["max_points"] == 100
-    conv = aekit.AutoEncoder(code_dim=2, arch="conv", epochs=1, random_state=0).fit(session.dataset.subset(slice(0, 64)))
+    conv = aekit.AutoEncoder(code_dim=2, arch="conv", epochs=1, random_state=0).fit(
+        session.dataset.subset(slice(0, 64))
+    )
     monkeypatch.setattr(explorer, "open_session", lambda *a, **k: Session({"convy": conv}, session.dataset))
     result = CliRunner().invoke(main, ["explore", "--export", str(tmp_path / "conv.html")])
     assert result.exit_code == 1 and "model 'convy': arch='conv' cannot be mirrored in JavaScript" in result.output

@@ -14,7 +14,6 @@ from aekit.errors import AekitError, ConfigError
 from aekit.explorer import RequestError, Session, default_models, open_session
 from aekit.explorer.session import MAX_ABS_CODE, MAX_DECODE, MAX_GRID
 
-
 MAX_POINTS = 120  # the session fixture (conftest.py) shows this many points
 
 
@@ -79,18 +78,21 @@ def test_decode_equals_inverse_transform(session, shapes, name):
     assert out["errors"][0] == pytest.approx(est.reconstruction_error(x[None])[0], rel=1e-6)
 
 
-@pytest.mark.parametrize("codes, message", [
-    ([[0.0]], "codes[0] must hold 2 numbers, got 1"),
-    ([[0.0, float("nan")]], "codes[0][1]=nan is not a finite float32 number"),
-    ([[0.0, float("inf")]], "is not a finite float32 number"),
-    ([[0.0, 1e39]], "codes[0][1]=1e+39 is not a finite float32 number"),
-    ([[True, 0.0]], "codes[0][0]=True is not a number"),
-    ([["1", 0.0]], "codes[0][0]='1' is not a number"),
-    ([[0.0, 2e4]], f"codes[0][1]=20000 is outside [-{MAX_ABS_CODE:g}, {MAX_ABS_CODE:g}]"),
-    ([], f"codes must be a list of 1 to {MAX_DECODE} codes, got 0 codes"),
-    ({"z": 1}, "codes must be a list of 1 to 256 codes, got a dict"),
-    ([0.0, 1.0], "codes[0] must be a list of 2 numbers, got a float"),
-])
+@pytest.mark.parametrize(
+    "codes, message",
+    [
+        ([[0.0]], "codes[0] must hold 2 numbers, got 1"),
+        ([[0.0, float("nan")]], "codes[0][1]=nan is not a finite float32 number"),
+        ([[0.0, float("inf")]], "is not a finite float32 number"),
+        ([[0.0, 1e39]], "codes[0][1]=1e+39 is not a finite float32 number"),
+        ([[True, 0.0]], "codes[0][0]=True is not a number"),
+        ([["1", 0.0]], "codes[0][0]='1' is not a number"),
+        ([[0.0, 2e4]], f"codes[0][1]=20000 is outside [-{MAX_ABS_CODE:g}, {MAX_ABS_CODE:g}]"),
+        ([], f"codes must be a list of 1 to {MAX_DECODE} codes, got 0 codes"),
+        ({"z": 1}, "codes must be a list of 1 to 256 codes, got a dict"),
+        ([0.0, 1.0], "codes[0] must be a list of 2 numbers, got a float"),
+    ],
+)
 def test_bad_codes_are_refused_by_name(session, codes, message):
     with pytest.raises(RequestError, match=None) as info:
         session.decode("ae", codes)

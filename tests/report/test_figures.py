@@ -33,8 +33,9 @@ def vae(digits):
 
 @pytest.fixture(scope="module")
 def vq(digits):
-    return aekit.AutoEncoder(code_dim=8, variant="vq", codebook_size=16, epochs=2, batch_size=64,
-                             random_state=0).fit(digits[0])
+    return aekit.AutoEncoder(code_dim=8, variant="vq", codebook_size=16, epochs=2, batch_size=64, random_state=0).fit(
+        digits[0]
+    )
 
 
 def _lines(ax, split):
@@ -128,8 +129,9 @@ def test_table_manifold_has_one_n_by_n_plane_per_feature(table):
     assert len(planes) == table.shape[1]
     assert all(ax.images[0].get_array().shape == (6, 6) for ax in planes)
     # The path and crossfade of table rows are heat maps of steps x features.
-    path_ax, fade_ax = [ax for ax in figures.interpolation_strip(ae, table[0], table[1], steps=4).axes
-                        if ax.get_title()]
+    path_ax, fade_ax = [
+        ax for ax in figures.interpolation_strip(ae, table[0], table[1], steps=4).axes if ax.get_title()
+    ]
     assert path_ax.images[0].get_array().shape == fade_ax.images[0].get_array().shape == (4, 10)
     np.testing.assert_allclose(fade_ax.images[0].get_array()[0], table[0], rtol=1e-6)
 
@@ -197,8 +199,10 @@ def test_error_histogram_marks_the_threshold_and_splits_by_label():
     heights = [p.get_height() for p in ax.patches]
     assert sum(heights) == len(errors)
     assert "10 above the threshold (5.0%)" in ax.get_title()
-    assert [t.get_text() for t in ax.get_legend().get_texts()][:2] == ["normal (label 0): 190",
-                                                                       "anomalous (label 1): 10"]
+    assert [t.get_text() for t in ax.get_legend().get_texts()][:2] == [
+        "normal (label 0): 190",
+        "anomalous (label 1): 10",
+    ]
     with pytest.raises(DataError, match="labels must be boolean or 0/1"):
         figures.error_histogram(errors, labels=labels * 2)
     with pytest.raises(DataError, match="NaN"):
@@ -229,8 +233,7 @@ def test_holes_decode_the_same_codes_in_two_titled_panels(plain, vae):
     left, right = fig.axes
     assert left.get_title().startswith("plain autoencoder") and right.get_title().startswith("VAE")
     z = np.random.default_rng(3).standard_normal((9, 3)).astype(np.float32)
-    np.testing.assert_allclose(left.images[0].get_array()[:8, :8], plain.inverse_transform(z[:, :2])[0, 0],
-                               atol=1e-6)
+    np.testing.assert_allclose(left.images[0].get_array()[:8, :8], plain.inverse_transform(z[:, :2])[0, 0], atol=1e-6)
     np.testing.assert_allclose(right.images[0].get_array()[:8, :8], vae.inverse_transform(z)[0, 0], atol=1e-6)
     with pytest.raises(ConfigError, match="plain has a Gaussian bottleneck"):
         figures.holes(vae, vae)

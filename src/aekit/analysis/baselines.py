@@ -74,8 +74,7 @@ class PCABaseline:
         """
         d = len(mean)
         if not (isinstance(n_components, int) and 1 <= n_components <= d):
-            raise ConfigError(f"n_components={n_components!r} must be an integer in [1, {d}] (the number of "
-                              "features)")
+            raise ConfigError(f"n_components={n_components!r} must be an integer in [1, {d}] (the number of features)")
         if np.shape(cov) != (d, d):
             raise ConfigError(f"cov has shape {np.shape(cov)}; a mean of {d} features needs ({d}, {d})")
         return cls(n_components)._decompose(np.asarray(mean, np.float64), np.asarray(cov, np.float64))
@@ -113,8 +112,11 @@ class PCABaseline:
         return out
 
     def to_tensors(self) -> dict[str, torch.Tensor]:
-        return {"pca/components": torch.from_numpy(self.components_), "pca/mean": torch.from_numpy(self.mean_),
-                "pca/explained_variance": torch.from_numpy(self.explained_variance_)}
+        return {
+            "pca/components": torch.from_numpy(self.components_),
+            "pca/mean": torch.from_numpy(self.mean_),
+            "pca/explained_variance": torch.from_numpy(self.explained_variance_),
+        }
 
     @classmethod
     def from_tensors(cls, tensors: dict[str, torch.Tensor]) -> PCABaseline:

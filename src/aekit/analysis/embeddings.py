@@ -32,16 +32,16 @@ def _check(train: np.ndarray, y_train: np.ndarray, test: np.ndarray, y_test: np.
     test = np.asarray(test, dtype=np.float64).reshape(len(test), -1)
     y_train, y_test = np.asarray(y_train), np.asarray(y_test)
     if train.shape[1] != test.shape[1]:
-        raise DataError(f"train and test embeddings must have the same width, got {train.shape[1]} and "
-                        f"{test.shape[1]}")
+        raise DataError(f"train and test embeddings must have the same width, got {train.shape[1]} and {test.shape[1]}")
     if len(y_train) != len(train) or len(y_test) != len(test):
-        raise DataError(f"need one label per row: {len(train)} train rows with {len(y_train)} labels, "
-                        f"{len(test)} test rows with {len(y_test)} labels")
+        raise DataError(
+            f"need one label per row: {len(train)} train rows with {len(y_train)} labels, "
+            f"{len(test)} test rows with {len(y_test)} labels"
+        )
     return train, y_train, test, y_test
 
 
-def knn_accuracy(train: np.ndarray, y_train: np.ndarray, test: np.ndarray, y_test: np.ndarray,
-                 k: int = 5) -> float:
+def knn_accuracy(train: np.ndarray, y_train: np.ndarray, test: np.ndarray, y_test: np.ndarray, k: int = 5) -> float:
     """Share of test rows whose k nearest training rows vote for their label.
 
     Parameters
@@ -66,8 +66,9 @@ def knn_accuracy(train: np.ndarray, y_train: np.ndarray, test: np.ndarray, y_tes
     return float(KNeighborsClassifier(n_neighbors=k).fit(train, y_train).score(test, y_test))
 
 
-def linear_probe_accuracy(train: np.ndarray, y_train: np.ndarray, test: np.ndarray, y_test: np.ndarray,
-                          max_iter: int = 1000) -> float:
+def linear_probe_accuracy(
+    train: np.ndarray, y_train: np.ndarray, test: np.ndarray, y_test: np.ndarray, max_iter: int = 1000
+) -> float:
     """Test accuracy of a logistic regression trained on the standardised training rows.
 
     Parameters
@@ -95,8 +96,9 @@ def linear_probe_accuracy(train: np.ndarray, y_train: np.ndarray, test: np.ndarr
     return float(probe.fit(train, y_train).score(test, y_test))
 
 
-def compare_embeddings(est: Any, train: Any, test: Any, *, k: int = 5, probe: bool = True,
-                       raw: bool = True) -> dict[str, dict[str, float]]:
+def compare_embeddings(
+    est: Any, train: Any, test: Any, *, k: int = 5, probe: bool = True, raw: bool = True
+) -> dict[str, dict[str, float]]:
     """k-NN (and linear-probe) accuracy of a fitted autoencoder's codes, PCA's codes of the
     same size, and the raw inputs.
 

@@ -38,18 +38,40 @@ from aekit.errors import AekitError, ConfigError, ModelFileError, TrainingInterr
 FORMAT = "aekit-sweep-1"
 SETTINGS_FILE = "sweep.json"
 # The sweep sets these itself for every combination; passing them would be ignored or contradictory.
-_OWN_OPTIONS = {"code_dim": "code_dims", "variant": "variants", "random_state": "seed",
-                "checkpoint_dir": "out_dir", "resume": "(always on)", "verbose": "progress"}
+_OWN_OPTIONS = {
+    "code_dim": "code_dims",
+    "variant": "variants",
+    "random_state": "seed",
+    "checkpoint_dir": "out_dir",
+    "resume": "(always on)",
+    "verbose": "progress",
+}
 #: (row key, table heading, CSV column) in table order.
-COLUMNS = (("variant", "variant", "variant"), ("code_dim", "code size", "code_dim"),
-           ("compression_ratio", "compression", "compression_ratio"), ("mse", "test MSE", "test_mse"),
-           ("pca_mse", "PCA test MSE", "pca_test_mse"), ("gain_vs_pca", "gain vs PCA", "gain_vs_pca"),
-           ("train_seconds", "train s", "train_seconds"))
+COLUMNS = (
+    ("variant", "variant", "variant"),
+    ("code_dim", "code size", "code_dim"),
+    ("compression_ratio", "compression", "compression_ratio"),
+    ("mse", "test MSE", "test_mse"),
+    ("pca_mse", "PCA test MSE", "pca_test_mse"),
+    ("gain_vs_pca", "gain vs PCA", "gain_vs_pca"),
+    ("train_seconds", "train s", "train_seconds"),
+)
 
 
-def run_sweep(data: Any, code_dims: Any, out_dir: str | Path, *, variants: Any = ("plain",),
-              epochs: int | None = None, seed: int = 0, test_size: float = 0.2, limit: int | None = None,
-              save_models: bool = True, progress: bool = True, **options: Any) -> list[dict[str, Any]]:
+def run_sweep(
+    data: Any,
+    code_dims: Any,
+    out_dir: str | Path,
+    *,
+    variants: Any = ("plain",),
+    epochs: int | None = None,
+    seed: int = 0,
+    test_size: float = 0.2,
+    limit: int | None = None,
+    save_models: bool = True,
+    progress: bool = True,
+    **options: Any,
+) -> list[dict[str, Any]]:
     """Train every (variant, code size) combination, evaluate each beside PCA, write table and plot.
 
     Parameters
@@ -147,8 +169,17 @@ def run_sweep(data: Any, code_dims: Any, out_dir: str | Path, *, variants: Any =
     return rows
 
 
-def _train_all(AutoEncoder, out: Path, combos: list[tuple[str, int]], train, test, settings: dict[str, Any],
-               options: dict[str, Any], save_models: bool, progress: bool) -> list[dict[str, Any]]:
+def _train_all(
+    AutoEncoder,
+    out: Path,
+    combos: list[tuple[str, int]],
+    train,
+    test,
+    settings: dict[str, Any],
+    options: dict[str, Any],
+    save_models: bool,
+    progress: bool,
+) -> list[dict[str, Any]]:
     """Each combination's row, in ``combos`` order: read back when finished, else trained now."""
     from aekit.train import remove_checkpoint
 
@@ -176,7 +207,8 @@ def _train_all(AutoEncoder, out: Path, combos: list[tuple[str, int]], train, tes
         raise TrainingInterrupted(
             f"sweep interrupted: {len(rows)} of {len(combos)} models are finished in {out / 'runs'}, and the one "
             f"that was training resumes from its last finished epoch. To continue: run the same sweep again "
-            f"(same DATA, options and output folder {out})") from None
+            f"(same DATA, options and output folder {out})"
+        ) from None
     finally:
         if bar is not None:
             bar.close()
@@ -210,22 +242,35 @@ def markdown_table(rows: list[dict[str, Any]], settings: dict[str, Any] | None =
     lines = []
     if settings is not None:
         d = settings["data"]
-        split = ("the source's own test split" if d["split"] == "source"
-                 else f"a seeded {d['test_size']:.0%} split, seed {settings['seed']}")
-        lines += [f"# aekit sweep: {d['spec']}", "",
-                  f"{d['n_train']} training rows, {d['n_test']} held-out rows ({split}), {d['n_features']} features; "
-                  f"{settings['epochs']} epochs per model.",
-                  "Test MSE is the mean squared error per feature on the held-out rows; PCA has as many "
-                  "components as the code size and is fitted on the same training rows. "
-                  "Gain vs PCA = 1 - MSE / PCA MSE (positive: the autoencoder wins).", ""]
+        split = (
+            "the source's own test split"
+            if d["split"] == "source"
+            else f"a seeded {d['test_size']:.0%} split, seed {settings['seed']}"
+        )
+        lines += [
+            f"# aekit sweep: {d['spec']}",
+            "",
+            f"{d['n_train']} training rows, {d['n_test']} held-out rows ({split}), {d['n_features']} features; "
+            f"{settings['epochs']} epochs per model.",
+            "Test MSE is the mean squared error per feature on the held-out rows; PCA has as many "
+            "components as the code size and is fitted on the same training rows. "
+            "Gain vs PCA = 1 - MSE / PCA MSE (positive: the autoencoder wins).",
+            "",
+        ]
     lines.append("| " + " | ".join(heading for _, heading, _ in COLUMNS) + " |")
     lines.append("|---|" + "---:|" * (len(COLUMNS) - 1))
     for row in rows:
         # A code as wide as the input: PCA keeps everything, so a ratio to its (rounding) error means nothing.
         gain = "n/a (PCA exact)" if row["compression_ratio"] <= 1 else _percent(row["gain_vs_pca"])
-        cells = [str(row["variant"]), str(row["code_dim"]), f"{row['compression_ratio']:.1f}x",
-                 f"{row['mse']:.4g}", f"{row['pca_mse']:.4g}", gain,
-                 f"{row['train_seconds']:.1f}" if row["train_seconds"] >= 1 else f"{row['train_seconds']:.2f}"]
+        cells = [
+            str(row["variant"]),
+            str(row["code_dim"]),
+            f"{row['compression_ratio']:.1f}x",
+            f"{row['mse']:.4g}",
+            f"{row['pca_mse']:.4g}",
+            gain,
+            f"{row['train_seconds']:.1f}" if row["train_seconds"] >= 1 else f"{row['train_seconds']:.2f}",
+        ]
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines) + "\n"
 
@@ -243,8 +288,9 @@ def csv_table(rows: list[dict[str, Any]]) -> str:
     """
     lines = [",".join(column for _, _, column in COLUMNS)]
     for row in rows:
-        lines.append(",".join(str(row[key]) if key in ("variant", "code_dim") else f"{row[key]:.7g}"
-                              for key, _, _ in COLUMNS))
+        lines.append(
+            ",".join(str(row[key]) if key in ("variant", "code_dim") else f"{row[key]:.7g}" for key, _, _ in COLUMNS)
+        )
     return "\n".join(lines) + "\n"
 
 
@@ -289,10 +335,18 @@ def _settings(ds, train, test, template, seed: int, test_size: float, limit: int
     """Everything a finished run's numbers depend on; a continued sweep must match it exactly."""
     split = "source" if ds.is_test is not None and ds.is_test.any() and not ds.is_test.all() else "random"
     params = {k: v for k, v in template.get_params().items() if k not in _OWN_OPTIONS}
-    data = {"spec": ds.name, "n": len(ds), "limit": limit, "n_features": int(math.prod(ds.x.shape[1:])),
-            "sha256": hashlib.sha256(np.ascontiguousarray(ds.x).tobytes()).hexdigest()[:16],
-            "split": split, "test_size": test_size, "n_train": len(train), "n_test": len(test),
-            "columns": ds.columns}
+    data = {
+        "spec": ds.name,
+        "n": len(ds),
+        "limit": limit,
+        "n_features": int(math.prod(ds.x.shape[1:])),
+        "sha256": hashlib.sha256(np.ascontiguousarray(ds.x).tobytes()).hexdigest()[:16],
+        "split": split,
+        "test_size": test_size,
+        "n_train": len(train),
+        "n_test": len(test),
+        "columns": ds.columns,
+    }
     # A JSON round trip, so tuples and lists (and Paths and strings) compare as they will when read back.
     return json.loads(json.dumps({"data": data, "seed": seed, **params}, default=str))
 
@@ -319,17 +373,29 @@ def _claim(out: Path, settings: dict[str, Any], dims: list[int], names: list[str
             saved = json.loads(path.read_text())
             old = saved["settings"]
         except (OSError, ValueError, KeyError, TypeError) as exc:
-            raise ModelFileError(f"{path} is unreadable ({exc}); delete the folder {out} to start the sweep over")
+            raise ModelFileError(
+                f"{path} is unreadable ({exc}); delete the folder {out} to start the sweep over"
+            ) from None
         if old != settings:
             before, now = _flat(old), _flat(settings)
-            diff = [f"{k}: was {before.get(k)!r}, now {now.get(k)!r}"
-                    for k in sorted(set(before) | set(now)) if before.get(k) != now.get(k)]
-            raise ConfigError(f"{out} holds a sweep with other settings ({'; '.join(diff)}); its finished models "
-                              f"would not be comparable. Use another output folder, or the same settings to "
-                              f"continue it")
+            diff = [
+                f"{k}: was {before.get(k)!r}, now {now.get(k)!r}"
+                for k in sorted(set(before) | set(now))
+                if before.get(k) != now.get(k)
+            ]
+            raise ConfigError(
+                f"{out} holds a sweep with other settings ({'; '.join(diff)}); its finished models "
+                f"would not be comparable. Use another output folder, or the same settings to "
+                f"continue it"
+            )
     make_dir(out)
-    atomic_write_text(path, json.dumps({"format": FORMAT, "settings": settings, "digest": _digest(settings),
-                                        "code_dims": dims, "variants": names}, indent=1))
+    atomic_write_text(
+        path,
+        json.dumps(
+            {"format": FORMAT, "settings": settings, "digest": _digest(settings), "code_dims": dims, "variants": names},
+            indent=1,
+        ),
+    )
 
 
 @contextlib.contextmanager
@@ -348,8 +414,9 @@ def _lock(out: Path) -> Iterator[None]:
         try:
             fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
-            raise ConfigError(f"another sweep is running in {out}; wait for it to finish (or stop it), or use "
-                              "another output folder") from None
+            raise ConfigError(
+                f"another sweep is running in {out}; wait for it to finish (or stop it), or use another output folder"
+            ) from None
         yield
 
 
@@ -368,13 +435,16 @@ def _read_run(out: Path, variant: str, k: int, settings: dict[str, Any]) -> dict
     except (OSError, ValueError, KeyError, TypeError) as exc:
         raise ModelFileError(f"{path} is unreadable ({exc}); delete it to train {variant} k={k} again") from None
     if digest != _digest(settings):
-        raise ConfigError(f"{path} was written by a sweep with other settings than {out / SETTINGS_FILE}; delete "
-                          f"it to train {variant} k={k} again, or use another output folder")
+        raise ConfigError(
+            f"{path} was written by a sweep with other settings than {out / SETTINGS_FILE}; delete "
+            f"it to train {variant} k={k} again, or use another output folder"
+        )
     return row
 
 
-def _train_one(est, out: Path, variant: str, k: int, train, test, settings: dict[str, Any],
-               save_models: bool) -> dict[str, Any]:
+def _train_one(
+    est, out: Path, variant: str, k: int, train, test, settings: dict[str, Any], save_models: bool
+) -> dict[str, Any]:
     """Train, evaluate and record one combination; the run file is written last, as its done mark."""
     from aekit.train import remove_checkpoint
 
@@ -386,8 +456,9 @@ def _train_one(est, out: Path, variant: str, k: int, train, test, settings: dict
     except AekitError as exc:
         if isinstance(exc, KeyboardInterrupt):
             raise
-        raise type(exc)(f"sweep: variant {variant!r} with code size {k}: {exc} (finished models are kept in "
-                        f"{out / 'runs'})") from exc
+        raise type(exc)(
+            f"sweep: variant {variant!r} with code size {k}: {exc} (finished models are kept in {out / 'runs'})"
+        ) from exc
     seconds = float(sum(record["seconds"] for record in est.history_))  # resumed epochs included
     metrics = est.evaluate(test)
     row = {
@@ -404,14 +475,27 @@ def _train_one(est, out: Path, variant: str, k: int, train, test, settings: dict
     }
     if save_models:
         d = settings["data"]
-        data_record = {"spec": d["spec"], "n": d["n"], "limit": d["limit"], "split": d["split"],
-                       "test_size": d["test_size"], "split_seed": settings["seed"], "n_train": d["n_train"],
-                       "n_test": d["n_test"], "columns": d["columns"]}
-        est.save(out / "models" / name, metrics={**metrics, "train_seconds": row["train_seconds"],
-                                                 "best_epoch": est.best_epoch_}, data=data_record)
+        data_record = {
+            "spec": d["spec"],
+            "n": d["n"],
+            "limit": d["limit"],
+            "split": d["split"],
+            "test_size": d["test_size"],
+            "split_seed": settings["seed"],
+            "n_train": d["n_train"],
+            "n_test": d["n_test"],
+            "columns": d["columns"],
+        }
+        est.save(
+            out / "models" / name,
+            metrics={**metrics, "train_seconds": row["train_seconds"], "best_epoch": est.best_epoch_},
+            data=data_record,
+        )
     make_dir(out / "runs")
-    atomic_write_text(out / "runs" / f"{name}.json",
-                      json.dumps({"row": row, "metrics": metrics, "settings_digest": _digest(settings)}, indent=1))
+    atomic_write_text(
+        out / "runs" / f"{name}.json",
+        json.dumps({"row": row, "metrics": metrics, "settings_digest": _digest(settings)}, indent=1),
+    )
     remove_checkpoint(checkpoint)
     with contextlib.suppress(OSError):  # the last one out removes checkpoints/
         checkpoint.parent.rmdir()

@@ -58,8 +58,9 @@ def _posterior(model, xb: torch.Tensor):
     """Encode a batch; returns the Code, after checking it is Gaussian."""
     code = model.bottleneck(model.encoder(xb))
     if code.logvar is None:
-        raise ConfigError(f"VAE metrics need a Gaussian bottleneck; {type(model.bottleneck).__name__} "
-                          "gives no posterior variance")
+        raise ConfigError(
+            f"VAE metrics need a Gaussian bottleneck; {type(model.bottleneck).__name__} gives no posterior variance"
+        )
     return code
 
 

@@ -21,16 +21,34 @@ from aekit.errors import ConfigError
 @main.command(context_settings=CONTEXT)
 @click.argument("data")
 @click.option("-o", "--output", required=True, type=click.Path(), help="Detector directory to write.")
-@click.option("--contamination", type=float, default=0.1, show_default=True,
-              help="Expected share of anomalies in DATA; sets the threshold.")
+@click.option(
+    "--contamination",
+    type=float,
+    default=0.1,
+    show_default=True,
+    help="Expected share of anomalies in DATA; sets the threshold.",
+)
 @click.option("--code-dim", type=int, default=None, help="Code size (default: a quarter of the features, 2-32).")
-@click.option("--criterion", type=click.Choice(["combined", "reconstruction"]), default="combined",
-              show_default=True, help="Reconstruction error plus code distance, or the error alone.")
+@click.option(
+    "--criterion",
+    type=click.Choice(["combined", "reconstruction"]),
+    default="combined",
+    show_default=True,
+    help="Reconstruction error plus code distance, or the error alone.",
+)
 @click.option("--epochs", type=int, default=50, show_default=True, help="Training epochs.")
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed of training and of the labelled split.")
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar.")
-def detect(data: str, output: str, contamination: float, code_dim: int | None, criterion: str, epochs: int,
-           seed: int, quiet: bool) -> None:
+def detect(
+    data: str,
+    output: str,
+    contamination: float,
+    code_dim: int | None,
+    criterion: str,
+    epochs: int,
+    seed: int,
+    quiet: bool,
+) -> None:
     """Train an anomaly detector on DATA (no labels used) and save it.
 
     When DATA has 0/1 labels (1 = anomaly), a stratified 70/30 split is made, the
@@ -46,8 +64,14 @@ def detect(data: str, output: str, contamination: float, code_dim: int | None, c
 
     ds = load_data(data, missing="mask")
     labels = ds.y if ds.y is not None and set(np.unique(ds.y).tolist()) <= {0, 1} else None
-    det = AnomalyDetector(code_dim=code_dim, contamination=contamination, criterion=criterion, epochs=epochs,
-                          random_state=seed, verbose=not quiet)
+    det = AnomalyDetector(
+        code_dim=code_dim,
+        contamination=contamination,
+        criterion=criterion,
+        epochs=epochs,
+        random_state=seed,
+        verbose=not quiet,
+    )
     t0 = time.perf_counter()
     if labels is None:
         det.fit(ds)
@@ -55,11 +79,12 @@ def detect(data: str, output: str, contamination: float, code_dim: int | None, c
     else:
         from sklearn.model_selection import train_test_split
 
-        idx_train, idx_test = train_test_split(np.arange(len(ds)), test_size=0.3, stratify=labels,
-                                               random_state=seed)
+        idx_train, idx_test = train_test_split(np.arange(len(ds)), test_size=0.3, stratify=labels, random_state=seed)
         det.fit(ds.subset(idx_train))
-        click.echo(f"trained on {len(idx_train)} samples in {time.perf_counter() - t0:.1f} s (labels not used); "
-                   f"ROC-AUC on the {len(idx_test)} held-out samples:")
+        click.echo(
+            f"trained on {len(idx_train)} samples in {time.perf_counter() - t0:.1f} s (labels not used); "
+            f"ROC-AUC on the {len(idx_test)} held-out samples:"
+        )
         for name, auc in _compare(det, ds.subset(idx_train), ds.subset(idx_test), labels[idx_test], seed).items():
             click.echo(f"  {name:<16} {auc:.3f}")
     det.save(output)
@@ -85,9 +110,11 @@ def _compare(det, train, test, y_test: np.ndarray, seed: int) -> dict[str, float
     pca = PCA(min(ae.model_.config.code_dim, a.shape[1])).fit(scaler.transform(a))
     bs = scaler.transform(b)
     pca_error = ((pca.inverse_transform(pca.transform(bs)) - bs) ** 2).sum(1)
-    return {"aekit": roc_auc_score(y_test, det.anomaly_score(test)),
-            "IsolationForest": roc_auc_score(y_test, -forest.score_samples(b)),
-            "PCA": roc_auc_score(y_test, pca_error)}
+    return {
+        "aekit": roc_auc_score(y_test, det.anomaly_score(test)),
+        "IsolationForest": roc_auc_score(y_test, -forest.score_samples(b)),
+        "PCA": roc_auc_score(y_test, pca_error),
+    }
 
 
 @main.command(context_settings=CONTEXT)
@@ -95,12 +122,15 @@ def _compare(det, train, test, y_test: np.ndarray, seed: int) -> dict[str, float
 @click.argument("data")
 @click.option("-o", "--output", required=True, type=click.Path(), help="scores.csv")
 @click.option("--top", type=int, default=3, show_default=True, help="Contributing features listed per row.")
-@click.option("--chunk-rows", type=int, default=None,
-              help="Rows read and scored at a time from a .npy or Parquet DATA (default: about 4 MiB of "
-                   "samples, 64 to 65,536 rows); progress is saved after each. A DATA read whole ignores it.")
+@click.option(
+    "--chunk-rows",
+    type=int,
+    default=None,
+    help="Rows read and scored at a time from a .npy or Parquet DATA (default: about 4 MiB of "
+    "samples, 64 to 65,536 rows); progress is saved after each. A DATA read whole ignores it.",
+)
 @trust_code_option
-def score(model: str, data: str, output: str, top: int, chunk_rows: int | None,
-          trust_code: tuple[str, ...]) -> None:
+def score(model: str, data: str, output: str, top: int, chunk_rows: int | None, trust_code: tuple[str, ...]) -> None:
     """Score every sample of DATA with a detector from `aekit detect`.
 
     Writes one row per sample: its index, the anomaly score (higher is more
@@ -147,8 +177,9 @@ def score(model: str, data: str, output: str, top: int, chunk_rows: int | None,
     click.echo(f"scored {n_rows} samples; {n_flagged} above the threshold {det.threshold_:.4g}; wrote {out}")
 
 
-def _score_stream(det, model: str, data: str, stream, out: Path, header: str, columns: list[str],
-                  top: int) -> tuple[int, int]:
+def _score_stream(
+    det, model: str, data: str, stream, out: Path, header: str, columns: list[str], top: int
+) -> tuple[int, int]:
     """Score ``stream`` into ``out`` a chunk at a time, continuing a stopped run of the same job
     (:mod:`aekit.cli.score_resume`); returns (rows, rows above the threshold)."""
     from aekit.cli.score_resume import fingerprint, inputs_from, resumable_csv
@@ -164,8 +195,9 @@ def _score_stream(det, model: str, data: str, stream, out: Path, header: str, co
             for _, source in inputs_from(det.autoencoder_, stream, writer.rows):
                 writer.write(*_score_rows(det, source, writer.rows, columns, top))
         except KeyboardInterrupt:
-            click.echo(f"\ninterrupted after row {writer.rows} of {n}; run the same command again to continue",
-                       err=True)
+            click.echo(
+                f"\ninterrupted after row {writer.rows} of {n}; run the same command again to continue", err=True
+            )
             raise
     return writer.rows, writer.flagged
 
@@ -178,6 +210,8 @@ def _score_rows(det, source, first: int, columns: list[str], top: int) -> tuple[
         per_feature = det.explain(source).reshape(len(scores), -1)
     # Missing cells contribute nothing to rank.
     order = np.argsort(-np.nan_to_num(per_feature, nan=-1.0), axis=1)[:, :top]
-    text = "".join(",".join([str(first + i), f"{s:.6g}", str(int(s > det.threshold_)),
-                             *[columns[j] for j in order[i]]]) + "\n" for i, s in enumerate(scores))
+    text = "".join(
+        ",".join([str(first + i), f"{s:.6g}", str(int(s > det.threshold_)), *[columns[j] for j in order[i]]]) + "\n"
+        for i, s in enumerate(scores)
+    )
     return text, len(scores), int((scores > det.threshold_).sum())

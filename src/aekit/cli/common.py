@@ -58,9 +58,13 @@ def load_data(spec: str, limit: int | None = None, missing: str = "error"):
 
 #: For every command that loads MODEL: the modules its own encoder/decoder may be imported from.
 trust_code_option = click.option(
-    "--trust-code", "trust_code", multiple=True, metavar="MODULE",
+    "--trust-code",
+    "trust_code",
+    multiple=True,
+    metavar="MODULE",
     help="Import MODULE (and modules under it) to rebuild a model made with your own encoder/decoder "
-         "factories; repeatable. Without it such a model is refused and nothing is imported.")
+    "factories; repeatable. Without it such a model is refused and nothing is imported.",
+)
 
 
 def load_model(path: str, trust_code: tuple[str, ...] = ()):
@@ -87,16 +91,19 @@ def write_array(array: np.ndarray, out: Path, columns: list[str] | None = None) 
             np.savetxt(tmp, flat, delimiter=",", header=",".join(names), comments="", fmt="%.7g")
 
 
-def write_output(array: np.ndarray, out: Path, *, images_above: np.ndarray | None = None,
-                  columns: list[str] | None = None) -> None:
+def write_output(
+    array: np.ndarray, out: Path, *, images_above: np.ndarray | None = None, columns: list[str] | None = None
+) -> None:
     """.npy / .csv via :func:`write_array`; .png as an image grid (inputs above, if given)."""
     if out.suffix.lower() == ".png":
         from aekit._atomic import make_dir
         from aekit.report.images import image_grid, save_png
 
         if array.ndim != 4:
-            raise ConfigError(f"{out}: a PNG grid needs image samples; this data has shape {array.shape[1:]}, "
-                              "write .npy or .csv instead")
+            raise ConfigError(
+                f"{out}: a PNG grid needs image samples; this data has shape {array.shape[1:]}, "
+                "write .npy or .csv instead"
+            )
         rows = [array[:64]] if images_above is None else [images_above[:32], array[:32]]
         make_dir(out.parent)
         save_png(image_grid(rows, scale=max(1, 96 // array.shape[-1])), out)
@@ -107,31 +114,48 @@ def write_output(array: np.ndarray, out: Path, *, images_above: np.ndarray | Non
 def data_record(ds, train, test, split_seed: int, limit: int | None = None) -> dict[str, Any]:
     """What the model directory remembers of its data, so evaluate can find the held-out rows."""
     split = "source" if ds.is_test is not None and ds.is_test.any() else "random"
-    return {"spec": ds.name, "n": len(ds), "limit": limit, "split": split, "test_size": 0.2,
-            "split_seed": split_seed, "n_train": len(train), "n_test": len(test), "columns": ds.columns}
+    return {
+        "spec": ds.name,
+        "n": len(ds),
+        "limit": limit,
+        "split": split,
+        "test_size": 0.2,
+        "split_seed": split_seed,
+        "n_train": len(train),
+        "n_test": len(test),
+        "columns": ds.columns,
+    }
 
 
 def print_metrics(metrics: dict, where: str) -> None:
     k = metrics["code_dim"]
     gain = metrics["gain_vs_pca"]
     verdict = f"{gain:.0%} lower than PCA" if gain >= 0 else f"{-gain:.0%} HIGHER than PCA: PCA wins"
-    click.echo(f"test error on {where} ({metrics['n_samples']} samples), code size {k} "
-               f"({metrics['compression_ratio']:.1f}x compression):")
+    click.echo(
+        f"test error on {where} ({metrics['n_samples']} samples), code size {k} "
+        f"({metrics['compression_ratio']:.1f}x compression):"
+    )
     click.echo(f"  autoencoder MSE {metrics['mse']:.5f}")
     click.echo(f"  PCA-{k} MSE       {metrics['pca_mse']:.5f}")
     click.echo(f"  -> {verdict}")
     sparsity = metrics.get("code_sparsity")
     if sparsity:
-        click.echo(f"  code: {sparsity['near_zero_share']:.0%} of units near zero, "
-                   f"mean |z| {sparsity['mean_abs_activation']:.3g}")
+        click.echo(
+            f"  code: {sparsity['near_zero_share']:.0%} of units near zero, "
+            f"mean |z| {sparsity['mean_abs_activation']:.3g}"
+        )
     vq = metrics.get("vq")
     if vq:
-        click.echo(f"  VQ: {vq['tokens_per_sample']} tokens per sample, codebook usage {vq['codebook_usage']:.0%}, "
-                   f"perplexity {vq['perplexity']:.0f}")
+        click.echo(
+            f"  VQ: {vq['tokens_per_sample']} tokens per sample, codebook usage {vq['codebook_usage']:.0%}, "
+            f"perplexity {vq['perplexity']:.0f}"
+        )
     vae = metrics.get("vae")
     if vae:
-        click.echo(f"  VAE: ELBO {vae['elbo']:.2f} nats, importance-weighted bound (k={vae['iw_k']}) "
-                   f"{vae['iw_bound']:.2f}, KL {vae['kl']:.2f}, active units {vae['active_units']}/{k}")
+        click.echo(
+            f"  VAE: ELBO {vae['elbo']:.2f} nats, importance-weighted bound (k={vae['iw_k']}) "
+            f"{vae['iw_bound']:.2f}, KL {vae['kl']:.2f}, active units {vae['active_units']}/{k}"
+        )
 
 
 def parse_settings(settings: tuple[str, ...]) -> dict[str, Any]:

@@ -17,16 +17,26 @@ from aekit.cli.common import CONTEXT, load_model, main, trust_code_option
 
 @main.command(name="export", context_settings=CONTEXT)
 @click.argument("model", type=click.Path())
-@click.option("--format", "format_", default="onnx", show_default=True, metavar="FORMAT",
-              help="Output format; onnx is the one there is.")
-@click.option("-o", "--output", type=click.Path(), default=None,
-              help="Folder for the graphs (default MODEL/onnx).")
+@click.option(
+    "--format",
+    "format_",
+    default="onnx",
+    show_default=True,
+    metavar="FORMAT",
+    help="Output format; onnx is the one there is.",
+)
+@click.option("-o", "--output", type=click.Path(), default=None, help="Folder for the graphs (default MODEL/onnx).")
 @click.option("--opset", type=int, default=None, help="ONNX opset, 18 or newer (default: the exporter's).")
-@click.option("--check/--no-check", default=True, show_default=True,
-              help="Run the graphs in ONNX Runtime (if installed) on random inputs and compare with PyTorch.")
+@click.option(
+    "--check/--no-check",
+    default=True,
+    show_default=True,
+    help="Run the graphs in ONNX Runtime (if installed) on random inputs and compare with PyTorch.",
+)
 @trust_code_option
-def export(model: str, format_: str, output: str | None, opset: int | None, check: bool,
-           trust_code: tuple[str, ...]) -> None:
+def export(
+    model: str, format_: str, output: str | None, opset: int | None, check: bool, trust_code: tuple[str, ...]
+) -> None:
     """Write MODEL's encoder, decoder and scorer as ONNX graphs, plus export.json.
 
     encoder.onnx maps x (batch, *input_shape) to the deterministic code (batch,

@@ -18,16 +18,26 @@ from aekit.errors import ConfigError
 @main.command(context_settings=CONTEXT)
 @click.argument("model", type=click.Path())
 @click.argument("data")
-@click.option("-o", "--output", required=True, type=click.Path(),
-              help="out.npy, out.csv or out.png (the inputs, noisy if --noise, above their denoised versions)")
-@click.option("--noise", type=float, default=None,
-              help="Add Gaussian noise of this sigma first, to see the effect (pixel units for images, "
-                   "standard deviations of each column for tables).")
+@click.option(
+    "-o",
+    "--output",
+    required=True,
+    type=click.Path(),
+    help="out.npy, out.csv or out.png (the inputs, noisy if --noise, above their denoised versions)",
+)
+@click.option(
+    "--noise",
+    type=float,
+    default=None,
+    help="Add Gaussian noise of this sigma first, to see the effect (pixel units for images, "
+    "standard deviations of each column for tables).",
+)
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed of the --noise draw.")
 @click.option("--limit", type=int, default=None, help="Only the first N samples.")
 @trust_code_option
-def denoise(model: str, data: str, output: str, noise: float | None, seed: int, limit: int | None,
-            trust_code: tuple[str, ...]) -> None:
+def denoise(
+    model: str, data: str, output: str, noise: float | None, seed: int, limit: int | None, trust_code: tuple[str, ...]
+) -> None:
     """Clean the samples of DATA with a model trained as a denoiser.
 
     Train the model with --variant denoising (Gaussian noise on the training input,
@@ -56,11 +66,15 @@ def denoise(model: str, data: str, output: str, noise: float | None, seed: int, 
         target = scaled(clean.reshape(len(x), -1))
         before = float(((scaled(x.reshape(len(x), -1)) - target) ** 2).mean())
         after = float(((scaled(out.reshape(len(x), -1)) - target) ** 2).mean())
-        click.echo(f"mean squared error to the clean data: noisy {before:.5f}, denoised {after:.5f} "
-                   f"({10 * np.log10(before / after) if after > 0 else float('inf'):+.1f} dB)")
+        click.echo(
+            f"mean squared error to the clean data: noisy {before:.5f}, denoised {after:.5f} "
+            f"({10 * np.log10(before / after) if after > 0 else float('inf'):+.1f} dB)"
+        )
     if est.model_.config.corruption is None:
-        click.echo(f"note: {model} was trained without corruption (variant {est.model_.config.variant!r}); "
-                   "a model fitted with --variant denoising removes more noise")
+        click.echo(
+            f"note: {model} was trained without corruption (variant {est.model_.config.variant!r}); "
+            "a model fitted with --variant denoising removes more noise"
+        )
 
 
 def _samples(est, ds) -> np.ndarray:
@@ -130,15 +144,27 @@ def sample(model: str, n: int, output: str, seed: int, trust_code: tuple[str, ..
 @click.argument("data")
 @click.option("--from", "start", type=int, required=True, help="Index of the first sample in DATA.")
 @click.option("--to", "end", type=int, required=True, help="Index of the last sample in DATA.")
-@click.option("--steps", type=click.IntRange(min=2), default=10, show_default=True,
-              help="Points on the path, both ends included.")
-@click.option("--method", type=click.Choice(["auto", "linear", "slerp"]), default="auto", show_default=True,
-              help="Path between the codes; auto: slerp for a VAE's Gaussian codes, else linear.")
-@click.option("-o", "--output", required=True, type=click.Path(),
-              help="strip.png (decoded path above the pixel crossfade), path.npy or path.csv")
+@click.option(
+    "--steps", type=click.IntRange(min=2), default=10, show_default=True, help="Points on the path, both ends included."
+)
+@click.option(
+    "--method",
+    type=click.Choice(["auto", "linear", "slerp"]),
+    default="auto",
+    show_default=True,
+    help="Path between the codes; auto: slerp for a VAE's Gaussian codes, else linear.",
+)
+@click.option(
+    "-o",
+    "--output",
+    required=True,
+    type=click.Path(),
+    help="strip.png (decoded path above the pixel crossfade), path.npy or path.csv",
+)
 @trust_code_option
-def interpolate(model: str, data: str, start: int, end: int, steps: int, method: str, output: str,
-                trust_code: tuple[str, ...]) -> None:
+def interpolate(
+    model: str, data: str, start: int, end: int, steps: int, method: str, output: str, trust_code: tuple[str, ...]
+) -> None:
     """Decode a path between the codes of two samples of DATA.
 
     The PNG shows two rows: the decoded path from sample FROM to sample TO above a
@@ -154,8 +180,9 @@ def interpolate(model: str, data: str, start: int, end: int, steps: int, method:
     ds = load_data(data)
     for name, index in (("--from", start), ("--to", end)):
         if not 0 <= index < len(ds):
-            raise ConfigError(f"{name} {index} is not a sample of {data}: it holds {len(ds)} samples, "
-                              f"indices 0 to {len(ds) - 1}")
+            raise ConfigError(
+                f"{name} {index} is not a sample of {data}: it holds {len(ds)} samples, indices 0 to {len(ds) - 1}"
+            )
     x = _samples(est, ds)
     a, b = x[start], x[end]
     path = est.interpolate(a, b, steps=steps, method=method)
@@ -164,8 +191,10 @@ def interpolate(model: str, data: str, start: int, end: int, steps: int, method:
         from aekit.report.images import image_grid, save_png
 
         if path.ndim != 4:
-            raise ConfigError(f"{out}: an image strip needs image samples; this model's samples have shape "
-                              f"{path.shape[1:]}, write .npy or .csv instead")
+            raise ConfigError(
+                f"{out}: an image strip needs image samples; this model's samples have shape "
+                f"{path.shape[1:]}, write .npy or .csv instead"
+            )
         fade = est.crossfade(a, b, steps=steps)
         out.parent.mkdir(parents=True, exist_ok=True)
         save_png(image_grid([path, fade], scale=max(1, 96 // path.shape[-1]), max_cols=steps), out)

@@ -33,21 +33,50 @@ from aekit.registry import factory_module
 @click.argument("data")
 @click.option("-o", "--output", "output", required=True, type=click.Path(), help="Model directory to write.")
 @click.option("--limit", type=int, default=None, help="Use only the first N samples (quick runs).")
-@click.option("--config", "config_file", type=click.Path(), default=None,
-              help="TOML file of options ([model], [train] and [data] tables, keys as in the README table); flags and --set override it.")
-@click.option("--set", "settings", multiple=True, metavar="KEY=VALUE",
-              help="Any other option, e.g. --set corruption_level=0.5 --set penalty=l1 (repeatable).")
+@click.option(
+    "--config",
+    "config_file",
+    type=click.Path(),
+    default=None,
+    help="TOML file of options ([model], [train] and [data] tables, keys as in the README table); flags and --set "
+    "override it.",
+)
+@click.option(
+    "--set",
+    "settings",
+    multiple=True,
+    metavar="KEY=VALUE",
+    help="Any other option, e.g. --set corruption_level=0.5 --set penalty=l1 (repeatable).",
+)
 @click.option("--resume", is_flag=True, help="Continue from MODEL/checkpoint after an interruption.")
-@click.option("--report", "report_path", type=click.Path(dir_okay=False), default=None,
-              help="Also write the HTML report (as `aekit report`) on the held-out rows to this file.")
-@click.option("--stream/--no-stream", "stream", default=None,
-              help="Read DATA (.npy or .parquet, numbers without gaps) a chunk at a time instead of loading "
-                   "it: memory stays bounded for files of any size. Default: stream when the file is larger "
-                   "than half the available memory. Example: aekit fit big.npy -o big-model --stream")
+@click.option(
+    "--report",
+    "report_path",
+    type=click.Path(dir_okay=False),
+    default=None,
+    help="Also write the HTML report (as `aekit report`) on the held-out rows to this file.",
+)
+@click.option(
+    "--stream/--no-stream",
+    "stream",
+    default=None,
+    help="Read DATA (.npy or .parquet, numbers without gaps) a chunk at a time instead of loading "
+    "it: memory stays bounded for files of any size. Default: stream when the file is larger "
+    "than half the available memory. Example: aekit fit big.npy -o big-model --stream",
+)
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar.")
 @option_flags
-def fit(data: str, output: str, config_file: str | None, resume: bool, quiet: bool, limit: int | None,
-        settings: tuple[str, ...], report_path: str | None, **flags: Any) -> None:
+def fit(
+    data: str,
+    output: str,
+    config_file: str | None,
+    resume: bool,
+    quiet: bool,
+    limit: int | None,
+    settings: tuple[str, ...],
+    report_path: str | None,
+    **flags: Any,
+) -> None:
     """Train an autoencoder on DATA and save it to a model directory.
 
     DATA is a .npy/.npz/.csv file, a folder of images, IDX files or builtin:NAME
@@ -76,8 +105,10 @@ def fit(data: str, output: str, config_file: str | None, resume: bool, quiet: bo
     stream = flags.pop("stream")
     stream = should_stream(data) if stream is None else stream
     if stream and report_path is not None:
-        raise ConfigError("--report loads DATA into memory; it cannot be combined with --stream (run `aekit "
-                          "report MODEL DATA` on a sample of the rows instead)")
+        raise ConfigError(
+            "--report loads DATA into memory; it cannot be combined with --stream (run `aekit "
+            "report MODEL DATA` on a sample of the rows instead)"
+        )
 
     if report_path is not None and Path(report_path).suffix.lower() not in (".html", ".htm"):
         raise ConfigError(f"--report {report_path} must end in .html")  # before training, not after
@@ -120,8 +151,7 @@ def fit(data: str, output: str, config_file: str | None, resume: bool, quiet: bo
 @click.argument("data")
 @click.option("-o", "--output", required=True, type=click.Path(), help="codes.npy or codes.csv")
 @trust_code_option
-def encode(model: str, data: str, output: str,
-           trust_code: tuple[str, ...]) -> None:
+def encode(model: str, data: str, output: str, trust_code: tuple[str, ...]) -> None:
     """Write the deterministic code of every sample in DATA.
 
     A .npy or Parquet DATA is read, encoded and written a chunk at a time, so
@@ -151,8 +181,7 @@ def encode(model: str, data: str, output: str,
 @click.argument("codes", type=click.Path())
 @click.option("-o", "--output", required=True, type=click.Path(), help="out.npy, out.csv or out.png (images)")
 @trust_code_option
-def decode(model: str, codes: str, output: str,
-           trust_code: tuple[str, ...]) -> None:
+def decode(model: str, codes: str, output: str, trust_code: tuple[str, ...]) -> None:
     """Decode CODES (.npy or .csv, one code per row) back to samples.
 
     \b
@@ -170,14 +199,23 @@ def decode(model: str, codes: str, output: str,
 @main.command(context_settings=CONTEXT)
 @click.argument("model", type=click.Path())
 @click.argument("data")
-@click.option("-o", "--output", required=True, type=click.Path(),
-              help="out.npy, out.csv or out.png (inputs above their reconstructions); tables: .csv or .parquet")
+@click.option(
+    "-o",
+    "--output",
+    required=True,
+    type=click.Path(),
+    help="out.npy, out.csv or out.png (inputs above their reconstructions); tables: .csv or .parquet",
+)
 @click.option("--limit", type=int, default=None, help="Only the first N samples.")
-@click.option("--all-cells", is_flag=True,
-              help="Tables: write the reconstruction of every cell, not the input with its gaps filled.")
+@click.option(
+    "--all-cells",
+    is_flag=True,
+    help="Tables: write the reconstruction of every cell, not the input with its gaps filled.",
+)
 @trust_code_option
-def reconstruct(model: str, data: str, output: str, limit: int | None, all_cells: bool,
-                trust_code: tuple[str, ...]) -> None:
+def reconstruct(
+    model: str, data: str, output: str, limit: int | None, all_cells: bool, trust_code: tuple[str, ...]
+) -> None:
     """Reconstruct every sample of DATA through the bottleneck.
 
     A table (CSV or Parquet) given to a model fitted on one is written back as a
@@ -198,19 +236,24 @@ def reconstruct(model: str, data: str, output: str, limit: int | None, all_cells
         return
     out = est.reconstruct(ds)
     write_output(out, Path(output), images_above=ds.x, columns=columns_of(est))
-    click.echo(f"wrote {len(out)} reconstructions to {output} "
-               f"(mean squared error {est.reconstruction_error(ds).mean():.5f})")
+    click.echo(
+        f"wrote {len(out)} reconstructions to {output} (mean squared error {est.reconstruction_error(ds).mean():.5f})"
+    )
 
 
 @main.command(context_settings=CONTEXT)
 @click.argument("model", type=click.Path())
 @click.argument("data")
-@click.option("--split", type=click.Choice(["auto", "all"]), default="auto", show_default=True,
-              help="auto: the source's test split, or the rows fit held out when DATA is the training data.")
+@click.option(
+    "--split",
+    type=click.Choice(["auto", "all"]),
+    default="auto",
+    show_default=True,
+    help="auto: the source's test split, or the rows fit held out when DATA is the training data.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the metrics as JSON.")
 @trust_code_option
-def evaluate(model: str, data: str, split: str, as_json: bool,
-             trust_code: tuple[str, ...]) -> None:
+def evaluate(model: str, data: str, split: str, as_json: bool, trust_code: tuple[str, ...]) -> None:
     """Reconstruction error on DATA beside PCA's at the same code size.
 
     \b
@@ -228,13 +271,24 @@ def evaluate(model: str, data: str, split: str, as_json: bool,
 
 
 @main.command(context_settings=CONTEXT)
-@click.option("-o", "--output", default="aekit-demo", show_default=True, type=click.Path(),
-              help="Folder for the model directory and the PNG.")
+@click.option(
+    "-o",
+    "--output",
+    default="aekit-demo",
+    show_default=True,
+    type=click.Path(),
+    help="Folder for the model directory and the PNG.",
+)
 @click.option("--data", default="builtin:digits", show_default=True, help="Any DATA spec.")
 @click.option("--code-dim", type=int, default=8, show_default=True)
 @click.option("--epochs", type=int, default=100, show_default=True)
-@click.option("--batch-size", type=int, default=64, show_default=True,
-              help="Small batches: 1,438 digits give few steps per epoch otherwise.")
+@click.option(
+    "--batch-size",
+    type=int,
+    default=64,
+    show_default=True,
+    help="Small batches: 1,438 digits give few steps per epoch otherwise.",
+)
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar.")
 def demo(output: str, data: str, code_dim: int, epochs: int, batch_size: int, quiet: bool) -> None:
     """The main job end to end on embedded data, in well under a minute.
@@ -257,16 +311,19 @@ def demo(output: str, data: str, code_dim: int, epochs: int, batch_size: int, qu
     train, test = ds.split(test_size=0.2, seed=0)
     click.echo(f"aekit demo: {ds!r}")
     click.echo(f"training the default autoencoder (code size {code_dim}) on {len(train)} samples ...")
-    est = AutoEncoder(code_dim=code_dim, epochs=epochs, batch_size=batch_size, random_state=0,
-                      verbose=not quiet).fit(train)
+    est = AutoEncoder(code_dim=code_dim, epochs=epochs, batch_size=batch_size, random_state=0, verbose=not quiet).fit(
+        train
+    )
     metrics = est.evaluate(test)
     metrics["train_seconds"] = time.perf_counter() - t0
     out = Path(output)
     model_dir = est.save(out / "model", metrics=metrics, data=data_record(ds, train, test, 0))
     print_metrics(metrics, "held-out data")
     if ds.kind == "image":
-        png = save_png(image_grid([test.x[:16], est.reconstruct(test.subset(slice(0, 16)))],
-                                  scale=max(1, 64 // ds.x.shape[-1])), out / "reconstructions.png")
+        png = save_png(
+            image_grid([test.x[:16], est.reconstruct(test.subset(slice(0, 16)))], scale=max(1, 64 // ds.x.shape[-1])),
+            out / "reconstructions.png",
+        )
         click.echo(f"inputs (top) and reconstructions (bottom): {png}")
     click.echo(f"model directory: {model_dir}  (try: aekit evaluate {model_dir} {data})")
     from aekit.report.html import write_report
@@ -275,5 +332,3 @@ def demo(output: str, data: str, code_dim: int, epochs: int, batch_size: int, qu
     click.echo(f"report (open it in a browser, works offline): {report}")
     click.echo(f"explore it in your browser: aekit explore {model_dir}  (prints the page's URL)")
     click.echo(f"done in {time.perf_counter() - t0:.1f} s")
-
-

@@ -38,8 +38,11 @@ def help_text(opt: Option) -> str:
     parts = [opt.doc.rstrip(".")]
     if allowed:
         parts.append("one of: " + ", ".join(allowed))
-    default = "none" if opt.default is None else json.dumps(list(opt.default) if isinstance(opt.default, tuple)
-                                                              else opt.default)
+    default = (
+        "none"
+        if opt.default is None
+        else json.dumps(list(opt.default) if isinstance(opt.default, tuple) else opt.default)
+    )
     if opt.group == "model" and opt.name not in ("code_dim", "variant"):
         default += ", unless the variant presets it"
     return "; ".join(parts) + f" [default: {default}]"
@@ -93,5 +96,7 @@ def to_params(settings: dict[str, Any], where: str) -> dict[str, Any]:
     names = option_names()
     unknown = sorted(set(settings) - set(names))
     if unknown:
-        raise ConfigError(f"unknown option(s) {unknown} in {where}; allowed: {', '.join(sorted(o.name for o in options()))}")
+        raise ConfigError(
+            f"unknown option(s) {unknown} in {where}; allowed: {', '.join(sorted(o.name for o in options()))}"
+        )
     return {names[key]: value for key, value in settings.items()}

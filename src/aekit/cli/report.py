@@ -37,14 +37,31 @@ def load_report_data(est, data: str):
 @click.argument("data")
 @click.option("-o", "--output", required=True, type=click.Path(dir_okay=False), help="report.html to write.")
 @click.option("--title", default=None, help="Page title (default: variant, code size and data).")
-@click.option("--split", type=click.Choice(["auto", "all"]), default="auto", show_default=True,
-              help="auto: the source's test split, or the rows fit held out when DATA is the training data.")
-@click.option("--holes-reference", "reference", type=click.Path(), default=None,
-              help="A second model directory on the same data (a plain model beside a VAE, or the reverse): "
-                   "adds prior draws decoded by both.")
+@click.option(
+    "--split",
+    type=click.Choice(["auto", "all"]),
+    default="auto",
+    show_default=True,
+    help="auto: the source's test split, or the rows fit held out when DATA is the training data.",
+)
+@click.option(
+    "--holes-reference",
+    "reference",
+    type=click.Path(),
+    default=None,
+    help="A second model directory on the same data (a plain model beside a VAE, or the reverse): "
+    "adds prior draws decoded by both.",
+)
 @trust_code_option
-def report(model: str, data: str, output: str, title: str | None, split: str, reference: str | None,
-           trust_code: tuple[str, ...]) -> None:
+def report(
+    model: str,
+    data: str,
+    output: str,
+    title: str | None,
+    split: str,
+    reference: str | None,
+    trust_code: tuple[str, ...],
+) -> None:
     """Write one self-contained HTML page about MODEL on DATA.
 
     The page holds the model card (variant, sizes, parameters, training time and

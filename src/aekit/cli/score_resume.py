@@ -46,9 +46,15 @@ from aekit.io import CONFIG, WEIGHTS
 FORMAT = "aekit-score-progress-1"
 OUTPUT_VERSION = 1  # the CSV layout `aekit score` writes; bump it when that changes, so no rerun mixes two
 MODEL_FILES = (CONFIG, WEIGHTS, DETECTOR_FILE)  # what AnomalyDetector.load reads
-_NAMES = {"output_version": "aekit's output format", "aekit": "the aekit version", "torch": "the torch version",
-          "model": "the detector's files", "data": "DATA (its path, size or modification time)",
-          "chunk_rows": "the chunk size (--chunk-rows)", "top": "--top"}
+_NAMES = {
+    "output_version": "aekit's output format",
+    "aekit": "the aekit version",
+    "torch": "the torch version",
+    "model": "the detector's files",
+    "data": "DATA (its path, size or modification time)",
+    "chunk_rows": "the chunk size (--chunk-rows)",
+    "top": "--top",
+}
 
 
 def partial_paths(out: str | os.PathLike) -> tuple[Path, Path]:
@@ -70,9 +76,15 @@ def fingerprint(model: str | os.PathLike, data: str | os.PathLike, stream: RowSt
     files = {name: _sha256(model_dir / name) for name in MODEL_FILES if (model_dir / name).is_file()}
     path = Path(data).expanduser().resolve()
     stat = path.stat()
-    return {"output_version": OUTPUT_VERSION, "aekit": __version__, "torch": torch.__version__, "model": files,
-            "data": {"path": str(path), "size": stat.st_size, "mtime_ns": stat.st_mtime_ns},
-            "chunk_rows": stream.chunk_rows, **options}
+    return {
+        "output_version": OUTPUT_VERSION,
+        "aekit": __version__,
+        "torch": torch.__version__,
+        "model": files,
+        "data": {"path": str(path), "size": stat.st_size, "mtime_ns": stat.st_mtime_ns},
+        "chunk_rows": stream.chunk_rows,
+        **options,
+    }
 
 
 def _sha256(path: Path) -> str:
@@ -157,14 +169,20 @@ class ResumableCSV:
             return None, f"{self.partial.name} has no progress record" if existed else None
         try:
             saved = json.loads(self.record.read_text())
-            valid = (saved["format"] == FORMAT and isinstance(saved["job"], dict)
-                     and all(type(saved[k]) is int and saved[k] >= 0 for k in ("rows", "bytes", "flagged")))
+            valid = (
+                saved["format"] == FORMAT
+                and isinstance(saved["job"], dict)
+                and all(type(saved[k]) is int and saved[k] >= 0 for k in ("rows", "bytes", "flagged"))
+            )
         except (OSError, ValueError, KeyError, TypeError):
             valid = False
         if not valid:
             return None, f"{self.record.name} is unreadable"
-        changed = [_NAMES.get(k, k) for k in sorted(set(self.job) | set(saved["job"]))
-                   if self.job.get(k) != saved["job"].get(k)]
+        changed = [
+            _NAMES.get(k, k)
+            for k in sorted(set(self.job) | set(saved["job"]))
+            if self.job.get(k) != saved["job"].get(k)
+        ]
         if changed:
             return None, f"{', '.join(changed)} changed since the interrupted run"
         if saved["rows"] > n_rows or saved["flagged"] > saved["rows"]:
@@ -182,8 +200,10 @@ class ResumableCSV:
             size = self._fh.tell()
         self.rows += rows
         self.flagged += flagged
-        atomic_write_text(self.record, json.dumps({"format": FORMAT, "rows": self.rows, "bytes": size,
-                                                   "flagged": self.flagged, "job": self.job}))
+        atomic_write_text(
+            self.record,
+            json.dumps({"format": FORMAT, "rows": self.rows, "bytes": size, "flagged": self.flagged, "job": self.job}),
+        )
 
     def finish(self) -> None:
         """Make ``OUT.partial`` the output and forget the progress."""
@@ -259,8 +279,9 @@ def _lock(fh, path: Path) -> None:
     try:
         fcntl.flock(fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
     except BlockingIOError:
-        raise ConfigError(f"{path} is being written by another running `aekit score`; wait for it to finish "
-                          "or choose another output") from None
+        raise ConfigError(
+            f"{path} is being written by another running `aekit score`; wait for it to finish or choose another output"
+        ) from None
     except OSError:  # a file system without locks (some network mounts): go on unlocked
         return
 

@@ -50,23 +50,55 @@ def _is_number(text: str) -> bool:
 
 @main.command(cls=_GreedyCommand, context_settings=CONTEXT)
 @click.argument("data")
-@click.option("--code-dims", "code_dims", type=int, multiple=True, required=True, metavar="K [--code-dims K ...]",
-              help="Code sizes to train; several may follow one flag: --code-dims 2 8 16 32 64.")
-@click.option("--variants", "variants", type=click.Choice(VARIANTS.names()), multiple=True,
-              help="Variants to train at every code size (default plain); several may follow one flag.")
-@click.option("-o", "--output", required=True, type=click.Path(file_okay=False),
-              help="Sweep folder: sweep.md, sweep.csv, sweep.png, runs/ and models/. Run again to continue.")
+@click.option(
+    "--code-dims",
+    "code_dims",
+    type=int,
+    multiple=True,
+    required=True,
+    metavar="K [--code-dims K ...]",
+    help="Code sizes to train; several may follow one flag: --code-dims 2 8 16 32 64.",
+)
+@click.option(
+    "--variants",
+    "variants",
+    type=click.Choice(VARIANTS.names()),
+    multiple=True,
+    help="Variants to train at every code size (default plain); several may follow one flag.",
+)
+@click.option(
+    "-o",
+    "--output",
+    required=True,
+    type=click.Path(file_okay=False),
+    help="Sweep folder: sweep.md, sweep.csv, sweep.png, runs/ and models/. Run again to continue.",
+)
 @click.option("--epochs", type=int, default=None, help="Training epochs of every model (default 20).")
 @click.option("--batch-size", type=int, default=None, help="Samples per step (default 256).")
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed of the split and of every model.")
 @click.option("--limit", type=int, default=None, help="Use only the first N samples (quick runs).")
-@click.option("--set", "settings", multiple=True, metavar="KEY=VALUE",
-              help="Any other model or training option for every model, e.g. --set lr=1e-3 (repeatable).")
+@click.option(
+    "--set",
+    "settings",
+    multiple=True,
+    metavar="KEY=VALUE",
+    help="Any other model or training option for every model, e.g. --set lr=1e-3 (repeatable).",
+)
 @click.option("--no-models", is_flag=True, help="Keep only the numbers, not each model directory.")
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar.")
-def sweep(data: str, code_dims: tuple[int, ...], variants: tuple[str, ...], output: str, epochs: int | None,
-          batch_size: int | None, seed: int, limit: int | None, settings: tuple[str, ...], no_models: bool,
-          quiet: bool) -> None:
+def sweep(
+    data: str,
+    code_dims: tuple[int, ...],
+    variants: tuple[str, ...],
+    output: str,
+    epochs: int | None,
+    batch_size: int | None,
+    seed: int,
+    limit: int | None,
+    settings: tuple[str, ...],
+    no_models: bool,
+    quiet: bool,
+) -> None:
     """Train one model per code size (and variant) on DATA and compare each with PCA.
 
     The data is split once (the source's test split, else a seeded 20 %); every
@@ -88,7 +120,17 @@ def sweep(data: str, code_dims: tuple[int, ...], variants: tuple[str, ...], outp
     if batch_size is not None:
         options["batch_size"] = batch_size
     out = Path(output)
-    rows = run_sweep(data, list(code_dims), out, variants=list(variants) or ["plain"], epochs=epochs, seed=seed,
-                     limit=limit, save_models=not no_models, progress=not quiet, **options)
+    rows = run_sweep(
+        data,
+        list(code_dims),
+        out,
+        variants=list(variants) or ["plain"],
+        epochs=epochs,
+        seed=seed,
+        limit=limit,
+        save_models=not no_models,
+        progress=not quiet,
+        **options,
+    )
     click.echo((out / "sweep.md").read_text(), nl=False)
     click.echo(f"\n{len(rows)} models; table: {out / 'sweep.md'}, {out / 'sweep.csv'}; plot: {out / 'sweep.png'}")

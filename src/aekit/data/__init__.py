@@ -104,7 +104,7 @@ def load(spec: str | Path, *, limit: int | None = None, missing: str = "error") 
         raise DataError(f"limit={limit!r} must be a positive integer or None")
     text = str(spec)
     if text.startswith(BUILTIN_PREFIX):
-        dataset = load_builtin(text[len(BUILTIN_PREFIX):])
+        dataset = load_builtin(text[len(BUILTIN_PREFIX) :])
     else:
         path = Path(text).expanduser()
         if not path.exists():
@@ -112,6 +112,11 @@ def load(spec: str | Path, *, limit: int | None = None, missing: str = "error") 
         dataset = _read_path(path, limit, missing)
     if limit is not None and len(dataset) > limit:
         dataset = dataset.subset(slice(0, limit))
-    x = check_array(dataset.x, name=dataset.name, kind=dataset.kind, columns=dataset.columns,
-                    allow_missing=dataset.frame is not None and missing == "mask")
+    x = check_array(
+        dataset.x,
+        name=dataset.name,
+        kind=dataset.kind,
+        columns=dataset.columns,
+        allow_missing=dataset.frame is not None and missing == "mask",
+    )
     return replace(dataset, x=x)

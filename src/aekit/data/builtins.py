@@ -21,8 +21,16 @@ from aekit.errors import DataError
 SHAPES12_CLASSES = ["bar", "ring", "cross", "blob", "square", "triangle"]
 SIZE = 12
 FASHION_LABELS = [
-    "T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
-    "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot",
+    "T-shirt/top",
+    "Trouser",
+    "Pullover",
+    "Dress",
+    "Coat",
+    "Sandal",
+    "Shirt",
+    "Sneaker",
+    "Bag",
+    "Ankle boot",
 ]
 
 
@@ -31,6 +39,7 @@ FASHION_LABELS = [
 # signed distance (negative inside) from each pixel centre, shape (m, 12, 12).
 _Grid = NDArray[np.float64]  # (m, 12, 12), or (1, 1, 12) and (1, 12, 1) for the pixel centres
 _Param = NDArray[np.float64] | float  # per sample (m, 1, 1), or one value for all
+
 
 def _grid() -> tuple[_Grid, _Grid]:
     coords = np.arange(SIZE, dtype=np.float64) + 0.5
@@ -59,9 +68,7 @@ def _sdf(label: int, p: dict[str, NDArray[np.float64]]) -> _Grid:
         return np.abs(np.hypot(u, v) - (2.4 + 1.6 * size)) - width
     if label == 2:  # cross: union of two perpendicular bars
         arm = 2.2 + 1.8 * size
-        return np.minimum(
-            _capsule(cx, cy, angle, arm, width), _capsule(cx, cy, angle + np.pi / 2, arm, width)
-        )
+        return np.minimum(_capsule(cx, cy, angle, arm, width), _capsule(cx, cy, angle + np.pi / 2, arm, width))
     if label == 4:  # square outline
         u, v = _rotate(cx, cy, angle)
         q = np.stack([np.abs(u), np.abs(v)]) - (2.2 + 1.6 * size)
@@ -150,8 +157,10 @@ def shapes12_presets() -> dict[str, np.ndarray]:
     >>> list(presets) == SHAPES12_CLASSES, presets["ring"].shape
     (True, (1, 12, 12))
     """
-    p = {key: np.array([[[value]]]) for key, value in
-         {"cx": 6.0, "cy": 6.0, "size": 0.5, "width": 0.8, "aspect": 0.75, "angle": 0.0}.items()}
+    p = {
+        key: np.array([[[value]]])
+        for key, value in {"cx": 6.0, "cy": 6.0, "size": 0.5, "width": 0.8, "aspect": 0.75, "angle": 0.0}.items()
+    }
     out = {}
     for label, name in enumerate(SHAPES12_CLASSES):
         # Angle 0: horizontal bar, upright cross and square, triangle pointing up.
@@ -163,8 +172,7 @@ def _shapes12(n: int = 3000, seed: int = 0) -> Dataset:
     x, y = make_shapes12(n, seed)
     # Samples are i.i.d., so a fixed tail is as good a test split as any and needs no seed.
     is_test = np.arange(n) >= n - int(round(0.2 * n))
-    return Dataset(x=x, y=y, kind="image", name="", is_test=is_test,
-                   label_names=list(SHAPES12_CLASSES))
+    return Dataset(x=x, y=y, kind="image", name="", is_test=is_test, label_names=list(SHAPES12_CLASSES))
 
 
 def _digits() -> Dataset:
@@ -172,8 +180,7 @@ def _digits() -> Dataset:
 
     bunch = load_digits()
     x = (bunch.images / 16.0).astype(np.float32)[:, None]  # (1797, 1, 8, 8)
-    return Dataset(x=x, y=bunch.target.astype(np.int64), kind="image", name="",
-                   label_names=[str(d) for d in range(10)])
+    return Dataset(x=x, y=bunch.target.astype(np.int64), kind="image", name="", label_names=[str(d) for d in range(10)])
 
 
 def _swissroll(n: int = 2000, seed: int = 0, noise: float = 0.0) -> Dataset:
@@ -184,8 +191,14 @@ def _swissroll(n: int = 2000, seed: int = 0, noise: float = 0.0) -> Dataset:
     # make_swiss_roll draws t in [1.5 pi, 4.5 pi]; fixed bin edges keep colours
     # comparable across seeds.
     y = np.clip(((t - 1.5 * np.pi) / (3 * np.pi) * 6).astype(np.int64), 0, 5)
-    return Dataset(x=x.astype(np.float32), y=y, kind="table", name="",
-                   columns=["x", "y", "z"], label_names=[f"roll {k + 1}/6" for k in range(6)])
+    return Dataset(
+        x=x.astype(np.float32),
+        y=y,
+        kind="table",
+        name="",
+        columns=["x", "y", "z"],
+        label_names=[f"roll {k + 1}/6" for k in range(6)],
+    )
 
 
 def _mnist_family(name: str, label_names: list[str]) -> Dataset:
@@ -200,8 +213,9 @@ def _mnist_family(name: str, label_names: list[str]) -> Dataset:
     y = np.concatenate([parts["train-labels-idx1-ubyte"], parts["t10k-labels-idx1-ubyte"]])
     if len(y) != n:
         raise DataError(f"builtin:{name}: {len(y)} labels for {n} images in {sorted(paths.values())}")
-    return Dataset(x=x, y=y.astype(np.int64), kind="image", name="",
-                   is_test=np.arange(n) >= n_train, label_names=label_names)
+    return Dataset(
+        x=x, y=y.astype(np.int64), kind="image", name="", is_test=np.arange(n) >= n_train, label_names=label_names
+    )
 
 
 @dataclass(frozen=True)
@@ -214,15 +228,25 @@ class Builtin:
 
 
 REGISTRY: dict[str, Builtin] = {
-    "shapes12": Builtin(_shapes12, {"n": int, "seed": int},
-                        "12x12 bars, rings, crosses, blobs, squares, triangles; 20 % test split"),
+    "shapes12": Builtin(
+        _shapes12, {"n": int, "seed": int}, "12x12 bars, rings, crosses, blobs, squares, triangles; 20 % test split"
+    ),
     "digits": Builtin(_digits, {}, "1,797 8x8 handwritten digits from scikit-learn"),
-    "fashion-mnist": Builtin(lambda: _mnist_family("fashion-mnist", FASHION_LABELS), {},
-                             "70,000 28x28 clothing images; last 10,000 are the test split"),
-    "mnist": Builtin(lambda: _mnist_family("mnist", [str(d) for d in range(10)]), {},
-                     "70,000 28x28 handwritten digits; last 10,000 are the test split"),
-    "swissroll": Builtin(_swissroll, {"n": int, "seed": int, "noise": float},
-                         "a 3-D swiss roll table; labels bin the roll position into 6"),
+    "fashion-mnist": Builtin(
+        lambda: _mnist_family("fashion-mnist", FASHION_LABELS),
+        {},
+        "70,000 28x28 clothing images; last 10,000 are the test split",
+    ),
+    "mnist": Builtin(
+        lambda: _mnist_family("mnist", [str(d) for d in range(10)]),
+        {},
+        "70,000 28x28 handwritten digits; last 10,000 are the test split",
+    ),
+    "swissroll": Builtin(
+        _swissroll,
+        {"n": int, "seed": int, "noise": float},
+        "a 3-D swiss roll table; labels bin the roll position into 6",
+    ),
 }
 BUILTINS = tuple(REGISTRY)
 

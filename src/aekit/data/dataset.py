@@ -65,10 +65,10 @@ def check_array(
     >>> import numpy as np
     >>> check_array(np.arange(6).reshape(3, 2), name="demo").dtype
     dtype('float32')
-    >>> check_array(np.array([[1.0, np.nan]]), name="demo.npy")
+    >>> check_array(np.array([[1.0, np.nan]]), name="demo.npy")  # doctest: +ELLIPSIS
     Traceback (most recent call last):
     ...
-    aekit.errors.DataError: demo.npy: row 0, column 1 is NaN; aekit needs finite numbers (drop or impute missing values first)
+    aekit.errors.DataError: demo.npy: row 0, column 1 is NaN; aekit needs finite numbers (drop or impute ...)
     """
     if kind is not None and kind not in KINDS:
         raise DataError(f"kind={kind!r} is not one of {KINDS}")
@@ -77,9 +77,7 @@ def check_array(
         try:
             raw = raw.astype(np.float64)
         except (TypeError, ValueError):
-            raise DataError(
-                f"{name} holds non-numeric values (dtype object); aekit needs numbers"
-            ) from None
+            raise DataError(f"{name} holds non-numeric values (dtype object); aekit needs numbers") from None
     if not (np.issubdtype(raw.dtype, np.number) or raw.dtype == np.bool_) or np.iscomplexobj(raw):
         raise DataError(f"{name} holds {raw.dtype} values, not real numbers; aekit needs numbers")
     if raw.ndim < 2:
@@ -118,8 +116,14 @@ def check_array(
     return out
 
 
-def _raise_non_finite(raw: np.ndarray, out: NDArray[np.float32], finite: NDArray[np.bool_], name: str,
-                      kind: str | None, columns: Sequence[str] | None) -> NoReturn:
+def _raise_non_finite(
+    raw: np.ndarray,
+    out: NDArray[np.float32],
+    finite: NDArray[np.bool_],
+    name: str,
+    kind: str | None,
+    columns: Sequence[str] | None,
+) -> NoReturn:
     bad = ~finite.reshape(len(out), -1)  # (n, n_features)
     row = int(bad.any(axis=1).argmax())
     flat_index = int(bad[row].argmax())
@@ -127,8 +131,9 @@ def _raise_non_finite(raw: np.ndarray, out: NDArray[np.float32], finite: NDArray
     value = raw[(row, *position)]
     # A float64 value can be finite yet overflow float32; say so instead of "inf".
     # "NaN" as numpy and scikit-learn spell it, so messages match what users search for.
-    shown = (f"{value!r} (too large for float32)" if np.isfinite(value)
-             else "NaN" if np.isnan(value) else str(float(value)))
+    shown = (
+        f"{value!r} (too large for float32)" if np.isfinite(value) else "NaN" if np.isnan(value) else str(float(value))
+    )
     if kind == "image" and out.ndim == 4:
         where = f"channel {position[0]}, pixel (row {position[1]}, column {position[2]})"
     elif out.ndim == 2:
@@ -138,8 +143,7 @@ def _raise_non_finite(raw: np.ndarray, out: NDArray[np.float32], finite: NDArray
     else:
         where = f"element {tuple(int(p) for p in position)}"
     raise DataError(
-        f"{name}: row {row}, {where} is {shown}; aekit needs finite numbers "
-        "(drop or impute missing values first)"
+        f"{name}: row {row}, {where} is {shown}; aekit needs finite numbers (drop or impute missing values first)"
     )
 
 
@@ -219,9 +223,7 @@ class Dataset:
         for field in ("y", "is_test"):
             values = getattr(self, field)
             if values is not None and values.shape != (n,):
-                raise DataError(
-                    f"{self.name}: {field} has shape {values.shape} but x holds {n} samples"
-                )
+                raise DataError(f"{self.name}: {field} has shape {values.shape} but x holds {n} samples")
         if self.frame is not None and len(self.frame) != n:
             raise DataError(f"{self.name}: frame holds {len(self.frame)} rows but x holds {n} samples")
 
@@ -334,9 +336,7 @@ class Dataset:
         1
         """
         if self.is_test is None:
-            raise DataError(
-                f"{self.name} defines no train/test split; use split(test_size=..., seed=...)"
-            )
+            raise DataError(f"{self.name} defines no train/test split; use split(test_size=..., seed=...)")
         if not self.is_test.any():
             raise DataError(
                 f"{self.name} holds no rows of its source's test split "

@@ -65,8 +65,7 @@ def parse_idx(data: bytes, name: str) -> np.ndarray:
     if len(data) != expected:
         problem = "truncated IDX file" if len(data) < expected else "IDX file with trailing bytes"
         raise DataError(
-            f"{name}: {problem}: header promises shape {shape} ({expected} bytes), "
-            f"file holds {len(data)} bytes"
+            f"{name}: {problem}: header promises shape {shape} ({expected} bytes), file holds {len(data)} bytes"
         )
     try:
         arr = np.frombuffer(data, dtype=dtype, offset=offset).reshape(shape)
@@ -148,8 +147,6 @@ def read_idx(path: Path, limit: int | None = None) -> Dataset:
     if sibling is not None:
         labels = read_idx_array(sibling)
         if labels.ndim != 1 or len(labels) < len(x):
-            raise DataError(
-                f"{sibling} holds labels of shape {labels.shape} but {path} holds {len(x)} images"
-            )
+            raise DataError(f"{sibling} holds labels of shape {labels.shape} but {path} holds {len(x)} images")
         y, label_names = _labels(labels[: len(x)], str(sibling))
     return Dataset(x=x, y=y, kind=kind, name=str(path), label_names=label_names)

@@ -29,8 +29,7 @@ IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".we
 
 def _image_files(folder: Path) -> list[Path]:
     return sorted(
-        p for p in folder.iterdir()
-        if p.is_file() and not p.name.startswith(".") and p.suffix.lower() in IMAGE_SUFFIXES
+        p for p in folder.iterdir() if p.is_file() and not p.name.startswith(".") and p.suffix.lower() in IMAGE_SUFFIXES
     )
 
 
@@ -46,8 +45,10 @@ def _open(path: Path) -> Image.Image:
     width, height = image.size
     if limit and width * height > limit:
         image.close()
-        raise DataError(f"{path} declares {width}x{height} pixels, more than Pillow's decompression-bomb limit "
-                        f"of {limit} (PIL.Image.MAX_IMAGE_PIXELS); raise that limit if the image is genuine")
+        raise DataError(
+            f"{path} declares {width}x{height} pixels, more than Pillow's decompression-bomb limit "
+            f"of {limit} (PIL.Image.MAX_IMAGE_PIXELS); raise that limit if the image is genuine"
+        )
     if width * height == 0:
         image.close()
         raise DataError(f"{path} is {width}x{height} pixels: an image without pixels")
@@ -136,8 +137,9 @@ def read_image_folder(folder: Path, limit: int | None = None) -> Dataset:
         except Exception as exc:  # as above: a header can be sound and the pixel data damaged
             raise DataError(f"{path}: not a readable image ({type(exc).__name__}: {exc})") from None
         if pixels.shape != x.shape[1:]:
-            raise DataError(f"{path} decodes to pixels of shape {pixels.shape}, not the {x.shape[1:]} its "
-                            "header promised")
+            raise DataError(
+                f"{path} decodes to pixels of shape {pixels.shape}, not the {x.shape[1:]} its header promised"
+            )
         x[i] = pixels
     y = None if codes is None else np.asarray(codes[: len(files)], dtype=np.int64)
     return Dataset(x=x, y=y, kind="image", name=str(folder), label_names=label_names)

@@ -58,8 +58,10 @@ def check_fits_in_memory(nbytes: int, name: str) -> None:
     except (AttributeError, OSError, ValueError):
         return  # unknown (not POSIX): let the allocation itself fail
     if nbytes > total:
-        raise DataError(f"{name} needs {nbytes / 2**30:.1f} GiB of memory, more than this machine has "
-                        f"({total / 2**30:.1f} GiB); read part of it (limit=...) or split the file")
+        raise DataError(
+            f"{name} needs {nbytes / 2**30:.1f} GiB of memory, more than this machine has "
+            f"({total / 2**30:.1f} GiB); read part of it (limit=...) or split the file"
+        )
 
 
 def _npy_header(handle: IO[bytes], size: int, name: str) -> tuple[tuple[int, ...], np.dtype]:
@@ -82,14 +84,18 @@ def _npy_header(handle: IO[bytes], size: int, name: str) -> tuple[tuple[int, ...
     except Exception as exc:  # numpy raises ValueError, SyntaxError, tokenize errors ... for a bad header
         raise DataError(f"{name}: not a readable .npy file (bad header: {type(exc).__name__}: {exc})") from None
     if dtype.hasobject:
-        raise DataError(f"{name} holds Python objects (dtype {dtype}), which only pickle can load, and aekit "
-                        "never unpickles (it could run code): save a numeric array")
+        raise DataError(
+            f"{name} holds Python objects (dtype {dtype}), which only pickle can load, and aekit "
+            "never unpickles (it could run code): save a numeric array"
+        )
     if dtype.itemsize == 0:  # np.memmap divides by it (SIGFPE); nothing to learn from anyway
         raise DataError(f"{name} holds {dtype} values of zero bytes each, not real numbers; aekit needs numbers")
     nbytes = math.prod(shape) * dtype.itemsize
     if size - offset < nbytes:
-        raise DataError(f"{name}: truncated .npy file: its header promises shape {shape} of {dtype} "
-                        f"({nbytes} bytes), the file holds {max(size - offset, 0)}")
+        raise DataError(
+            f"{name}: truncated .npy file: its header promises shape {shape} of {dtype} "
+            f"({nbytes} bytes), the file holds {max(size - offset, 0)}"
+        )
     return shape, dtype
 
 
@@ -163,9 +169,7 @@ def read_npz(path: Path, limit: int | None = None) -> Dataset:
     if data_key is None:
         others = [k for k in arrays if k != label_key]
         if len(others) != 1:
-            raise DataError(
-                f"{path} holds arrays {sorted(arrays)}; name the samples 'x', 'X' or 'data'"
-            )
+            raise DataError(f"{path} holds arrays {sorted(arrays)}; name the samples 'x', 'X' or 'data'")
         data_key = others[0]
     arr = arrays[data_key][:limit] if limit and arrays[data_key].ndim else arrays[data_key]
     x, kind = array_to_samples(arr, f"{path}[{data_key}]")
@@ -173,10 +177,7 @@ def read_npz(path: Path, limit: int | None = None) -> Dataset:
     if label_key is not None:
         labels = arrays[label_key][:limit] if limit else arrays[label_key]
         if len(labels) != len(x):
-            raise DataError(
-                f"{path}: '{label_key}' holds {len(labels)} labels but '{data_key}' "
-                f"holds {len(x)} samples"
-            )
+            raise DataError(f"{path}: '{label_key}' holds {len(labels)} labels but '{data_key}' holds {len(x)} samples")
         y, label_names = _labels(labels, f"{path}[{label_key}]")
     return Dataset(x=x, y=y, kind=kind, name=str(path), label_names=label_names)
 
@@ -189,8 +190,9 @@ def _is_number(text: str) -> bool:
     return True
 
 
-def _split_label_column(frame: pd.DataFrame, path: Path, header: bool, first_line: int
-                        ) -> tuple[str | None, NDArray[np.int64] | None, list[str] | None]:
+def _split_label_column(
+    frame: pd.DataFrame, path: Path, header: bool, first_line: int
+) -> tuple[str | None, NDArray[np.int64] | None, list[str] | None]:
     """The label column, if any: (its name, y, label_names); ``frame`` is left as it is."""
     if not header:
         return None, None, None
@@ -288,8 +290,10 @@ def read_csv(path: Path, limit: int | None = None, missing: str = "error") -> Da
     first_line = 2 if header else 1  # File line of the first data row.
     if header and second is not None and len(second) > len(first):
         # pandas would silently take the extra first column for the row index.
-        raise DataError(f"{path}: the first data row (line 2) has {len(second)} fields but the header names "
-                        f"{len(first)} columns; every row needs one field per header column")
+        raise DataError(
+            f"{path}: the first data row (line 2) has {len(second)} fields but the header names "
+            f"{len(first)} columns; every row needs one field per header column"
+        )
     try:
         frame = pd.read_csv(path, sep=sep, header=0 if header else None, nrows=limit, encoding="utf-8")
     except pd.errors.EmptyDataError:

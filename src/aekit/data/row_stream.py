@@ -69,8 +69,16 @@ class RowStream:
 
     is_test = None
 
-    def __init__(self, name: str, n_rows: int, kind: str, sample_shape: tuple[int, ...],
-                 columns: list[str] | None, chunk_rows: int | None, buffer_rows: int | None):
+    def __init__(
+        self,
+        name: str,
+        n_rows: int,
+        kind: str,
+        sample_shape: tuple[int, ...],
+        columns: list[str] | None,
+        chunk_rows: int | None,
+        buffer_rows: int | None,
+    ):
         if n_rows < 1:
             raise DataError(f"{name} holds no samples")
         for option, value in (("chunk_rows", chunk_rows), ("buffer_rows", buffer_rows)):
@@ -108,8 +116,10 @@ class RowStream:
         return self._len
 
     def __repr__(self) -> str:
-        return (f"{type(self).__name__}(name={self.name!r}, kind={self.kind!r}, n={len(self)}, "
-                f"sample_shape={self.sample_shape}, chunk_rows={self.chunk_rows})")
+        return (
+            f"{type(self).__name__}(name={self.name!r}, kind={self.kind!r}, n={len(self)}, "
+            f"sample_shape={self.sample_shape}, chunk_rows={self.chunk_rows})"
+        )
 
     def _keep(self, rows: np.ndarray) -> np.ndarray:
         keep = np.ones(len(rows), dtype=bool) if self._mask is None else self._mask[rows]
@@ -192,12 +202,17 @@ class RowStream:
             row, col = np.argwhere(~np.isfinite(flat))[0]
             where = f"column {self.columns[col]!r} ({col})" if self.columns else f"column {col}"
             value = "NaN" if np.isnan(flat[row, col]) else str(float(flat[row, col]))
-            raise DataError(f"{self.name}: row {first + row}, {where} is {value}; aekit needs finite "
-                            "numbers (drop or impute missing values first, or fit in memory, where a table's "
-                            "missing cells are masked)")
+            raise DataError(
+                f"{self.name}: row {first + row}, {where} is {value}; aekit needs finite "
+                "numbers (drop or impute missing values first, or fit in memory, where a table's "
+                "missing cells are masked)"
+            )
         if self.kind == "image" and not getattr(self, "_warned", False) and x.size and x.max() > 1.0:
             self._warned = True
-            warnings.warn(f"{self.name}: image values reach {x.max():g}; they look like 0-255 pixel values "
-                          "and should be scaled to [0, 1] (divide by 255)", UserWarning, stacklevel=3)
+            warnings.warn(
+                f"{self.name}: image values reach {x.max():g}; they look like 0-255 pixel values "
+                "and should be scaled to [0, 1] (divide by 255)",
+                UserWarning,
+                stacklevel=3,
+            )
         return x
-

@@ -103,12 +103,14 @@ def _labels(values: ArrayLike, name: str) -> tuple[NDArray[np.int64], list[str] 
     if values.dtype == object:
         nested = next((i for i, v in enumerate(values) if isinstance(v, _CONTAINERS)), None)
         if nested is not None:
-            raise DataError(f"{name}: label of row {nested} is a nested value ({type(values[nested]).__name__}), not a "
-                            "single value")
+            raise DataError(
+                f"{name}: label of row {nested} is a nested value ({type(values[nested]).__name__}), not a single value"
+            )
     if values.dtype.kind == "S" or values.dtype == object:  # bytes need not be ASCII: decode, never fail
-        values = np.array([v.decode("utf-8", "backslashreplace") if isinstance(v, bytes) else str(v)
-                           for v in values.tolist()], dtype=str)
+        values = np.array(
+            [v.decode("utf-8", "backslashreplace") if isinstance(v, bytes) else str(v) for v in values.tolist()],
+            dtype=str,
+        )
     # Text (or fractional) labels become codes in sorted order of their names.
     names, codes = np.unique(values.astype(str), return_inverse=True)
     return codes.astype(np.int64), [str(v) for v in names]
-

@@ -30,8 +30,9 @@ IQR_OF_NORMAL = 1.349  # 75th minus 25th percentile of N(0, 1)
 _Reduction = Callable[..., Any]
 
 
-def _statistics(flat: np.ndarray, method: str, mean: _Reduction, std: _Reduction, median: _Reduction,
-                percentile: _Reduction) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+def _statistics(
+    flat: np.ndarray, method: str, mean: _Reduction, std: _Reduction, median: _Reduction, percentile: _Reduction
+) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
     """(shift, scale) per feature in float64, NaN-aware when given the nan* functions."""
     if method == "standard":
         return np.asarray(mean(flat, 0, dtype=np.float64)), np.asarray(std(flat, 0, dtype=np.float64))
@@ -80,8 +81,9 @@ class Preprocessing:
         if np.isnan(flat).any():
             with warnings.catch_warnings():  # an all-missing column: caught by the table schema
                 warnings.simplefilter("ignore", RuntimeWarning)
-                shift, scale = _statistics(flat.astype(np.float64), method, np.nanmean, np.nanstd,
-                                           np.nanmedian, np.nanpercentile)
+                shift, scale = _statistics(
+                    flat.astype(np.float64), method, np.nanmean, np.nanstd, np.nanmedian, np.nanpercentile
+                )
         else:
             shift, scale = _statistics(flat, method, np.mean, np.std, np.median, np.percentile)
         shift[~np.isfinite(shift)] = 0.0
@@ -125,6 +127,8 @@ class Preprocessing:
         except (KeyError, TypeError, ValueError) as exc:
             raise ModelFileError(f"{source}: preprocessing section is malformed ({exc})") from None
         if shift.shape != (n_features,) or scale.shape != (n_features,) or not np.all(scale > 0):
-            raise ModelFileError(f"{source}: preprocessing needs {n_features} shifts and positive scales, "
-                                 f"got {shift.shape} and {scale.shape}")
+            raise ModelFileError(
+                f"{source}: preprocessing needs {n_features} shifts and positive scales, "
+                f"got {shift.shape} and {scale.shape}"
+            )
         return cls(method, shift, scale)

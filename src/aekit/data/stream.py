@@ -43,8 +43,18 @@ from aekit.data.stream_readers import NpyStream, ParquetStream
 from aekit.errors import DataError
 
 __all__ = [  # this module's own names, and the pieces beside it that are importable from here
-    "BUFFER_BYTES", "CHUNK_BYTES", "SUFFIXES", "HashSelect", "NpyStream", "ParquetStream", "RowStream",
-    "StreamingBatches", "available_memory", "open_stream", "should_stream", "streamable",
+    "BUFFER_BYTES",
+    "CHUNK_BYTES",
+    "SUFFIXES",
+    "HashSelect",
+    "NpyStream",
+    "ParquetStream",
+    "RowStream",
+    "StreamingBatches",
+    "available_memory",
+    "open_stream",
+    "should_stream",
+    "streamable",
 ]
 
 SUFFIXES = (".npy", ".parquet", ".pq")
@@ -80,8 +90,9 @@ def should_stream(spec: str | Path, share: float = 0.5) -> bool:
     return free is not None and Path(str(spec)).expanduser().stat().st_size > share * free
 
 
-def open_stream(path: str | Path, *, chunk_rows: int | None = None, buffer_rows: int | None = None,
-                limit: int | None = None) -> RowStream:
+def open_stream(
+    path: str | Path, *, chunk_rows: int | None = None, buffer_rows: int | None = None, limit: int | None = None
+) -> RowStream:
     """Open a ``.npy`` or Parquet file for reading in chunks (module docstring for the rules).
 
     Parameters

@@ -31,15 +31,18 @@ class NpyStream(RowStream):
     See :func:`~aekit.data.stream.open_stream`; ``limit`` keeps the first rows only.
     """
 
-    def __init__(self, path: str | Path, chunk_rows: int | None = None, buffer_rows: int | None = None,
-                 limit: int | None = None):
+    def __init__(
+        self, path: str | Path, chunk_rows: int | None = None, buffer_rows: int | None = None, limit: int | None = None
+    ):
         self.path = Path(path)
         mm = self._map()
         if not (np.issubdtype(mm.dtype, np.number) or mm.dtype == np.bool_) or np.iscomplexobj(mm):
             raise DataError(f"{path} holds {mm.dtype} values, not real numbers; aekit needs numbers")
         if mm.ndim < 2:
-            raise DataError(f"{path} is {mm.ndim}-D with shape {mm.shape}; expected (n_samples, n_features) "
-                            "or (n, channels, height, width); use reshape(-1, 1) for a single feature")
+            raise DataError(
+                f"{path} is {mm.ndim}-D with shape {mm.shape}; expected (n_samples, n_features) "
+                "or (n, channels, height, width); use reshape(-1, 1) for a single feature"
+            )
         probe, kind = array_to_samples(np.zeros((1, *mm.shape[1:]), np.float32), str(path))
         self._channels_last = mm.ndim == 4 and probe.shape[1:] != mm.shape[1:]
         n = min(len(mm), limit) if limit else len(mm)
@@ -50,15 +53,19 @@ class NpyStream(RowStream):
         try:
             mm = np.load(self.path, mmap_mode="r", allow_pickle=False)
         except ValueError as exc:
-            hint = ("a truncated file?" if "file size" in str(exc)
-                    else "save a numeric array without pickle, or load it in memory")
+            hint = (
+                "a truncated file?"
+                if "file size" in str(exc)
+                else "save a numeric array without pickle, or load it in memory"
+            )
             raise DataError(f"{self.path}: cannot read in chunks ({exc}); {hint}") from None
         except (OSError, EOFError) as exc:
             raise DataError(f"{self.path}: not a readable .npy file ({exc})") from None
         if not isinstance(mm, np.ndarray):  # a zip archive, whatever its name: np.load gives an NpzFile
             mm.close()
-            raise DataError(f"{self.path}: not a readable .npy file (a zip archive, as .npz files are); save one "
-                            "array with np.save")
+            raise DataError(
+                f"{self.path}: not a readable .npy file (a zip archive, as .npz files are); save one array with np.save"
+            )
         return mm
 
     def _image_scale(self, dtype: np.dtype) -> float | None:
@@ -95,8 +102,9 @@ class NpyStream(RowStream):
 class ParquetStream(RowStream):
     """A Parquet file's numeric columns, row group by row group. See :func:`~aekit.data.stream.open_stream`."""
 
-    def __init__(self, path: str | Path, chunk_rows: int | None = None, buffer_rows: int | None = None,
-                 limit: int | None = None):
+    def __init__(
+        self, path: str | Path, chunk_rows: int | None = None, buffer_rows: int | None = None, limit: int | None = None
+    ):
         self.path = Path(path)
         meta = self._file().metadata
         schema = meta.schema.to_arrow_schema()
@@ -112,8 +120,11 @@ class ParquetStream(RowStream):
                 return f"text ({t})"
             return "boolean" if pat.is_boolean(t) else "categorical" if pat.is_dictionary(t) else str(t)
 
-        self.non_numeric = {c: kind(schema.field(c).type) for c in self.features
-                            if not (pat.is_integer(schema.field(c).type) or pat.is_floating(schema.field(c).type))}
+        self.non_numeric = {
+            c: kind(schema.field(c).type)
+            for c in self.features
+            if not (pat.is_integer(schema.field(c).type) or pat.is_floating(schema.field(c).type))
+        }
         self._groups, start = [], 0
         for g in range(meta.num_row_groups):
             rows = meta.row_group(g).num_rows
@@ -122,8 +133,7 @@ class ParquetStream(RowStream):
             if rows > 0:
                 self._groups.append((start, start + rows, g))
             start += rows
-        super().__init__(str(path), start, "table",
-                         (len(self.features),), self.features, chunk_rows, buffer_rows)
+        super().__init__(str(path), start, "table", (len(self.features),), self.features, chunk_rows, buffer_rows)
 
     def _file(self) -> pq.ParquetFile:
         try:
@@ -140,8 +150,9 @@ class ParquetStream(RowStream):
 
     def _batches(self, block: int) -> Iterator[tuple[int, pa.RecordBatch]]:
         start, end, group = self._groups[block]
-        for batch in self._file().iter_batches(batch_size=self.chunk_rows, row_groups=[group],
-                                               columns=self.features, use_threads=False):
+        for batch in self._file().iter_batches(
+            batch_size=self.chunk_rows, row_groups=[group], columns=self.features, use_threads=False
+        ):
             if start >= end:
                 return
             yield start, batch.slice(0, end - start)
@@ -150,9 +161,11 @@ class ParquetStream(RowStream):
     def check_numeric(self) -> None:
         if self.non_numeric:
             column, kind = next(iter(self.non_numeric.items()))
-            raise DataError(f"{self.name}: column {column!r} holds {kind} values; reading in chunks takes numeric "
-                            "(int, float) columns only. Fit this table in memory (without --stream), where "
-                            "text and boolean columns are one-hot encoded, or store them as numbers")
+            raise DataError(
+                f"{self.name}: column {column!r} holds {kind} values; reading in chunks takes numeric "
+                "(int, float) columns only. Fit this table in memory (without --stream), where "
+                "text and boolean columns are one-hot encoded, or store them as numbers"
+            )
 
     def _read(self, block: int) -> Iterator[tuple[int, np.ndarray]]:
         self.check_numeric()

@@ -70,15 +70,18 @@ def _numbers(series: pd.Series, column: str, name: str, first_row: int) -> NDArr
         bad = (parsed.isna() & series.notna()).to_numpy()
         if bad.any():
             row = int(bad.argmax())
-            raise DataError(f"{name}: row {row + first_row}, column {column!r} holds {series.iloc[row]!r}, which is "
-                            "not a number; the model was fitted with this column numeric")
+            raise DataError(
+                f"{name}: row {row + first_row}, column {column!r} holds {series.iloc[row]!r}, which is "
+                "not a number; the model was fitted with this column numeric"
+            )
         values = parsed.to_numpy(dtype=np.float64, na_value=np.nan)
     too_large = np.abs(values) > _F32_MAX  # inf, and finite values float32 cannot hold
     if too_large.any():
         row = int(too_large.argmax())
         shown = f"{values[row]} (too large for float32)" if np.isfinite(values[row]) else f"{values[row]}"
-        raise DataError(f"{name}: row {row + first_row}, column {column!r} is {shown}; aekit needs finite "
-                        "numbers or a missing cell")
+        raise DataError(
+            f"{name}: row {row + first_row}, column {column!r} is {shown}; aekit needs finite numbers or a missing cell"
+        )
     return values.astype(np.float32)
 
 
@@ -94,8 +97,10 @@ def _booleans(series: pd.Series, column: str, name: str, first_row: int) -> pd.S
     bad = mapped.isna()
     if bad.any():
         row = int(series.index.get_loc(mapped.index[bad.to_numpy()][0]))
-        raise DataError(f"{name}: row {row + first_row}, column {column!r} holds {series.iloc[row]!r}; the model "
-                        "was fitted with this column boolean: expected True, False, 1, 0 or a missing cell")
+        raise DataError(
+            f"{name}: row {row + first_row}, column {column!r} holds {series.iloc[row]!r}; the model "
+            "was fitted with this column boolean: expected True, False, 1, 0 or a missing cell"
+        )
     out = text.copy()
     out[present] = mapped
     return out

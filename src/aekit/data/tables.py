@@ -102,8 +102,9 @@ class TableSchema:
 
     # -- learning ----------------------------------------------------------------
     @classmethod
-    def fit(cls, frame: pd.DataFrame, *, name: str = "X", first_row: int = 0, max_categories: int = MAX_CATEGORIES
-            ) -> TableSchema:
+    def fit(
+        cls, frame: pd.DataFrame, *, name: str = "X", first_row: int = 0, max_categories: int = MAX_CATEGORIES
+    ) -> TableSchema:
         """Learn every column's kind and categories from ``frame`` (n rows, any columns).
 
         Parameters
@@ -151,8 +152,7 @@ class TableSchema:
     @property
     def categorical(self) -> tuple[tuple[int, int], ...]:
         """``(start, size)`` of every one-hot group, as ``ModelConfig.categorical`` wants."""
-        return tuple((self._offsets[i], c.width) for i, c in enumerate(self.columns)
-                     if c.kind != "numeric" and c.width)
+        return tuple((self._offsets[i], c.width) for i, c in enumerate(self.columns) if c.kind != "numeric" and c.width)
 
     @property
     def one_hot(self) -> np.ndarray:
@@ -185,12 +185,15 @@ class TableSchema:
             raise DataError(f"{name} lacks column(s) {missing}; the model was fitted on columns {self.names}")
         unexpected = [c for c in have if c not in self.names]
         if unexpected and extra == "error":
-            raise DataError(f"{name} has column(s) {unexpected} the model was not fitted on; expected exactly "
-                            f"{self.names} (drop the others)")
+            raise DataError(
+                f"{name} has column(s) {unexpected} the model was not fitted on; expected exactly "
+                f"{self.names} (drop the others)"
+            )
         return frame[self.names]
 
-    def encode(self, frame: pd.DataFrame, *, name: str = "X", first_row: int = 0, unknown: str = "error",
-               extra: str = "error") -> NDArray[np.float32]:
+    def encode(
+        self, frame: pd.DataFrame, *, name: str = "X", first_row: int = 0, unknown: str = "error", extra: str = "error"
+    ) -> NDArray[np.float32]:
         """Encode ``frame`` to float32, shape (n, width); missing numeric cells are NaN.
 
         Parameters
@@ -208,10 +211,10 @@ class TableSchema:
         --------
         >>> import pandas as pd
         >>> schema = TableSchema.fit(pd.DataFrame({"c": ["a", "b"]}))
-        >>> schema.encode(pd.DataFrame({"c": ["z"]}))
+        >>> schema.encode(pd.DataFrame({"c": ["z"]}))  # doctest: +ELLIPSIS
         Traceback (most recent call last):
         ...
-        aekit.errors.DataError: X: row 0, column 'c' holds 'z', a category not seen in training; expected one of ['a', 'b'] or a missing cell
+        aekit.errors.DataError: X: row 0, column 'c' holds 'z', a category not seen in training; expected one of ...
         >>> schema.encode(pd.DataFrame({"c": ["z"]}), unknown="missing").tolist()
         [[0.0, 0.0]]
         """
@@ -268,8 +271,13 @@ class TableSchema:
     # -- persistence ---------------------------------------------------------------
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready description; :meth:`from_dict` reads it back."""
-        return {"format": 1, "columns": [{"name": c.name, "kind": c.kind, "categories": list(c.categories),
-                                          "integer": c.integer} for c in self.columns]}
+        return {
+            "format": 1,
+            "columns": [
+                {"name": c.name, "kind": c.kind, "categories": list(c.categories), "integer": c.integer}
+                for c in self.columns
+            ],
+        }
 
     @classmethod
     def from_dict(cls, data: dict[str, Any], source: str = "config.json") -> TableSchema:
@@ -287,8 +295,12 @@ class TableSchema:
                 raise ValueError(f"format {data.get('format')!r} is not 1")
             columns = []
             for entry in data["columns"]:
-                column = Column(str(entry["name"]), str(entry["kind"]),
-                                tuple(str(v) for v in entry.get("categories", [])), bool(entry.get("integer")))
+                column = Column(
+                    str(entry["name"]),
+                    str(entry["kind"]),
+                    tuple(str(v) for v in entry.get("categories", [])),
+                    bool(entry.get("integer")),
+                )
                 if column.kind not in KINDS:
                     raise ValueError(f"column {column.name!r} has kind {column.kind!r}, not one of {KINDS}")
                 if column.kind == "categorical" and not column.categories:
@@ -304,12 +316,13 @@ class TableSchema:
 
     def __repr__(self) -> str:
         kinds = {k: sum(c.kind == k for c in self.columns) for k in KINDS}
-        return (f"TableSchema({len(self.columns)} columns: {kinds['numeric']} numeric, {kinds['boolean']} boolean, "
-                f"{kinds['categorical']} categorical; width {self.width})")
+        return (
+            f"TableSchema({len(self.columns)} columns: {kinds['numeric']} numeric, {kinds['boolean']} boolean, "
+            f"{kinds['categorical']} categorical; width {self.width})"
+        )
 
     # -- helpers -----------------------------------------------------------------
-    def _codes(self, series: pd.Series, column: Column, name: str, first_row: int, unknown: str
-               ) -> NDArray[np.int64]:
+    def _codes(self, series: pd.Series, column: Column, name: str, first_row: int, unknown: str) -> NDArray[np.int64]:
         """Category index per row, -1 where missing (or unknown with ``unknown="missing"``)."""
         import pandas as pd
 
@@ -322,7 +335,8 @@ class TableSchema:
         if bad.any() and unknown == "error":
             row = int(bad.argmax())
             shown = list(column.categories[:_SHOWN]) + (["..."] if len(column.categories) > _SHOWN else [])
-            raise DataError(f"{name}: row {row + first_row}, column {column.name!r} holds {text.iloc[row]!r}, a "
-                            f"category not seen in training; expected one of {shown} or a missing cell")
+            raise DataError(
+                f"{name}: row {row + first_row}, column {column.name!r} holds {text.iloc[row]!r}, a "
+                f"category not seen in training; expected one of {shown} or a missing cell"
+            )
         return np.where(bad, -1, codes)
-

@@ -128,10 +128,21 @@ class AnomalyDetector(OutlierMixin, BaseEstimator):
     [-1, -1, -1, -1, -1]
     """
 
-    def __init__(self, code_dim: int | None = None, *, variant: str = "plain", contamination: float = 0.1,
-                 holdout_quantile: float | None = None, criterion: str = "combined",
-                 residual_window: int | str = "auto", estimator: AutoEncoder | None = None, epochs: int = 50,
-                 batch_size: int = 64, random_state: int = 0, verbose: bool = False):
+    def __init__(
+        self,
+        code_dim: int | None = None,
+        *,
+        variant: str = "plain",
+        contamination: float = 0.1,
+        holdout_quantile: float | None = None,
+        criterion: str = "combined",
+        residual_window: int | str = "auto",
+        estimator: AutoEncoder | None = None,
+        epochs: int = 50,
+        batch_size: int = 64,
+        random_state: int = 0,
+        verbose: bool = False,
+    ):
         self.code_dim = code_dim
         self.variant = variant
         self.contamination = contamination
@@ -163,19 +174,26 @@ class AnomalyDetector(OutlierMixin, BaseEstimator):
         else:
             table = _table_of(X)
             # A table's width is its encoded width (one-hot groups), known once its schema is.
-            n_features = (TableSchema.fit(table[0], name=table[1]).width if table is not None
-                          else _n_features(X) or 1)
+            n_features = TableSchema.fit(table[0], name=table[1]).width if table is not None else _n_features(X) or 1
             code_dim = self.code_dim if self.code_dim is not None else min(32, max(2, round(n_features / 4)))
-            ae = AutoEncoder(code_dim=code_dim, variant=self.variant, epochs=self.epochs,
-                             batch_size=self.batch_size, random_state=self.random_state, verbose=self.verbose)
+            ae = AutoEncoder(
+                code_dim=code_dim,
+                variant=self.variant,
+                epochs=self.epochs,
+                batch_size=self.batch_size,
+                random_state=self.random_state,
+                verbose=self.verbose,
+            )
         self.autoencoder_ = ae.fit(X)
         self.n_features_in_ = ae.n_features_in_
         image = len(ae.model_.config.input_shape) == 3
         if self.residual_window == "auto":
             self.residual_window_ = 3 if image else 1
         elif self.residual_window > 1 and not image:
-            raise ConfigError(f"residual_window={self.residual_window!r} needs images (n, C, H, W); these samples "
-                              f"have shape {ae.input_shape_}: use 1 or 'auto'")
+            raise ConfigError(
+                f"residual_window={self.residual_window!r} needs images (n, C, H, W); these samples "
+                f"have shape {ae.input_shape_}: use 1 or 'auto'"
+            )
         else:
             self.residual_window_ = self.residual_window
         recon, codes = self._terms(X)
@@ -204,8 +222,9 @@ class AnomalyDetector(OutlierMixin, BaseEstimator):
         w = self.residual_window
         if w != "auto" and (isinstance(w, bool) or not isinstance(w, int) or w < 1 or w % 2 == 0):
             raise ConfigError(f"residual_window={w!r} must be 'auto' or an odd positive integer (1, 3, 5, ...)")
-        if self.code_dim is not None and (isinstance(self.code_dim, bool) or not isinstance(self.code_dim, int)
-                                          or self.code_dim < 1):
+        if self.code_dim is not None and (
+            isinstance(self.code_dim, bool) or not isinstance(self.code_dim, int) or self.code_dim < 1
+        ):
             raise ConfigError(f"code_dim={self.code_dim!r} must be a positive integer or None")
 
     # -- scoring -------------------------------------------------------------------
@@ -289,8 +308,10 @@ class AnomalyDetector(OutlierMixin, BaseEstimator):
         if _table_of(X) is None:  # a table's own schema check names bad columns
             n_features = _n_features(X)
             if n_features is not None and n_features != self.n_features_in_:
-                raise DataError(f"X has {n_features} features, but {type(self).__name__} is expecting "
-                                f"{self.n_features_in_} features as input")
+                raise DataError(
+                    f"X has {n_features} features, but {type(self).__name__} is expecting "
+                    f"{self.n_features_in_} features as input"
+                )
         return ae._model_input(X)
 
     def _errors(self, xs: torch.Tensor) -> tuple[np.ndarray, np.ndarray]:
@@ -319,11 +340,18 @@ class AnomalyDetector(OutlierMixin, BaseEstimator):
         """Write the autoencoder's model directory plus ``detector.json`` (JSON only)."""
         check_is_fitted(self, "threshold_")
         path = self.autoencoder_.save(path)
-        state = {"format": "aekit-detector-1", "contamination": self.contamination,
-                 "holdout_quantile": self.holdout_quantile,
-                 "criterion": self.criterion, "residual_window": self.residual_window_,
-                 "threshold": self.threshold_, "recon_scale": self.recon_scale_, "code_scale": self.code_scale_,
-                 "code_location": self.code_location_.tolist(), "code_precision": self.code_precision_.tolist()}
+        state = {
+            "format": "aekit-detector-1",
+            "contamination": self.contamination,
+            "holdout_quantile": self.holdout_quantile,
+            "criterion": self.criterion,
+            "residual_window": self.residual_window_,
+            "threshold": self.threshold_,
+            "recon_scale": self.recon_scale_,
+            "code_scale": self.code_scale_,
+            "code_location": self.code_location_.tolist(),
+            "code_precision": self.code_precision_.tolist(),
+        }
         atomic_write_text(path / DETECTOR_FILE, json.dumps(state, indent=1))
         return path
 
@@ -345,12 +373,17 @@ class AnomalyDetector(OutlierMixin, BaseEstimator):
         ae = AutoEncoder.load(path, trust_code=trust_code)
         file = path / DETECTOR_FILE
         if not file.is_file():
-            raise ModelFileError(f"{file} is missing: {path} is an autoencoder without an anomaly threshold "
-                                 "(fit an aekit.AnomalyDetector to get one)")
+            raise ModelFileError(
+                f"{file} is missing: {path} is an autoencoder without an anomaly threshold "
+                "(fit an aekit.AnomalyDetector to get one)"
+            )
         try:
             state = json.loads(file.read_text())
-            det = cls(contamination=state["contamination"], holdout_quantile=state.get("holdout_quantile"),
-                      criterion=state["criterion"])
+            det = cls(
+                contamination=state["contamination"],
+                holdout_quantile=state.get("holdout_quantile"),
+                criterion=state["criterion"],
+            )
             det._check_params()
             # Detectors saved before residual_window existed scored raw residuals.
             det.residual_window_ = int(state.get("residual_window", 1))
@@ -365,11 +398,16 @@ class AnomalyDetector(OutlierMixin, BaseEstimator):
             reason = "nested too deeply" if isinstance(exc, RecursionError) else exc
             raise ModelFileError(f"{file} is malformed ({reason})") from None
         k = ae.model_.config.code_dim
-        if det.code_location_.shape != (k,) or det.code_precision_.shape != (k, k) or not all(
-                math.isfinite(v) for v in (det.threshold_, det.recon_scale_, det.code_scale_)) or not (
-                np.isfinite(det.code_location_).all() and np.isfinite(det.code_precision_).all()):
-            raise ModelFileError(f"{file} does not match the model: it needs a code location of {k} values "
-                                 f"and a {k}x{k} precision matrix, all finite, and finite scales")
+        if (
+            det.code_location_.shape != (k,)
+            or det.code_precision_.shape != (k, k)
+            or not all(math.isfinite(v) for v in (det.threshold_, det.recon_scale_, det.code_scale_))
+            or not (np.isfinite(det.code_location_).all() and np.isfinite(det.code_precision_).all())
+        ):
+            raise ModelFileError(
+                f"{file} does not match the model: it needs a code location of {k} values "
+                f"and a {k}x{k} precision matrix, all finite, and finite scales"
+            )
         det.offset_ = -det.threshold_
         det.autoencoder_ = ae
         det.n_features_in_ = ae.n_features_in_

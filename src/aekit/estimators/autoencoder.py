@@ -33,11 +33,38 @@ from aekit.model import map_batches
 from aekit.registry import VARIANTS
 
 # Model options that a variant preset may fill when the user leaves them as None.
-_MODEL_OPTIONS = ("arch", "hidden", "channels", "activation", "linear_path", "pca_init", "bottleneck", "loss",
-                  "tied", "corruption", "corruption_level", "penalty", "penalty_weight", "sparsity_target", "beta",
-                  "kl_warmup_epochs", "free_bits", "codebook_size", "token_dim", "commitment", "vq_ema", "vq_decay",
-                  "kmeans_init", "dead_code_reset", "categorical", "binarize", "encoder", "decoder", "encoder_kwargs",
-                  "decoder_kwargs")
+_MODEL_OPTIONS = (
+    "arch",
+    "hidden",
+    "channels",
+    "activation",
+    "linear_path",
+    "pca_init",
+    "bottleneck",
+    "loss",
+    "tied",
+    "corruption",
+    "corruption_level",
+    "penalty",
+    "penalty_weight",
+    "sparsity_target",
+    "beta",
+    "kl_warmup_epochs",
+    "free_bits",
+    "codebook_size",
+    "token_dim",
+    "commitment",
+    "vq_ema",
+    "vq_decay",
+    "kmeans_init",
+    "dead_code_reset",
+    "categorical",
+    "binarize",
+    "encoder",
+    "decoder",
+    "encoder_kwargs",
+    "decoder_kwargs",
+)
 
 
 class AutoEncoder(GenerateMixin, TableMixin, TransformerMixin, BaseEstimator):
@@ -108,25 +135,59 @@ class AutoEncoder(GenerateMixin, TableMixin, TransformerMixin, BaseEstimator):
     True
     """
 
-    def __init__(self, code_dim: int = 32, *, variant: str = "plain", arch: str | None = None,
-                 hidden: tuple[int, ...] | None = None, channels: tuple[int, ...] | None = None,
-                 activation: str | None = None, linear_path: bool | None = None, pca_init: bool | None = None,
-                 bottleneck: str | None = None, loss: str | None = None, tied: bool | None = None,
-                 corruption: str | None = None, corruption_level: float | None = None, penalty: str | None = None,
-                 penalty_weight: float | None = None, sparsity_target: float | None = None,
-                 beta: float | None = None, kl_warmup_epochs: int | None = None, free_bits: float | None = None,
-                 codebook_size: int | None = None, token_dim: int | None = None, commitment: float | None = None,
-                 vq_ema: bool | None = None, vq_decay: float | None = None, kmeans_init: bool | None = None,
-                 dead_code_reset: bool | None = None, categorical: tuple[tuple[int, int], ...] | None = None,
-                 binarize: bool | None = None, encoder: str | None = None, decoder: str | None = None,
-                 encoder_kwargs: Any = None, decoder_kwargs: Any = None, input_shape: tuple[int, ...] | None = None,
-                 scaling: str = "auto", epochs: int = TrainConfig.epochs, batch_size: int = TrainConfig.batch_size,
-                 lr: float = TrainConfig.lr, optimizer: str = TrainConfig.optimizer,
-                 weight_decay: float = TrainConfig.weight_decay, schedule: str = TrainConfig.schedule,
-                 warmup: float = TrainConfig.warmup,
-                 val_fraction: float = TrainConfig.val_fraction, patience: int | None = TrainConfig.patience,
-                 random_state: int = 0, device: str = TrainConfig.device, precision: str = TrainConfig.precision, checkpoint_dir: str | Path | None = None, resume: bool = False,
-                 verbose: bool = False):
+    def __init__(
+        self,
+        code_dim: int = 32,
+        *,
+        variant: str = "plain",
+        arch: str | None = None,
+        hidden: tuple[int, ...] | None = None,
+        channels: tuple[int, ...] | None = None,
+        activation: str | None = None,
+        linear_path: bool | None = None,
+        pca_init: bool | None = None,
+        bottleneck: str | None = None,
+        loss: str | None = None,
+        tied: bool | None = None,
+        corruption: str | None = None,
+        corruption_level: float | None = None,
+        penalty: str | None = None,
+        penalty_weight: float | None = None,
+        sparsity_target: float | None = None,
+        beta: float | None = None,
+        kl_warmup_epochs: int | None = None,
+        free_bits: float | None = None,
+        codebook_size: int | None = None,
+        token_dim: int | None = None,
+        commitment: float | None = None,
+        vq_ema: bool | None = None,
+        vq_decay: float | None = None,
+        kmeans_init: bool | None = None,
+        dead_code_reset: bool | None = None,
+        categorical: tuple[tuple[int, int], ...] | None = None,
+        binarize: bool | None = None,
+        encoder: str | None = None,
+        decoder: str | None = None,
+        encoder_kwargs: Any = None,
+        decoder_kwargs: Any = None,
+        input_shape: tuple[int, ...] | None = None,
+        scaling: str = "auto",
+        epochs: int = TrainConfig.epochs,
+        batch_size: int = TrainConfig.batch_size,
+        lr: float = TrainConfig.lr,
+        optimizer: str = TrainConfig.optimizer,
+        weight_decay: float = TrainConfig.weight_decay,
+        schedule: str = TrainConfig.schedule,
+        warmup: float = TrainConfig.warmup,
+        val_fraction: float = TrainConfig.val_fraction,
+        patience: int | None = TrainConfig.patience,
+        random_state: int = 0,
+        device: str = TrainConfig.device,
+        precision: str = TrainConfig.precision,
+        checkpoint_dir: str | Path | None = None,
+        resume: bool = False,
+        verbose: bool = False,
+    ):
         self.code_dim = code_dim
         self.variant = variant
         self.arch = arch
@@ -176,8 +237,9 @@ class AutoEncoder(GenerateMixin, TableMixin, TransformerMixin, BaseEstimator):
         self.verbose = verbose
 
     # -- configs ---------------------------------------------------------------
-    def model_config(self, input_shape: tuple[int, ...], output_range: tuple[float, float] | None = None,
-                     **overrides: Any) -> ModelConfig:
+    def model_config(
+        self, input_shape: tuple[int, ...], output_range: tuple[float, float] | None = None, **overrides: Any
+    ) -> ModelConfig:
         """The :class:`ModelConfig` this estimator builds for samples of ``input_shape``;
         ``overrides`` (what a table's schema dictates) win over everything."""
         preset = VARIANTS.get(self.variant)
@@ -196,11 +258,20 @@ class AutoEncoder(GenerateMixin, TableMixin, TransformerMixin, BaseEstimator):
     def train_config(self) -> TrainConfig:
         """The :class:`TrainConfig` this estimator trains with."""
         preset = VARIANTS.get(self.variant)
-        options = dict(epochs=self.epochs, batch_size=self.batch_size, lr=self.lr, optimizer=self.optimizer,
-                       weight_decay=self.weight_decay, schedule=self.schedule, warmup=self.warmup,
-                       val_fraction=self.val_fraction,
-                       patience=self.patience, seed=self.random_state, device=self.device,
-                       precision=self.precision)
+        options = dict(
+            epochs=self.epochs,
+            batch_size=self.batch_size,
+            lr=self.lr,
+            optimizer=self.optimizer,
+            weight_decay=self.weight_decay,
+            schedule=self.schedule,
+            warmup=self.warmup,
+            val_fraction=self.val_fraction,
+            patience=self.patience,
+            seed=self.random_state,
+            device=self.device,
+            precision=self.precision,
+        )
         options.update(preset.train)
         return TrainConfig(**options)
 
@@ -225,8 +296,13 @@ class AutoEncoder(GenerateMixin, TableMixin, TransformerMixin, BaseEstimator):
         overrides: dict[str, Any] = {}
         if isinstance(X, RowStream):
             check_scaling(self.scaling)
-            source: Any = StreamSource(X, robust_sample=self.scaling == "robust", val_fraction=train_config.val_fraction,
-                                       seed=train_config.seed, progress=self.verbose)
+            source: Any = StreamSource(
+                X,
+                robust_sample=self.scaling == "robust",
+                val_fraction=train_config.val_fraction,
+                seed=train_config.seed,
+                progress=self.verbose,
+            )
         else:
             table = _table_of(X)
             if table is not None:
@@ -238,10 +314,17 @@ class AutoEncoder(GenerateMixin, TableMixin, TransformerMixin, BaseEstimator):
             check_scaling(self.scaling)
             source = ArraySource(x, kind=kind, name=getattr(X, "name", "X"), missing=bool(overrides.get("missing")))
         fitted = pipeline.run(
-            source, train_config=train_config, scaling=self.scaling, input_shape=self.input_shape,
+            source,
+            train_config=train_config,
+            scaling=self.scaling,
+            input_shape=self.input_shape,
             likelihood_in_unit_range=loss == "bce",
             model_config=lambda d: self.model_config(d.input_shape, d.output_range, **overrides),
-            checkpoint_dir=self.checkpoint_dir, resume=self.resume, progress=self.verbose, on_epoch_end=on_epoch_end)
+            checkpoint_dir=self.checkpoint_dir,
+            resume=self.resume,
+            progress=self.verbose,
+            on_epoch_end=on_epoch_end,
+        )
         self.model_, self.preprocessing_, self.pca_ = fitted.model, fitted.preprocessing, fitted.pca
         self.decisions_, self.validation_metrics_ = fitted.decisions, fitted.validation
         self.history_, self.best_epoch_, self.n_iter_ = fitted.history, fitted.best_epoch, len(fitted.history)
@@ -334,8 +417,16 @@ class AutoEncoder(GenerateMixin, TableMixin, TransformerMixin, BaseEstimator):
         record = {"kind": self.kind_, **(data or {})}
         if getattr(self, "schema_", None) is not None:
             record["table"] = self.schema_.to_dict()  # config.json: the columns new tables must have
-        saved = io.SavedModel(self.model_, self.train_config(), self.preprocessing_, self.pca_,
-                              self.history_, metrics or {}, record, self.data_config())
+        saved = io.SavedModel(
+            self.model_,
+            self.train_config(),
+            self.preprocessing_,
+            self.pca_,
+            self.history_,
+            metrics or {},
+            record,
+            self.data_config(),
+        )
         return io.save(path, saved)
 
     @classmethod
@@ -354,12 +445,25 @@ class AutoEncoder(GenerateMixin, TableMixin, TransformerMixin, BaseEstimator):
         """
         saved = io.load(path, trust_code=trust_code)
         mc, tc = saved.model.config, saved.train_config
-        est = cls(code_dim=mc.code_dim, variant=mc.variant, **{name: getattr(mc, name) for name in _MODEL_OPTIONS},
-                  scaling=saved.data_config.scaling, epochs=tc.epochs, warmup=tc.warmup,
-                  input_shape=saved.data_config.input_shape,
-                  batch_size=tc.batch_size, lr=tc.lr, optimizer=tc.optimizer, weight_decay=tc.weight_decay,
-                  schedule=tc.schedule, val_fraction=tc.val_fraction, patience=tc.patience, random_state=tc.seed,
-                  device=tc.device, precision=tc.precision)
+        est = cls(
+            code_dim=mc.code_dim,
+            variant=mc.variant,
+            **{name: getattr(mc, name) for name in _MODEL_OPTIONS},
+            scaling=saved.data_config.scaling,
+            epochs=tc.epochs,
+            warmup=tc.warmup,
+            input_shape=saved.data_config.input_shape,
+            batch_size=tc.batch_size,
+            lr=tc.lr,
+            optimizer=tc.optimizer,
+            weight_decay=tc.weight_decay,
+            schedule=tc.schedule,
+            val_fraction=tc.val_fraction,
+            patience=tc.patience,
+            random_state=tc.seed,
+            device=tc.device,
+            precision=tc.precision,
+        )
         est.model_ = saved.model
         est.preprocessing_ = saved.preprocessing
         est.pca_ = saved.pca
@@ -387,8 +491,10 @@ class AutoEncoder(GenerateMixin, TableMixin, TransformerMixin, BaseEstimator):
         if getattr(self, "schema_", None) is not None and table is not None:
             x = self._encode_table(*table)
         elif table is not None and _is_frame(X):
-            raise DataError("this model was fitted on an array, not a table: pass an array (X.to_numpy()) of "
-                            f"{self.n_features_in_} features")
+            raise DataError(
+                "this model was fitted on an array, not a table: pass an array (X.to_numpy()) of "
+                f"{self.n_features_in_} features"
+            )
         else:
             x, _ = self._as_samples(X)
         return torch.from_numpy(self.preprocessing_.transform(x))

@@ -166,8 +166,10 @@ class GenerateMixin:
         if isinstance(n_iter, bool) or not isinstance(n_iter, (int, np.integer)) or n_iter < 0:
             raise ConfigError(f"n_iter={n_iter!r} must be an integer >= 0")
         if hasattr(X, "iloc") or (isinstance(X, Dataset) and getattr(X, "frame", None) is not None):
-            raise DataError("inpaint takes arrays (images or numeric rows) and a mask; for a table with named "
-                            "columns, fill its missing cells with impute(frame)")
+            raise DataError(
+                "inpaint takes arrays (images or numeric rows) and a mask; for a table with named "
+                "columns, fill its missing cells with impute(frame)"
+            )
         x = X.x if isinstance(X, Dataset) else np.asarray(X, dtype=np.float32)
         if x.ndim < 2:
             raise DataError(f"X must have one row per sample, got an array of shape {x.shape}")
@@ -180,8 +182,10 @@ class GenerateMixin:
         mean = self.preprocessing_.inverse_transform(self.pca_.mean_[None])[0]  # (n_features,) input units
         flat, flat_mask = x.reshape(n, -1), m.reshape(n, -1)
         if flat.shape[1] != mean.shape[0]:
-            raise DataError(f"X has {flat.shape[1]} features, but this model expects {mean.shape[0]} "
-                            f"(samples of shape {tuple(self.input_shape_)})")
+            raise DataError(
+                f"X has {flat.shape[1]} features, but this model expects {mean.shape[0]} "
+                f"(samples of shape {tuple(self.input_shape_)})"
+            )
         start = np.where(flat_mask, mean, flat).reshape(x.shape)
         xs = self._model_input(start)  # (n, *input_shape) scaled
         unknown = torch.from_numpy(flat_mask.reshape(xs.shape))
@@ -226,9 +230,11 @@ class GenerateMixin:
         check_is_fitted(self, "model_")
         bottleneck = self.model_.config.bottleneck
         if not self.model_.capabilities.can_sample:
-            raise ConfigError(f"sampling needs a model with a prior, variant='vae' (or 'beta_vae') or "
-                              f"bottleneck='gaussian'; this model's bottleneck is {bottleneck!r}, whose codes "
-                              "follow no known distribution")
+            raise ConfigError(
+                f"sampling needs a model with a prior, variant='vae' (or 'beta_vae') or "
+                f"bottleneck='gaussian'; this model's bottleneck is {bottleneck!r}, whose codes "
+                "follow no known distribution"
+            )
         if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
             raise ConfigError(f"n={n!r} must be a positive integer")
         rng = np.random.default_rng() if random_state is None else check_random_state(random_state)
@@ -305,11 +311,15 @@ class GenerateMixin:
         shape = tuple(self.input_shape_)
         x_a, x_b = (np.asarray(v.x if isinstance(v, Dataset) else v, dtype=np.float32) for v in (a, b))
         if x_a.shape != x_b.shape:
-            raise DataError(f"a has shape {x_a.shape} and b has shape {x_b.shape}; both must be one sample of "
-                            f"this model's shape {shape}")
+            raise DataError(
+                f"a has shape {x_a.shape} and b has shape {x_b.shape}; both must be one sample of "
+                f"this model's shape {shape}"
+            )
         if x_a.size != math.prod(shape):
-            raise DataError(f"a and b have shape {x_a.shape} ({x_a.size} values); each must be one sample of "
-                            f"shape {shape} ({math.prod(shape)} values)")
+            raise DataError(
+                f"a and b have shape {x_a.shape} ({x_a.size} values); each must be one sample of "
+                f"shape {shape} ({math.prod(shape)} values)"
+            )
         pair = np.stack([x_a.reshape(shape), x_b.reshape(shape)])
         if not np.isfinite(pair).all():
             raise DataError("a or b contains NaN or infinite values")

@@ -33,16 +33,20 @@ def as_samples(X: Any, shape: tuple[int, ...] | None, owner: str = "AutoEncoder"
             x = x[:, None]
         kind = "image" if x.ndim == 4 else "table"
     if x.ndim < 2:
-        raise DataError(f"{name} must have one row per sample, got an array of shape {x.shape}. Reshape your "
-                        "data with X.reshape(-1, 1) for one feature or X.reshape(1, -1) for one sample")
+        raise DataError(
+            f"{name} must have one row per sample, got an array of shape {x.shape}. Reshape your "
+            "data with X.reshape(-1, 1) for one feature or X.reshape(1, -1) for one sample"
+        )
     if x.ndim == 2 and x.shape[1] == 0:
         raise DataError(f"0 feature(s) (shape={x.shape}) while a minimum of 1 is required.")
     if shape is not None:
         shape = tuple(int(s) for s in shape)
         if math.prod(x.shape[1:]) != math.prod(shape):
-            raise DataError(f"{name} has {math.prod(x.shape[1:])} features, but {owner} is "
-                            f"expecting {math.prod(shape)} features as input (samples of shape {shape}, "
-                            f"got {x.shape[1:]})")
+            raise DataError(
+                f"{name} has {math.prod(x.shape[1:])} features, but {owner} is "
+                f"expecting {math.prod(shape)} features as input (samples of shape {shape}, "
+                f"got {x.shape[1:]})"
+            )
         x = x.reshape(len(x), *shape)
         if len(shape) == 3:
             kind = "image"
@@ -54,8 +58,10 @@ def _to_numpy(X: Any) -> np.ndarray:
     if isinstance(X, torch.Tensor):
         X = X.detach().cpu().numpy()
     if hasattr(X, "toarray") and hasattr(X, "nnz"):
-        raise DataTypeError("A sparse matrix was passed, but dense data is required: aekit does not support "
-                            "sparse input; use X.toarray() to convert it to a dense numpy array")
+        raise DataTypeError(
+            "A sparse matrix was passed, but dense data is required: aekit does not support "
+            "sparse input; use X.toarray() to convert it to a dense numpy array"
+        )
     raw = np.asarray(X)
     if np.iscomplexobj(raw):
         raise DataError("Complex data not supported: aekit needs real numbers")
@@ -68,6 +74,7 @@ def _to_numpy(X: Any) -> np.ndarray:
         overflow = np.isinf(out) & np.isfinite(raw)
         if overflow.any():
             where = tuple(int(i) for i in np.argwhere(overflow)[0])
-            raise DataError(f"X{list(where)} = {raw[where]!r} is too large for float32 (largest 3.4e38); "
-                            "rescale the data")
+            raise DataError(
+                f"X{list(where)} = {raw[where]!r} is too large for float32 (largest 3.4e38); rescale the data"
+            )
     return out

@@ -166,8 +166,9 @@ def _as_estimator(model_or_path: Any, trust_code: Any = None):
     return est
 
 
-def _export(graph: _Graph, example: torch.Tensor, in_name: str, out_names: list[str], opset: int | None,
-            props: dict[str, str]) -> bytes:
+def _export(
+    graph: _Graph, example: torch.Tensor, in_name: str, out_names: list[str], opset: int | None, props: dict[str, str]
+) -> bytes:
     """One graph as serialised ONNX bytes, batch axis dynamic."""
     import onnx
 
@@ -180,9 +181,17 @@ def _export(graph: _Graph, example: torch.Tensor, in_name: str, out_names: list[
             # torch.export's own deprecation notices are for PyTorch's developers, not aekit's users.
             warnings.simplefilter("ignore", FutureWarning)
             warnings.simplefilter("ignore", DeprecationWarning)
-            program = torch.onnx.export(graph.eval(), (example,), dynamo=True, input_names=[in_name],
-                                        output_names=out_names, dynamic_shapes=({0: batch},), opset_version=opset,
-                                        optimize=True, verbose=False)
+            program = torch.onnx.export(
+                graph.eval(),
+                (example,),
+                dynamo=True,
+                input_names=[in_name],
+                output_names=out_names,
+                dynamic_shapes=({0: batch},),
+                opset_version=opset,
+                optimize=True,
+                verbose=False,
+            )
     finally:
         registry_log.setLevel(level)
     proto = program.model_proto
@@ -196,8 +205,9 @@ def _io(name: str, shape: tuple, dtype: str) -> dict[str, Any]:
     return {"name": name, "shape": ["batch", *shape], "dtype": dtype}
 
 
-def export_onnx(model_or_path: Any, out_dir: str | os.PathLike, *, opset: int | None = None,
-                trust_code: Any = None) -> dict[str, Path]:
+def export_onnx(
+    model_or_path: Any, out_dir: str | os.PathLike, *, opset: int | None = None, trust_code: Any = None
+) -> dict[str, Path]:
     """Write ``encoder.onnx``, ``decoder.onnx``, ``scorer.onnx`` and ``export.json`` to ``out_dir``.
 
     Parameters
@@ -252,19 +262,33 @@ def export_onnx(model_or_path: Any, out_dir: str | os.PathLike, *, opset: int | 
 
     vq = model.capabilities.has_indices
     shape = tuple(cfg.input_shape)
-    units = ("the user's units: (x - shift) / scale from config.json is inside the graphs"
-             if prep.shift is not None else "the user's units (this model does not rescale its input)")
+    units = (
+        "the user's units: (x - shift) / scale from config.json is inside the graphs"
+        if prep.shift is not None
+        else "the user's units (this model does not rescale its input)"
+    )
     encoder_out = [_io("code", (cfg.code_dim,), "float32")]
     if vq:
         encoder_out.append(_io("indices", (model.bottleneck.n_tokens,), "int64"))
     spec = {
-        "encoder": ([_io("x", shape, "float32")], encoder_out, _Encoder,
-                    "x (batch, *input_shape) -> deterministic code (VAE mean, VQ quantised vector)"),
-        "decoder": ([_io("code", (cfg.code_dim,), "float32")], [_io("x_hat", shape, "float32")], _Decoder,
-                    "code (batch, code_dim) -> x_hat (batch, *input_shape), as inverse_transform"),
-        "scorer": ([_io("x", shape, "float32")], [_io("error", (), "float32")], _Scorer,
-                   "x -> mean squared reconstruction error per sample in the scaled space, "
-                   "as reconstruction_error"),
+        "encoder": (
+            [_io("x", shape, "float32")],
+            encoder_out,
+            _Encoder,
+            "x (batch, *input_shape) -> deterministic code (VAE mean, VQ quantised vector)",
+        ),
+        "decoder": (
+            [_io("code", (cfg.code_dim,), "float32")],
+            [_io("x_hat", shape, "float32")],
+            _Decoder,
+            "code (batch, code_dim) -> x_hat (batch, *input_shape), as inverse_transform",
+        ),
+        "scorer": (
+            [_io("x", shape, "float32")],
+            [_io("error", (), "float32")],
+            _Scorer,
+            "x -> mean squared reconstruction error per sample in the scaled space, as reconstruction_error",
+        ),
     }
     was_training = model.training
     paths: dict[str, Path] = {}
@@ -273,9 +297,15 @@ def export_onnx(model_or_path: Any, out_dir: str | os.PathLike, *, opset: int | 
         gen = torch.Generator().manual_seed(0)
         for name, (inputs, outputs, cls, doc) in spec.items():
             example = torch.rand(2, *inputs[0]["shape"][1:], generator=gen)
-            props = {"aekit.graph": name, "aekit.variant": cfg.variant, "aekit.code_dim": str(cfg.code_dim),
-                     "aekit.input_shape": json.dumps(list(shape)), "aekit.units": units,
-                     "aekit.version": __version__, "aekit.doc": f"aekit {cfg.variant} {cfg.arch} {name}: {doc}"}
+            props = {
+                "aekit.graph": name,
+                "aekit.variant": cfg.variant,
+                "aekit.code_dim": str(cfg.code_dim),
+                "aekit.input_shape": json.dumps(list(shape)),
+                "aekit.units": units,
+                "aekit.version": __version__,
+                "aekit.doc": f"aekit {cfg.variant} {cfg.arch} {name}: {doc}",
+            }
             data = _export(cls(model, prep), example, inputs[0]["name"], [o["name"] for o in outputs], opset, props)
             paths[name] = out / f"{name}.onnx"
             atomic_write_bytes(paths[name], data)
@@ -302,20 +332,26 @@ def export_onnx(model_or_path: Any, out_dir: str | os.PathLike, *, opset: int | 
         "output_range": list(cfg.output_range) if cfg.output_range is not None else None,
         "units": units,
         "preprocessing": prep.to_dict(),
-        "missing_values": ("NaN cells are read as missing (encoded as the column mean, not scored)"
-                           if cfg.missing else "inputs must be finite"),
+        "missing_values": (
+            "NaN cells are read as missing (encoded as the column mean, not scored)"
+            if cfg.missing
+            else "inputs must be finite"
+        ),
         # One name per input feature: a named table's encoded columns ("colour=red" one-hot).
         "columns": schema.feature_names() if schema is not None else columns,
-        "graphs": {name: {"file": paths[name].name, "inputs": spec[name][0], "outputs": spec[name][1],
-                          "what": spec[name][3]} for name in GRAPHS},
+        "graphs": {
+            name: {"file": paths[name].name, "inputs": spec[name][0], "outputs": spec[name][1], "what": spec[name][3]}
+            for name in GRAPHS
+        },
     }
     paths["metadata"] = out / METADATA
     atomic_write_text(paths["metadata"], json.dumps(meta, indent=1) + "\n")
     return paths
 
 
-def check_onnx(model_or_path: Any, paths: dict[str, Path], x: np.ndarray | None = None, seed: int = 0,
-               trust_code: Any = None) -> dict[str, float]:
+def check_onnx(
+    model_or_path: Any, paths: dict[str, Path], x: np.ndarray | None = None, seed: int = 0, trust_code: Any = None
+) -> dict[str, float]:
     """Run the exported graphs in ONNX Runtime and return the largest absolute
     difference to PyTorch's ``transform`` / ``inverse_transform`` /
     ``reconstruction_error`` for each graph (and the share of VQ indices that differ).

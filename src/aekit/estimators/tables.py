@@ -64,8 +64,9 @@ class TableMixin:
         check_is_fitted(self, "model_")
         table = _table_of(X)
         if table is None or getattr(self, "schema_", None) is None:
-            raise DataError("impute needs a table (pandas DataFrame or a Dataset read from CSV/Parquet) and a "
-                            "model fitted on one")
+            raise DataError(
+                "impute needs a table (pandas DataFrame or a Dataset read from CSV/Parquet) and a model fitted on one"
+            )
         if n_iter is None:
             n_iter = 1 if self.model_.config.corruption == "mask" else 3
         if isinstance(n_iter, bool) or not isinstance(n_iter, int) or n_iter < 1:
@@ -83,7 +84,8 @@ class TableMixin:
                 for start, size in groups:  # a missing category: all zeros in the input
                     given = xs[:, start : start + size].sum(1) > 0
                     filled[:, start : start + size] = torch.where(
-                        given[:, None], xs[:, start : start + size], recon[:, start : start + size])
+                        given[:, None], xs[:, start : start + size], recon[:, start : start + size]
+                    )
         decoded = self.schema_.decode(self.preprocessing_.inverse_transform(filled.numpy()))
         frame = self.schema_.check(frame, name=name)
         out = frame.copy()
@@ -100,8 +102,7 @@ class TableMixin:
         from aekit.data import TableSchema
 
         if self.input_shape is not None:
-            raise ConfigError(f"input_shape={self.input_shape!r} applies to arrays; a table's columns set its "
-                              "shape")
+            raise ConfigError(f"input_shape={self.input_shape!r} applies to arrays; a table's columns set its shape")
         self.schema_ = TableSchema.fit(frame, name=name)
         self.feature_names_in_ = np.asarray(self.schema_.names, dtype=object)
         return self._encode_table(frame, name)
@@ -116,12 +117,16 @@ class TableMixin:
         if groups is None:
             return {"missing": True}
         if loss != "ce" and self.loss is not None:
-            raise ConfigError(f"loss={self.loss!r}: this table has boolean or categorical columns "
-                              f"{[c.name for c in self.schema_.columns if c.kind != 'numeric']}, which need "
-                              "loss='ce' (cross-entropy on their one-hot groups); leave loss unset")
+            raise ConfigError(
+                f"loss={self.loss!r}: this table has boolean or categorical columns "
+                f"{[c.name for c in self.schema_.columns if c.kind != 'numeric']}, which need "
+                "loss='ce' (cross-entropy on their one-hot groups); leave loss unset"
+            )
         if self.categorical is not None and tuple(tuple(g) for g in self.categorical) != groups:
-            raise ConfigError(f"categorical={self.categorical!r} does not match the table's one-hot groups "
-                              f"{list(groups)}; leave categorical unset for tables")
+            raise ConfigError(
+                f"categorical={self.categorical!r} does not match the table's one-hot groups "
+                f"{list(groups)}; leave categorical unset for tables"
+            )
         return {"loss": "ce", "categorical": groups, "missing": True}
 
 
@@ -147,6 +152,5 @@ def _load_schema(data: dict, n_features: int, source: Path):
 
     schema = TableSchema.from_dict(data["table"], str(source))
     if schema.width != n_features:
-        raise ModelFileError(f"{source}: the table schema encodes {schema.width} features, the model "
-                             f"{n_features}")
+        raise ModelFileError(f"{source}: the table schema encodes {schema.width} features, the model {n_features}")
     return schema

@@ -26,8 +26,15 @@ from aekit.errors import AekitError, ConfigError, ModelFileError
 from aekit.estimators.autoencoder import AutoEncoder
 from aekit.explorer.session import RequestError, Session
 
-__all__ = ["DEFAULT_DATA", "DEFAULT_VARIANTS", "RequestError", "Session", "default_models", "export_page",
-           "open_session"]
+__all__ = [
+    "DEFAULT_DATA",
+    "DEFAULT_VARIANTS",
+    "RequestError",
+    "Session",
+    "default_models",
+    "export_page",
+    "open_session",
+]
 
 #: Data points (codes and samples) an exported page carries by default: enough for the scatter, and
 #: a few hundred kilobytes of 28x28 images.
@@ -39,9 +46,16 @@ DEFAULT_DATA = "builtin:shapes12"
 DEFAULT_VARIANTS = {"ae": "plain", "vae": "vae"}
 
 
-def default_models(*, data: str = DEFAULT_DATA, code_dim: int = 2, epochs: int = 30, batch_size: int = 128,
-                   seed: int = 0, cache: str | Path | None = None,
-                   log: Callable[[str], None] | None = None) -> tuple[dict[str, AutoEncoder], Dataset]:
+def default_models(
+    *,
+    data: str = DEFAULT_DATA,
+    code_dim: int = 2,
+    epochs: int = 30,
+    batch_size: int = 128,
+    seed: int = 0,
+    cache: str | Path | None = None,
+    log: Callable[[str], None] | None = None,
+) -> tuple[dict[str, AutoEncoder], Dataset]:
     """Train, or load from the cache, the default models: a plain autoencoder and a VAE.
 
     Each model is trained on the data set's training split and cached under
@@ -71,14 +85,22 @@ def default_models(*, data: str = DEFAULT_DATA, code_dim: int = 2, epochs: int =
     """
 
     from aekit._version import __version__
-    from aekit.data import cache_dir, load as load_data
+    from aekit.data import cache_dir
+    from aekit.data import load as load_data
 
     folder = Path(cache) if cache is not None else cache_dir() / "explorer"
     dataset = load_data(data)
     models = {}
     for name, variant in DEFAULT_VARIANTS.items():
-        settings = {"aekit": __version__, "data": data, "variant": variant, "code_dim": code_dim,
-                    "epochs": epochs, "batch_size": batch_size, "seed": seed}
+        settings = {
+            "aekit": __version__,
+            "data": data,
+            "variant": variant,
+            "code_dim": code_dim,
+            "epochs": epochs,
+            "batch_size": batch_size,
+            "seed": seed,
+        }
         key = hashlib.sha256(json.dumps(settings, sort_keys=True).encode()).hexdigest()[:12]
         path = folder / f"{name}-{key}"
         est = None
@@ -90,16 +112,23 @@ def default_models(*, data: str = DEFAULT_DATA, code_dim: int = 2, epochs: int =
                 _say(log, f"{name}: the cached model at {path} does not load ({exc}); training it again")
         if est is None:
             _say(log, f"{name}: training a {code_dim}-D {variant} model on {data} ({epochs} epochs) ...")
-            est = AutoEncoder(code_dim=code_dim, variant=variant, epochs=epochs, batch_size=batch_size,
-                              random_state=seed).fit(dataset.train())
+            est = AutoEncoder(
+                code_dim=code_dim, variant=variant, epochs=epochs, batch_size=batch_size, random_state=seed
+            ).fit(dataset.train())
             _save_atomically(est, path)
             _say(log, f"{name}: cached in {path}")
         models[name] = est
     return models, dataset
 
 
-def open_session(model: str | Path | None = None, *, data: str | None = None, seed: int = 0,
-                 log: Callable[[str], None] | None = None, trust_code: Any = None) -> Session:
+def open_session(
+    model: str | Path | None = None,
+    *,
+    data: str | None = None,
+    seed: int = 0,
+    log: Callable[[str], None] | None = None,
+    trust_code: Any = None,
+) -> Session:
     """The session ``aekit explore`` serves.
 
     Parameters
@@ -197,9 +226,18 @@ def export_page(session: Session, out_path: str | Path, *, max_points: int = EXP
     rows = np.asarray(points["indices"])
     x = np.ascontiguousarray(session.dataset.x[rows].reshape(len(rows), -1), dtype="<f4")
     meta["limits"]["max_points"] = limit
-    payload = {"format": "aekit.explorer", "version": 1, "meta": meta, "presets": session.presets(),
-               "models": specs, "points": {"indices": points["indices"], "labels": points["labels"],
-                                           "x": base64.b64encode(x.tobytes()).decode("ascii")}}
+    payload = {
+        "format": "aekit.explorer",
+        "version": 1,
+        "meta": meta,
+        "presets": session.presets(),
+        "models": specs,
+        "points": {
+            "indices": points["indices"],
+            "labels": points["labels"],
+            "x": base64.b64encode(x.tobytes()).decode("ascii"),
+        },
+    }
     html = (STATIC_DIR / "index.html").read_text(encoding="utf-8")
     return write_standalone_page(html, payload, out_path, extra_scripts=("decoder.js",))
 

@@ -44,12 +44,15 @@ MAX_BODY_BYTES = 4 * 1024 * 1024
 MAX_QUEUED_REPLIES = 64
 log = logging.getLogger("aekit.explorer")
 
-_CSP = ("default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; "
-        "base-uri 'none'; form-action 'none'; frame-ancestors 'none'")
+_CSP = (
+    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; "
+    "base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
+)
 
 
-def create_app(session: Session, *, allowed_hosts: Sequence[str] | None = None,
-               max_body_bytes: int = MAX_BODY_BYTES) -> Starlette:
+def create_app(
+    session: Session, *, allowed_hosts: Sequence[str] | None = None, max_body_bytes: int = MAX_BODY_BYTES
+) -> Starlette:
     """The ASGI application serving ``session``.
 
     Parameters
@@ -93,11 +96,12 @@ class _Api:
         self.session = session
         self.max_body_bytes = max_body_bytes
         self.allowed_hosts = None if allowed_hosts is None else {h.strip("[]").lower() for h in allowed_hosts}
-        self.assets = {name: name[name.rindex("."):] for name in static_names()}  # name -> suffix
+        self.assets = {name: name[name.rindex(".") :] for name in static_names()}  # name -> suffix
         self._spec: dict | None = None
 
-    def wrap(self, handler: Callable[[Request], Awaitable[Any]],
-             query: Sequence[str] = ()) -> Callable[[Request], Awaitable[Response]]:
+    def wrap(
+        self, handler: Callable[[Request], Awaitable[Any]], query: Sequence[str] = ()
+    ) -> Callable[[Request], Awaitable[Response]]:
         """Turn a handler's answer into JSON and its errors into 4xx JSON (5xx without details).
 
         ``query`` names the query parameters the handler reads; any other, or one
@@ -118,8 +122,10 @@ class _Api:
                 return _json({"error": str(exc)}, 400)
             except Exception:
                 log.exception("explorer: %s %s failed", request.method, request.url.path)
-                return _json({"error": f"internal error while answering {request.url.path}; "
-                                       "the server's log has the details"}, 500)
+                return _json(
+                    {"error": f"internal error while answering {request.url.path}; the server's log has the details"},
+                    500,
+                )
 
         return endpoint
 
@@ -127,8 +133,9 @@ class _Api:
         from importlib.resources import files
 
         html = (files("aekit.explorer") / "static" / "index.html").read_bytes()
-        return Response(html, media_type="text/html; charset=utf-8",
-                        headers={"Content-Security-Policy": _CSP, **_API_HEADERS})
+        return Response(
+            html, media_type="text/html; charset=utf-8", headers={"Content-Security-Policy": _CSP, **_API_HEADERS}
+        )
 
     async def asset(self, request: Request) -> Response:
         """A script or style sheet of the page, by name: never a path built from what the client sent."""
@@ -138,8 +145,11 @@ class _Api:
         if name not in self.assets:
             return _json({"error": f"no asset {name!r}; the page's assets are: {', '.join(self.assets)}"}, 404)
         body = (files("aekit.explorer") / "static" / name).read_bytes()  # a name from the package's own list
-        return Response(body, media_type=STATIC_TYPES[self.assets[name]],
-                        headers={"Cache-Control": "no-cache", "X-Content-Type-Options": "nosniff"})
+        return Response(
+            body,
+            media_type=STATIC_TYPES[self.assets[name]],
+            headers={"Cache-Control": "no-cache", "X-Content-Type-Options": "nosniff"},
+        )
 
     async def openapi(self, request: Request) -> Any:
         if self._spec is None:
@@ -217,8 +227,10 @@ class _Api:
                     msg = {"type": "error", "error": "internal error while reading the message"}
                 if msg is not None and msg["type"] == "error":
                     if len(state.replies) >= MAX_QUEUED_REPLIES:
-                        log.warning("explorer: closing a drag socket that sent %d bad messages without "
-                                    "reading the replies", len(state.replies) + 1)
+                        log.warning(
+                            "explorer: closing a drag socket that sent %d bad messages without reading the replies",
+                            len(state.replies) + 1,
+                        )
                         state.refused = True
                         return
                     state.replies.append(msg)
@@ -257,15 +269,20 @@ class _Api:
         except Exception:
             log.exception("explorer: decoding a drag failed")
             return {"type": "error", "seq": msg.get("seq", 0), "error": "internal error while decoding"}
-        return {"type": "decoded", "seq": msg.get("seq", 0), "model": msg["model"], "z": out["codes"][0],
-                "image": out["images"][0], "error": None if out["errors"] is None else out["errors"][0]}
+        return {
+            "type": "decoded",
+            "seq": msg.get("seq", 0),
+            "model": msg["model"],
+            "z": out["codes"][0],
+            "image": out["images"][0],
+            "error": None if out["errors"] is None else out["errors"][0],
+        }
 
     async def _body(self, request: Request, required: Sequence[str], optional: Sequence[str] = ()) -> dict:
         """The request's JSON object, read up to the size limit, with exactly the named keys."""
         kind = request.headers.get("content-type", "")
         if kind.split(";")[0].strip().lower() != "application/json":
-            raise RequestError(f"the body must be sent as Content-Type: application/json, got {kind or 'none'!r}",
-                               415)
+            raise RequestError(f"the body must be sent as Content-Type: application/json, got {kind or 'none'!r}", 415)
         declared = request.headers.get("content-length")
         if declared is not None and declared.isdigit() and int(declared) > self.max_body_bytes:
             raise RequestError(f"request body of {declared} bytes is over the {self.max_body_bytes}-byte limit", 413)
@@ -301,5 +318,10 @@ def _drag_reply(reply: dict) -> str:
     try:
         return json.dumps(reply, allow_nan=False)
     except ValueError:  # NaN is not JSON: the page could not parse the reply
-        return json.dumps({"type": "error", "seq": reply.get("seq", 0),
-                           "error": "the model returned non-finite numbers for this position"})
+        return json.dumps(
+            {
+                "type": "error",
+                "seq": reply.get("seq", 0),
+                "error": "the model returned non-finite numbers for this position",
+            }
+        )

@@ -115,8 +115,10 @@ def decoder_spec(est) -> dict[str, Any]:
     elif isinstance(decoder, MLPDecoder):
         network = _network(decoder)
     else:
-        raise ConfigError(f"decoder {type(decoder).__name__} of arch={config.arch!r} cannot be mirrored in "
-                          "JavaScript; supported: MLPDecoder and TiedMLPDecoder")
+        raise ConfigError(
+            f"decoder {type(decoder).__name__} of arch={config.arch!r} cannot be mirrored in "
+            "JavaScript; supported: MLPDecoder and TiedMLPDecoder"
+        )
     to_data = _TO_DATA.get(type(model.recon_loss))
     if to_data is None:
         raise ConfigError(f"loss={config.loss!r} cannot be mirrored in JavaScript; supported: mse, bce")
@@ -160,15 +162,22 @@ def encoder_spec(est) -> dict[str, Any]:
     """
     model = _check_supported(est)
     if not isinstance(model.encoder, MLPEncoder):
-        raise ConfigError(f"encoder {type(model.encoder).__name__} cannot be mirrored in JavaScript; "
-                          "supported: MLPEncoder")
+        raise ConfigError(
+            f"encoder {type(model.encoder).__name__} cannot be mirrored in JavaScript; supported: MLPEncoder"
+        )
     describe = _BOTTLENECK_MIRRORS.get(type(model.bottleneck))
     if describe is None:
-        raise ConfigError(f"bottleneck={model.config.bottleneck!r} ({type(model.bottleneck).__name__}) cannot be "
-                          "mirrored in JavaScript; supported: deterministic, gaussian, vq")
+        raise ConfigError(
+            f"bottleneck={model.config.bottleneck!r} ({type(model.bottleneck).__name__}) cannot be "
+            "mirrored in JavaScript; supported: deterministic, gaussian, vq"
+        )
     described = describe(model.bottleneck)
-    return {**_header(est, "aekit.encoder"), **_network(model.encoder), "preprocessing": _preprocessing(est),
-            "bottleneck": described}
+    return {
+        **_header(est, "aekit.encoder"),
+        **_network(model.encoder),
+        "preprocessing": _preprocessing(est),
+        "bottleneck": described,
+    }
 
 
 def model_spec(est) -> dict[str, Any]:
@@ -182,8 +191,12 @@ def model_spec(est) -> dict[str, Any]:
     >>> spec["format"], spec["decoder"]["tied"], [layer["transpose"] for layer in spec["decoder"]["mlp"]]
     ('aekit.model', True, [True, True])
     """
-    return {"format": "aekit.model", "version": SPEC_VERSION, "decoder": decoder_spec(est),
-            "encoder": encoder_spec(est)}
+    return {
+        "format": "aekit.model",
+        "version": SPEC_VERSION,
+        "decoder": decoder_spec(est),
+        "encoder": encoder_spec(est),
+    }
 
 
 # -- helpers ---------------------------------------------------------------------------
@@ -194,13 +207,17 @@ def _check_supported(est):
     if not (isinstance(model.encoder, MLPEncoder) and isinstance(model.decoder, (MLPDecoder, TiedMLPDecoder))):
         own = own_networks(model.config)
         if own:
-            raise ConfigError(f"your own {' and '.join(f'{k}={v!r}' for k, v in own.items())} cannot be mirrored "
-                              "in JavaScript for a standalone page; explore the model with the server "
-                              "(aekit explore MODEL --trust-code MODULE) instead")
+            raise ConfigError(
+                f"your own {' and '.join(f'{k}={v!r}' for k, v in own.items())} cannot be mirrored "
+                "in JavaScript for a standalone page; explore the model with the server "
+                "(aekit explore MODEL --trust-code MODULE) instead"
+            )
         arch = model.config.arch
-        raise ConfigError(f"arch={arch!r} cannot be mirrored in JavaScript for a standalone page; supported: "
-                          f"{', '.join(SUPPORTED_ARCHS)} (tied or not); explore a {arch} model with the server "
-                          "(aekit explore MODEL) instead")
+        raise ConfigError(
+            f"arch={arch!r} cannot be mirrored in JavaScript for a standalone page; supported: "
+            f"{', '.join(SUPPORTED_ARCHS)} (tied or not); explore a {arch} model with the server "
+            "(aekit explore MODEL) instead"
+        )
     return model
 
 
@@ -209,16 +226,27 @@ def _check_supported(est):
 _BOTTLENECK_MIRRORS: dict[type, Callable[[Any], dict[str, Any]]] = {
     DeterministicBottleneck: lambda b: {"kind": "deterministic"},
     GaussianBottleneck: lambda b: {"kind": "gaussian", "logvar_range": list(LOGVAR_RANGE)},
-    VQBottleneck: lambda b: {"kind": "vq", "token_dim": b.token_dim, "n_tokens": b.n_tokens,
-                             "codebook_size": b.codebook_size, "codebook": _b64(b.codebook)},
+    VQBottleneck: lambda b: {
+        "kind": "vq",
+        "token_dim": b.token_dim,
+        "n_tokens": b.n_tokens,
+        "codebook_size": b.codebook_size,
+        "codebook": _b64(b.codebook),
+    },
 }
 
 
 def _header(est, format_name: str) -> dict[str, Any]:
     config = est.model_.config
-    return {"format": format_name, "version": SPEC_VERSION, "arch": config.arch,
-            "kind": getattr(est, "kind_", None), "code_dim": int(config.code_dim),
-            "input_shape": [int(s) for s in est.input_shape_], "n_features": int(config.n_features)}
+    return {
+        "format": format_name,
+        "version": SPEC_VERSION,
+        "arch": config.arch,
+        "kind": getattr(est, "kind_", None),
+        "code_dim": int(config.code_dim),
+        "input_shape": [int(s) for s in est.input_shape_],
+        "n_features": int(config.n_features),
+    }
 
 
 def _b64(values: torch.Tensor | np.ndarray) -> str:
@@ -244,17 +272,20 @@ def _activation(module: nn.Module | None) -> dict[str, Any] | None:
         if type(module) is cls:
             params = _ACTIVATION_PARAMS.get(name)
             return {"name": name, **(params(module) if params else {})}
-    raise ConfigError(f"activation {type(module).__name__} cannot be mirrored in JavaScript; supported: "
-                      f"{', '.join(ACTIVATIONS)}")
+    raise ConfigError(
+        f"activation {type(module).__name__} cannot be mirrored in JavaScript; supported: {', '.join(ACTIVATIONS)}"
+    )
 
 
 def _network(net: MLPEncoder | MLPDecoder) -> dict[str, Any]:
     """``linear(x) + mlp(x)`` of an untied encoder or decoder (aekit.nn.mlp._LinearPlusMLP)."""
     linears = [m for m in net.mlp if isinstance(m, nn.Linear)]
     acts = [m for m in net.mlp if not isinstance(m, nn.Linear)]
-    return {"mlp": [_layer(m.weight, m.bias) for m in linears],
-            "linear": _layer(net.linear.weight, net.linear.bias) if net.linear is not None else None,
-            "activation": _activation(acts[0] if acts else None)}
+    return {
+        "mlp": [_layer(m.weight, m.bias) for m in linears],
+        "linear": _layer(net.linear.weight, net.linear.bias) if net.linear is not None else None,
+        "activation": _activation(acts[0] if acts else None),
+    }
 
 
 def _tied_network(decoder: TiedMLPDecoder) -> dict[str, Any]:
@@ -264,8 +295,11 @@ def _tied_network(decoder: TiedMLPDecoder) -> dict[str, Any]:
     linear = None
     if encoder.linear is not None:
         linear = _layer(encoder.linear.weight, decoder.linear_bias, transpose=True)
-    return {"mlp": [_layer(m.weight, b, transpose=True) for m, b in zip(layers, decoder.biases)],
-            "linear": linear, "activation": _activation(decoder.act if len(layers) > 1 else None)}
+    return {
+        "mlp": [_layer(m.weight, b, transpose=True) for m, b in zip(layers, decoder.biases)],
+        "linear": linear,
+        "activation": _activation(decoder.act if len(layers) > 1 else None),
+    }
 
 
 def _preprocessing(est) -> dict[str, Any] | None:

@@ -25,7 +25,7 @@ STATIC_TYPES = {".js": "text/javascript; charset=utf-8", ".css": "text/css; char
 _ERROR_JSON = {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}
 _WHY = {
     400: "A malformed request: not JSON, a missing or unknown field or query parameter, a value of the "
-         "wrong type or out of range, or a Host header the server does not answer to.",
+    "wrong type or out of range, or a Host header the server does not answer to.",
     404: "An unknown model name.",
     413: "A body over the size limit, more codes than max_decode, or a grid over the value limit.",
     415: "A body that is not sent as application/json.",
@@ -75,102 +75,211 @@ def build_spec(session: Session, max_body_bytes: int) -> dict[str, Any]:
     def grid_dims(code_dim: int) -> dict[str, Any]:
         if code_dim == 1:  # the page's default [0, 1] is accepted for a 1-D code too
             return {"enum": [[0], [0, 1]], "default": [0, 1]}
-        return {"type": "array", "items": {"type": "integer", "minimum": 0, "maximum": code_dim - 1},
-                "minItems": 2, "maxItems": 2, "uniqueItems": True, "default": [0, 1],
-                "description": "The code dimensions along x and y."}
+        return {
+            "type": "array",
+            "items": {"type": "integer", "minimum": 0, "maximum": code_dim - 1},
+            "minItems": 2,
+            "maxItems": 2,
+            "uniqueItems": True,
+            "default": [0, 1],
+            "description": "The code dimensions along x and y.",
+        }
 
     encode = per_model(lambda d, model: ({"model": model, "x": x}, ["model", "x"]))
-    decode = per_model(lambda d, model: ({
-        "model": model,
-        "codes": {"type": "array", "items": code(d), "minItems": 1, "maxItems": limits["max_decode"]},
-        "x": {**x, "type": ["array", "null"], "description": "Measure each decoded sample's error against it."},
-    }, ["model", "codes"]))
-    grid = per_model(lambda d, model: ({
-        "model": model,
-        "n": {"type": "integer", "minimum": 2, "maximum": max_n, "default": 10, "description": "Grid side."},
-        "dims": grid_dims(d),
-        "base": {**code(d), "type": ["array", "null"], "description": "Values of the other dimensions."},
-    }, ["model"]))
+    decode = per_model(
+        lambda d, model: (
+            {
+                "model": model,
+                "codes": {"type": "array", "items": code(d), "minItems": 1, "maxItems": limits["max_decode"]},
+                "x": {**x, "type": ["array", "null"], "description": "Measure each decoded sample's error against it."},
+            },
+            ["model", "codes"],
+        )
+    )
+    grid = per_model(
+        lambda d, model: (
+            {
+                "model": model,
+                "n": {"type": "integer", "minimum": 2, "maximum": max_n, "default": 10, "description": "Grid side."},
+                "dims": grid_dims(d),
+                "base": {**code(d), "type": ["array", "null"], "description": "Values of the other dimensions."},
+            },
+            ["model"],
+        )
+    )
 
     vector = {"type": "array", "items": {"type": "number"}, "minItems": dims[0], "maxItems": dims[-1]}
     sample_x = {"type": "array", "items": {"type": "number"}, "minItems": n_features, "maxItems": n_features}
     label = {"type": ["integer", "null"]}
     schemas = {
         "Error": _object({"error": {"type": "string", "minLength": 1}}, ["error"], closed=False),
-        "Meta": _object({
-            "aekit_version": {"type": "string"},
-            "dataset": _object({"name": {"type": "string"}, "kind": {"type": "string"},
-                                "n": {"type": "integer", "minimum": 1},
-                                "sample_shape": {"type": "array", "items": {"type": "integer", "minimum": 1}},
-                                "n_features": {"const": n_features},
-                                "label_names": {"type": ["array", "null"], "items": {"type": "string"}},
-                                "value_range": _pair()}, closed=False),
-            "models": {"type": "array", "minItems": 1, "items": _object({
-                "name": names, "variant": {"type": "string"}, "bottleneck": {"type": "string"},
-                "stochastic": {"type": "boolean"}, "code_dim": {"enum": dims},
-                "input_shape": {"type": "array", "items": {"type": "integer", "minimum": 1}},
-                "latent_range": {"type": "array", "items": _pair()}}, closed=False)},
-            "limits": _object({key: {"type": "number"} for key in limits}, closed=False),
-        }, closed=False),
-        "Presets": {"type": "array", "items": _object({"name": {"type": "string"}, "label": label,
-                                                        "x": sample_x}, closed=False)},
-        "Sample": _object({"index": {"type": "integer", "minimum": 0}, "label": label,
-                           "label_name": {"type": ["string", "null"]}, "x": sample_x}, closed=False),
-        "Codes": _object({"codes": {"type": "array", "items": vector},
-                          "indices": {"type": "array", "items": {"type": "integer", "minimum": 0}},
-                          "labels": {"type": ["array", "null"], "items": {"type": "integer"}}}, closed=False),
-        "Encoded": _object({"mean": vector, "logvar": {**vector, "type": ["array", "null"]},
-                            "reconstruction": sample_x, "error": {"type": "number", "minimum": 0},
-                            "terms": {"type": "object", "additionalProperties": {"type": "number"}}},
-                           closed=False),
-        "Decoded": _object({"codes": {"type": "array", "items": vector, "minItems": 1},
-                            "images": {"type": "array", "items": sample_x, "minItems": 1},
-                            "errors": {"type": ["array", "null"], "items": {"type": "number", "minimum": 0}}},
-                           closed=False),
-        "Grid": _object({"n": {"type": "integer"}, "dims": {"type": "array", "items": {"type": "integer"}},
-                         "xs": {"type": "array", "items": {"type": "number"}},
-                         "ys": {"type": ["array", "null"], "items": {"type": "number"}},
-                         "images": {"type": "array", "items": sample_x}}, closed=False),
+        "Meta": _object(
+            {
+                "aekit_version": {"type": "string"},
+                "dataset": _object(
+                    {
+                        "name": {"type": "string"},
+                        "kind": {"type": "string"},
+                        "n": {"type": "integer", "minimum": 1},
+                        "sample_shape": {"type": "array", "items": {"type": "integer", "minimum": 1}},
+                        "n_features": {"const": n_features},
+                        "label_names": {"type": ["array", "null"], "items": {"type": "string"}},
+                        "value_range": _pair(),
+                    },
+                    closed=False,
+                ),
+                "models": {
+                    "type": "array",
+                    "minItems": 1,
+                    "items": _object(
+                        {
+                            "name": names,
+                            "variant": {"type": "string"},
+                            "bottleneck": {"type": "string"},
+                            "stochastic": {"type": "boolean"},
+                            "code_dim": {"enum": dims},
+                            "input_shape": {"type": "array", "items": {"type": "integer", "minimum": 1}},
+                            "latent_range": {"type": "array", "items": _pair()},
+                        },
+                        closed=False,
+                    ),
+                },
+                "limits": _object({key: {"type": "number"} for key in limits}, closed=False),
+            },
+            closed=False,
+        ),
+        "Presets": {
+            "type": "array",
+            "items": _object({"name": {"type": "string"}, "label": label, "x": sample_x}, closed=False),
+        },
+        "Sample": _object(
+            {
+                "index": {"type": "integer", "minimum": 0},
+                "label": label,
+                "label_name": {"type": ["string", "null"]},
+                "x": sample_x,
+            },
+            closed=False,
+        ),
+        "Codes": _object(
+            {
+                "codes": {"type": "array", "items": vector},
+                "indices": {"type": "array", "items": {"type": "integer", "minimum": 0}},
+                "labels": {"type": ["array", "null"], "items": {"type": "integer"}},
+            },
+            closed=False,
+        ),
+        "Encoded": _object(
+            {
+                "mean": vector,
+                "logvar": {**vector, "type": ["array", "null"]},
+                "reconstruction": sample_x,
+                "error": {"type": "number", "minimum": 0},
+                "terms": {"type": "object", "additionalProperties": {"type": "number"}},
+            },
+            closed=False,
+        ),
+        "Decoded": _object(
+            {
+                "codes": {"type": "array", "items": vector, "minItems": 1},
+                "images": {"type": "array", "items": sample_x, "minItems": 1},
+                "errors": {"type": ["array", "null"], "items": {"type": "number", "minimum": 0}},
+            },
+            closed=False,
+        ),
+        "Grid": _object(
+            {
+                "n": {"type": "integer"},
+                "dims": {"type": "array", "items": {"type": "integer"}},
+                "xs": {"type": "array", "items": {"type": "number"}},
+                "ys": {"type": ["array", "null"], "items": {"type": "number"}},
+                "images": {"type": "array", "items": sample_x},
+            },
+            closed=False,
+        ),
     }
     query_model = {"name": "model", "in": "query", "required": True, "schema": names}
     paths = {
-        "/": {"get": {"operationId": "page", "summary": "The explorer page (HTML, strict CSP).",
-                      "responses": {"200": {"description": "The page.",
-                                            "content": {"text/html": {"schema": {"type": "string"}}}},
-                                    **_errors(400)}}},
-        "/static/{name}": {"get": {
-            "operationId": "asset", "summary": "One of the page's scripts or style sheets, by name.",
-            "parameters": [{"name": "name", "in": "path", "required": True,
-                            "schema": {"type": "string", "enum": static_names()}}],
-            "responses": {"200": {"description": "The file.",
-                                  "content": {t.split(";")[0]: {"schema": {"type": "string"}}
-                                              for t in STATIC_TYPES.values()}},
-                          **_errors(400), "404": {"description": "Not one of the page's assets.",
-                                                  "content": _ERROR_JSON}}}},
+        "/": {
+            "get": {
+                "operationId": "page",
+                "summary": "The explorer page (HTML, strict CSP).",
+                "responses": {
+                    "200": {"description": "The page.", "content": {"text/html": {"schema": {"type": "string"}}}},
+                    **_errors(400),
+                },
+            }
+        },
+        "/static/{name}": {
+            "get": {
+                "operationId": "asset",
+                "summary": "One of the page's scripts or style sheets, by name.",
+                "parameters": [
+                    {
+                        "name": "name",
+                        "in": "path",
+                        "required": True,
+                        "schema": {"type": "string", "enum": static_names()},
+                    }
+                ],
+                "responses": {
+                    "200": {
+                        "description": "The file.",
+                        "content": {t.split(";")[0]: {"schema": {"type": "string"}} for t in STATIC_TYPES.values()},
+                    },
+                    **_errors(400),
+                    "404": {"description": "Not one of the page's assets.", "content": _ERROR_JSON},
+                },
+            }
+        },
         "/openapi.json": _get("openapi", "This document.", {"type": "object", "required": ["openapi", "paths"]}),
-        "/api/meta": _get("meta", "Data set, models (code_dim, latent range) and limits.",
-                          {"$ref": "#/components/schemas/Meta"}),
+        "/api/meta": _get(
+            "meta", "Data set, models (code_dim, latent range) and limits.", {"$ref": "#/components/schemas/Meta"}
+        ),
         "/api/presets": _get("presets", "The preset inputs.", {"$ref": "#/components/schemas/Presets"}),
-        "/api/sample": _get("sample", "One sample of the data set.", {"$ref": "#/components/schemas/Sample"},
-                            [{"name": "index", "in": "query", "required": True,
-                              "schema": {"type": "integer", "minimum": 0, "maximum": ds["n"] - 1}}]),
-        "/api/codes": _get("codes", "Codes, row indices and labels of a bounded, seeded subsample.",
-                           {"$ref": "#/components/schemas/Codes"},
-                           [query_model, {"name": "limit", "in": "query", "required": False,
-                                          "schema": {"type": "integer", "minimum": 1,
-                                                     "maximum": limits["max_points"]}}], (404,)),
+        "/api/sample": _get(
+            "sample",
+            "One sample of the data set.",
+            {"$ref": "#/components/schemas/Sample"},
+            [
+                {
+                    "name": "index",
+                    "in": "query",
+                    "required": True,
+                    "schema": {"type": "integer", "minimum": 0, "maximum": ds["n"] - 1},
+                }
+            ],
+        ),
+        "/api/codes": _get(
+            "codes",
+            "Codes, row indices and labels of a bounded, seeded subsample.",
+            {"$ref": "#/components/schemas/Codes"},
+            [
+                query_model,
+                {
+                    "name": "limit",
+                    "in": "query",
+                    "required": False,
+                    "schema": {"type": "integer", "minimum": 1, "maximum": limits["max_points"]},
+                },
+            ],
+            (404,),
+        ),
         "/api/encode": _post("encode", "Encode one input and reconstruct it.", encode, "Encoded"),
         "/api/decode": _post("decode", f"Decode 1 to {limits['max_decode']} codes.", decode, "Decoded"),
         "/api/grid": _post("grid", "The decoded n x n manifold over the latent range.", grid, "Grid"),
     }
     return {
         "openapi": "3.1.0",
-        "info": {"title": "aekit explorer", "version": __version__,
-                 "description": "The explorer's HTTP API, exact for the session served. Every error is JSON "
-                                "`{\"error\": message}`, never a stack trace. Request bodies are JSON "
-                                f"objects of at most {max_body_bytes} bytes with no unknown fields; query "
-                                "parameters are the documented ones, each at most once. The drag WebSocket "
-                                "`/ws/drag` is described in aekit.explorer.server."},
+        "info": {
+            "title": "aekit explorer",
+            "version": __version__,
+            "description": "The explorer's HTTP API, exact for the session served. Every error is JSON "
+            '`{"error": message}`, never a stack trace. Request bodies are JSON '
+            f"objects of at most {max_body_bytes} bytes with no unknown fields; query "
+            "parameters are the documented ones, each at most once. The drag WebSocket "
+            "`/ws/drag` is described in aekit.explorer.server.",
+        },
         "paths": paths,
         "components": {"schemas": schemas},
     }
@@ -186,8 +295,13 @@ def static_names() -> list[str]:
 
 # -- schema pieces --------------------------------------------------------------------------
 def _numbers(n: int, low: float, high: float, description: str) -> dict[str, Any]:
-    return {"type": "array", "items": {"type": "number", "minimum": low, "maximum": high},
-            "minItems": n, "maxItems": n, "description": description}
+    return {
+        "type": "array",
+        "items": {"type": "number", "minimum": low, "maximum": high},
+        "minItems": n,
+        "maxItems": n,
+        "description": description,
+    }
 
 
 def _pair() -> dict[str, Any]:
@@ -208,16 +322,34 @@ def _errors(*statuses: int) -> dict[str, Any]:
     return {str(s): {"description": _WHY[s], "content": _ERROR_JSON} for s in statuses}
 
 
-def _get(name: str, summary: str, schema: dict[str, Any], parameters: list | None = None,
-         errors: tuple[int, ...] = ()) -> dict[str, Any]:
-    return {"get": {"operationId": name, "summary": summary, "parameters": parameters or [],
-                    "responses": {"200": {"description": "OK", "content": {"application/json": {"schema": schema}}},
-                                  **_errors(400, *errors, 500)}}}
+def _get(
+    name: str, summary: str, schema: dict[str, Any], parameters: list | None = None, errors: tuple[int, ...] = ()
+) -> dict[str, Any]:
+    return {
+        "get": {
+            "operationId": name,
+            "summary": summary,
+            "parameters": parameters or [],
+            "responses": {
+                "200": {"description": "OK", "content": {"application/json": {"schema": schema}}},
+                **_errors(400, *errors, 500),
+            },
+        }
+    }
 
 
 def _post(name: str, summary: str, body: dict[str, Any], answer: str) -> dict[str, Any]:
-    return {"post": {"operationId": name, "summary": summary,
-                     "requestBody": {"required": True, "content": {"application/json": {"schema": body}}},
-                     "responses": {"200": {"description": "OK", "content": {"application/json": {
-                         "schema": {"$ref": f"#/components/schemas/{answer}"}}}},
-                         **_errors(400, 404, 413, 415, 422, 500)}}}
+    return {
+        "post": {
+            "operationId": name,
+            "summary": summary,
+            "requestBody": {"required": True, "content": {"application/json": {"schema": body}}},
+            "responses": {
+                "200": {
+                    "description": "OK",
+                    "content": {"application/json": {"schema": {"$ref": f"#/components/schemas/{answer}"}}},
+                },
+                **_errors(400, 404, 413, 415, 422, 500),
+            },
+        }
+    }

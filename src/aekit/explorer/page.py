@@ -24,15 +24,23 @@ _LINK = re.compile(r"<link\b[^>]*>", re.I)
 _DATA_ELEMENT = re.compile(r"<script\b[^>]*\bid\s*=\s*['\"]?aekit-data['\"]?[^>]*>.*?</script\s*>", re.I | re.S)
 _ATTR = re.compile(r"([\w:-]+)\s*=\s*(?:\"([^\"]*)\"|'([^']*)'|([^\s>]+))")
 # Tags whose src/href/data attribute the browser would fetch on load.
-_FETCHING = re.compile(r"<(?:img|iframe|source|audio|video|embed|object|input|track|script|link)\b[^>]*?"
-                       r"\b(?:src|href|data|srcset|poster)\s*=\s*(?:\"([^\"]*)\"|'([^']*)'|([^\s>]+))", re.I)
+_FETCHING = re.compile(
+    r"<(?:img|iframe|source|audio|video|embed|object|input|track|script|link)\b[^>]*?"
+    r"\b(?:src|href|data|srcset|poster)\s*=\s*(?:\"([^\"]*)\"|'([^']*)'|([^\s>]+))",
+    re.I,
+)
 _INLINE_BODY = re.compile(r"(<(script|style)\b[^>]*>).*?(</\2\s*>)", re.I | re.S)
 _CSS_URL = re.compile(r"(?:url\(\s*['\"]?|@import\s+['\"])(?!data:|#)([^'\")\s]+)", re.I)
 
 
-def write_standalone_page(html_template: str, spec: Mapping[str, Any], out_path: str | os.PathLike, *,
-                          assets: Mapping[str, str] | None = None,
-                          extra_scripts: Sequence[str] = ("decoder.js",)) -> Path:
+def write_standalone_page(
+    html_template: str,
+    spec: Mapping[str, Any],
+    out_path: str | os.PathLike,
+    *,
+    assets: Mapping[str, str] | None = None,
+    extra_scripts: Sequence[str] = ("decoder.js",),
+) -> Path:
     """Write one self-contained HTML file: scripts, styles and a JSON payload inlined.
 
     Every ``<script src=...></script>`` becomes an inline ``<script>`` with that
@@ -85,6 +93,7 @@ def write_standalone_page(html_template: str, spec: Mapping[str, Any], out_path:
     >>> "src=" in text, "href=" in text
     (False, False)
     """
+
     def read(ref: str) -> str:
         name = _file_name(ref)
         for key in (ref, name):
@@ -93,8 +102,10 @@ def write_standalone_page(html_template: str, spec: Mapping[str, Any], out_path:
         path = STATIC_DIR / name
         if name and path.is_file():
             return path.read_text(encoding="utf-8")
-        raise ConfigError(f"the page refers to {ref!r}, which is neither in assets "
-                          f"({', '.join(sorted(assets or {})) or 'none given'}) nor a file in {STATIC_DIR}")
+        raise ConfigError(
+            f"the page refers to {ref!r}, which is neither in assets "
+            f"({', '.join(sorted(assets or {})) or 'none given'}) nor a file in {STATIC_DIR}"
+        )
 
     _check_no_fetches(html_template)
     referenced: set[str] = set()
@@ -157,14 +168,18 @@ def _check_no_fetches(html: str) -> None:
         attrs = _attrs(tag)
         href = attrs.get("href", "")
         if href and not href.startswith("data:") and "stylesheet" not in attrs.get("rel", "").lower().split():
-            raise ConfigError(f"the page links {href!r} (rel={attrs.get('rel')!r}), which a file:// page would "
-                              "fetch; only stylesheets and scripts can be inlined")
+            raise ConfigError(
+                f"the page links {href!r} (rel={attrs.get('rel')!r}), which a file:// page would "
+                "fetch; only stylesheets and scripts can be inlined"
+            )
     markup = _LINK.sub("", _SCRIPT_SRC.sub("", markup))
     for found in _FETCHING.finditer(markup):
         url = next(g for g in found.groups() if g is not None)
         if not url.startswith(("data:", "#")):
-            raise ConfigError(f"the page refers to {url!r} in {found.group(0)[:60]!r}, which it would fetch; "
-                              "a standalone page makes no requests")
+            raise ConfigError(
+                f"the page refers to {url!r} in {found.group(0)[:60]!r}, which it would fetch; "
+                "a standalone page makes no requests"
+            )
     for style in re.findall(r"<style\b[^>]*>(.*?)</style\s*>", html, flags=re.I | re.S):
         _check_css(style, "<style>")
 
@@ -172,8 +187,9 @@ def _check_no_fetches(html: str) -> None:
 def _check_css(css: str, where: str) -> None:
     found = _CSS_URL.search(css)
     if found is not None:
-        raise ConfigError(f"stylesheet {where!r} refers to {found.group(1)!r}, which the page would fetch; "
-                          "use a data: URL")
+        raise ConfigError(
+            f"stylesheet {where!r} refers to {found.group(1)!r}, which the page would fetch; use a data: URL"
+        )
 
 
 def _attrs(tag: str) -> dict[str, str]:
@@ -199,4 +215,4 @@ def _insert_before(html: str, pattern: re.Pattern, text: str) -> str:
     found = pattern.search(html)
     if found is None:
         return html + text
-    return html[: found.start()] + text + html[found.start():]
+    return html[: found.start()] + text + html[found.start() :]

@@ -38,9 +38,12 @@ def check_dims(dims: Any, code_dim: int) -> tuple[int, ...]:
     want = 1 if code_dim == 1 else 2
     if code_dim == 1 and isinstance(dims, (list, tuple)) and list(dims) == [0, 1]:
         dims = [0]
-    if (not isinstance(dims, (list, tuple)) or len(dims) != want
-            or any(isinstance(d, bool) or not isinstance(d, int) or not 0 <= d < code_dim for d in dims)
-            or len(set(dims)) != len(dims)):
+    if (
+        not isinstance(dims, (list, tuple))
+        or len(dims) != want
+        or any(isinstance(d, bool) or not isinstance(d, int) or not 0 <= d < code_dim for d in dims)
+        or len(set(dims)) != len(dims)
+    ):
         raise RequestError(f"dims={dims!r} must be {want} distinct integers in [0, {code_dim - 1}]")
     return tuple(dims)
 
@@ -51,8 +54,9 @@ def number_list(value: Any, name: str, length: int) -> np.ndarray:
     A real-valued numpy array (an input validated before, kept by the server) is
     checked the same way, without a Python loop.
     """
-    if isinstance(value, np.ndarray) and (np.issubdtype(value.dtype, np.floating)
-                                          or np.issubdtype(value.dtype, np.integer)):
+    if isinstance(value, np.ndarray) and (
+        np.issubdtype(value.dtype, np.floating) or np.issubdtype(value.dtype, np.integer)
+    ):
         if value.size != length:
             raise RequestError(f"{name} must hold {length} numbers, got {value.size}")
         return finite(value.astype(np.float64).ravel(), value.ravel(), name)

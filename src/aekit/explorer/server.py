@@ -96,9 +96,16 @@ def _config(session: Session, host: str, max_body_bytes: int):
 
     hosts = list(LOOPBACK_HOSTS) if is_loopback(host) else None
     app = create_app(session, allowed_hosts=hosts, max_body_bytes=max_body_bytes)
-    return uvicorn.Config(app, log_level="warning", lifespan="off", ws="websockets-sansio",
-                          ws_max_size=max_body_bytes, ws_per_message_deflate=False,
-                          limit_concurrency=MAX_CONNECTIONS, server_header=False)
+    return uvicorn.Config(
+        app,
+        log_level="warning",
+        lifespan="off",
+        ws="websockets-sansio",
+        ws_max_size=max_body_bytes,
+        ws_per_message_deflate=False,
+        limit_concurrency=MAX_CONNECTIONS,
+        server_header=False,
+    )
 
 
 def _bind(host: str, port: int) -> socket.socket:
@@ -122,8 +129,15 @@ def _url(sock: socket.socket, host: str) -> str:
     return f"http://[{shown.strip('[]')}]:{port}/" if ":" in shown else f"http://{shown}:{port}/"
 
 
-def serve(session: Session, *, host: str = "127.0.0.1", port: int = 0, threads: int = 1,
-          echo: Callable[[str], None] = print, max_body_bytes: int = MAX_BODY_BYTES) -> None:
+def serve(
+    session: Session,
+    *,
+    host: str = "127.0.0.1",
+    port: int = 0,
+    threads: int = 1,
+    echo: Callable[[str], None] = print,
+    max_body_bytes: int = MAX_BODY_BYTES,
+) -> None:
     """Serve ``session`` until Ctrl-C, printing the page's URL first.
 
     Parameters
@@ -150,8 +164,11 @@ def serve(session: Session, *, host: str = "127.0.0.1", port: int = 0, threads: 
     torch.set_num_threads(max(1, int(threads)))
     sock = _bind(host, port)
     if not is_loopback(host):
-        print(f"warning: serving on {host} exposes the explorer, which has no authentication, to every machine "
-              "that can reach this one", file=sys.stderr)
+        print(
+            f"warning: serving on {host} exposes the explorer, which has no authentication, to every machine "
+            "that can reach this one",
+            file=sys.stderr,
+        )
     server = uvicorn.Server(_config(session, host, max_body_bytes))
     echo(f"aekit explorer: {_url(sock, host)}  (Ctrl-C stops it)")
     server.run(sockets=[sock])
@@ -192,8 +209,9 @@ class ServerThread:
 
         sock = _bind(self.host, self.port)
         self._server = uvicorn.Server(_config(self.session, self.host, MAX_BODY_BYTES))
-        self._thread = threading.Thread(target=self._server.run, kwargs={"sockets": [sock]}, daemon=True,
-                                        name="aekit-explorer")
+        self._thread = threading.Thread(
+            target=self._server.run, kwargs={"sockets": [sock]}, daemon=True, name="aekit-explorer"
+        )
         self._thread.start()
         deadline = time.monotonic() + timeout
         while not self._server.started:

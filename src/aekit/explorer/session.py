@@ -81,8 +81,7 @@ class Session:
     (1, 144)
     """
 
-    def __init__(self, models: Mapping[str, AutoEncoder], dataset: Dataset, *, max_points: int = 2000,
-                 seed: int = 0):
+    def __init__(self, models: Mapping[str, AutoEncoder], dataset: Dataset, *, max_points: int = 2000, seed: int = 0):
         if not models:
             raise AekitError("a session needs at least one fitted model")
         if isinstance(max_points, bool) or not isinstance(max_points, int) or not 1 <= max_points <= MAX_POINTS:
@@ -97,9 +96,11 @@ class Session:
             if not hasattr(est, "model_"):
                 raise AekitError(f"model {name!r} is not fitted; call fit or aekit.load first")
             if est.n_features_in_ != self.n_features:
-                raise AekitError(f"model {name!r} takes samples of shape {tuple(est.input_shape_)} "
-                                 f"({est.n_features_in_} values), but {dataset.name or 'the data set'} has samples "
-                                 f"of shape {self.sample_shape} ({self.n_features} values)")
+                raise AekitError(
+                    f"model {name!r} takes samples of shape {tuple(est.input_shape_)} "
+                    f"({est.n_features_in_} values), but {dataset.name or 'the data set'} has samples "
+                    f"of shape {self.sample_shape} ({self.n_features} values)"
+                )
             self.models[str(name)] = est
         flat = dataset.flat()
         low, high = float(flat.min()), float(flat.max())
@@ -132,17 +133,35 @@ class Session:
         models = []
         for name, est in self.models.items():
             cfg = est.model_.config
-            models.append({"name": name, "variant": cfg.variant, "bottleneck": cfg.bottleneck,
-                           "stochastic": est.model_.capabilities.stochastic, "code_dim": int(cfg.code_dim),
-                           "input_shape": list(cfg.input_shape), "latent_range": self.latent_range(name)})
+            models.append(
+                {
+                    "name": name,
+                    "variant": cfg.variant,
+                    "bottleneck": cfg.bottleneck,
+                    "stochastic": est.model_.capabilities.stochastic,
+                    "code_dim": int(cfg.code_dim),
+                    "input_shape": list(cfg.input_shape),
+                    "latent_range": self.latent_range(name),
+                }
+            )
         return {
             "aekit_version": __version__,
-            "dataset": {"name": ds.name, "kind": ds.kind, "n": len(ds), "sample_shape": list(self.sample_shape),
-                        "n_features": self.n_features, "label_names": label_names(ds),
-                        "value_range": list(self.value_range)},
+            "dataset": {
+                "name": ds.name,
+                "kind": ds.kind,
+                "n": len(ds),
+                "sample_shape": list(self.sample_shape),
+                "n_features": self.n_features,
+                "label_names": label_names(ds),
+                "value_range": list(self.value_range),
+            },
             "models": models,
-            "limits": {"max_decode": MAX_DECODE, "max_grid": MAX_GRID, "max_points": len(self._points),
-                       "max_abs_code": MAX_ABS_CODE},
+            "limits": {
+                "max_decode": MAX_DECODE,
+                "max_grid": MAX_GRID,
+                "max_points": len(self._points),
+                "max_abs_code": MAX_ABS_CODE,
+            },
         }
 
     def presets(self) -> list[dict[str, Any]]:
@@ -166,8 +185,12 @@ class Session:
         if isinstance(index, bool) or not isinstance(index, int) or not 0 <= index < n:
             raise RequestError(f"index={index!r} must be an integer in [0, {n - 1}]")
         label = None if self.dataset.y is None else int(self.dataset.y[index])
-        return {"index": index, "label": label, "label_name": label_name(self.dataset, label),
-                "x": floats(self.dataset.x[index])}
+        return {
+            "index": index,
+            "label": label,
+            "label_name": label_name(self.dataset, label),
+            "x": floats(self.dataset.x[index]),
+        }
 
     # -- the model's answers ------------------------------------------------------------------
     def encode(self, model: str, x: Any) -> dict[str, Any]:
@@ -201,8 +224,13 @@ class Session:
             recon = est.reconstruct(sample)
             error = float(est.reconstruction_error(sample)[0])
             terms = self._terms(est, xs)
-        return {"mean": floats(mean), "logvar": None if logvar is None else floats(logvar),
-                "reconstruction": floats(recon), "error": error, "terms": terms}
+        return {
+            "mean": floats(mean),
+            "logvar": None if logvar is None else floats(logvar),
+            "reconstruction": floats(recon),
+            "error": error,
+            "terms": terms,
+        }
 
     def decode(self, model: str, codes: Any, x: Any = None) -> dict[str, Any]:
         """Decode a batch of codes, as ``est.inverse_transform`` does.
@@ -260,9 +288,11 @@ class Session:
         if isinstance(n, bool) or not isinstance(n, int) or not 2 <= n <= MAX_GRID:
             raise RequestError(f"n={n!r} must be an integer in [2, {MAX_GRID}]")
         if n * n * self.n_features > MAX_GRID_VALUES:
-            raise RequestError(f"n={n} asks for {n * n} decodes of {self.n_features} values; at most "
-                               f"{MAX_GRID_VALUES:,} values per grid, so n <= {math.isqrt(MAX_GRID_VALUES // self.n_features)}",
-                               status=413)
+            raise RequestError(
+                f"n={n} asks for {n * n} decodes of {self.n_features} values; at most "
+                f"{MAX_GRID_VALUES:,} values per grid, so n <= {math.isqrt(MAX_GRID_VALUES // self.n_features)}",
+                status=413,
+            )
         dims = check_dims(dims, code_dim)
         start = np.zeros(code_dim, np.float32) if base is None else self.check_codes(model, [base])[0]
         ranges = self.latent_range(model)
@@ -273,8 +303,13 @@ class Session:
         if len(dims) == 2:
             z[:, dims[1]] = np.repeat(ys, n)
         images = self._decode(est, z)
-        return {"n": n, "dims": list(dims), "xs": floats(xs), "ys": floats(ys) if len(dims) == 2 else None,
-                "images": [floats(row) for row in images]}
+        return {
+            "n": n,
+            "dims": list(dims),
+            "xs": floats(xs),
+            "ys": floats(ys) if len(dims) == 2 else None,
+            "images": [floats(row) for row in images],
+        }
 
     def codes(self, model: str, limit: Any = None) -> dict[str, Any]:
         """Deterministic codes of a bounded, seeded subsample of the data set.
@@ -365,8 +400,10 @@ class Session:
         code_dim = int(self.model(model).model_.config.code_dim)
         if not isinstance(codes, (list, tuple)) or not 1 <= len(codes) <= MAX_DECODE:
             size = f"{len(codes)} codes" if isinstance(codes, (list, tuple)) else f"a {type(codes).__name__}"
-            raise RequestError(f"codes must be a list of 1 to {MAX_DECODE} codes, got {size}",
-                               status=413 if isinstance(codes, (list, tuple)) and len(codes) > MAX_DECODE else 400)
+            raise RequestError(
+                f"codes must be a list of 1 to {MAX_DECODE} codes, got {size}",
+                status=413 if isinstance(codes, (list, tuple)) and len(codes) > MAX_DECODE else 400,
+            )
         rows = [number_list(row, f"codes[{i}]", code_dim) for i, row in enumerate(codes)]
         z = np.stack(rows)
         too_far = np.abs(z) > MAX_ABS_CODE

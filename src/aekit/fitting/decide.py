@@ -48,8 +48,16 @@ def check_scaling(scaling: Any) -> None:
         raise ConfigError(f"scaling={scaling!r} is not one of: {', '.join(SCALINGS)}")
 
 
-def decide(*, kind: str, scaling: str, input_shape: tuple[int, ...] | None, sample_shape: tuple[int, ...],
-           low: np.ndarray, high: np.ndarray, likelihood_in_unit_range: bool) -> Decisions:
+def decide(
+    *,
+    kind: str,
+    scaling: str,
+    input_shape: tuple[int, ...] | None,
+    sample_shape: tuple[int, ...],
+    low: np.ndarray,
+    high: np.ndarray,
+    likelihood_in_unit_range: bool,
+) -> Decisions:
     """Kind, scaling and shape for rows whose features range over ``[low, high]`` (each (d,)).
 
     ``likelihood_in_unit_range``: the reconstruction loss is a Bernoulli likelihood
@@ -61,8 +69,9 @@ def decide(*, kind: str, scaling: str, input_shape: tuple[int, ...] | None, samp
     if input_shape is not None:
         shape = tuple(int(s) for s in input_shape)
         if math.prod(shape) != math.prod(sample_shape):
-            raise DataError(f"the data has {math.prod(sample_shape)} features, but input_shape={shape} needs "
-                            f"{math.prod(shape)}")
+            raise DataError(
+                f"the data has {math.prod(sample_shape)} features, but input_shape={shape} needs {math.prod(shape)}"
+            )
         if len(shape) == 3:
             kind = "image"
         reasons.append(f"input_shape={shape} was given")
@@ -70,21 +79,27 @@ def decide(*, kind: str, scaling: str, input_shape: tuple[int, ...] | None, samp
         lo = float(np.nanmin(low)) if np.isfinite(low).any() else 0.0
         hi = float(np.nanmax(high)) if np.isfinite(high).any() else 0.0
     if likelihood_in_unit_range and (lo < 0 or hi > 1):
-        raise DataError(f"loss='bce' needs inputs in [0, 1], got values in [{lo:.3g}, {hi:.3g}]; scale the data "
-                        "or use loss='mse'")
-    standardise = scaling in ("standard", "robust") or (scaling == "auto" and kind == "table"
-                                                         and not likelihood_in_unit_range)
+        raise DataError(
+            f"loss='bce' needs inputs in [0, 1], got values in [{lo:.3g}, {hi:.3g}]; scale the data or use loss='mse'"
+        )
+    standardise = scaling in ("standard", "robust") or (
+        scaling == "auto" and kind == "table" and not likelihood_in_unit_range
+    )
     method = ("robust" if scaling == "robust" else "standard") if standardise else "none"
     if scaling != "auto":
         reasons.append(f"scaling={scaling!r} was given")
     elif standardise:
         reasons.append("a table: each column standardised (mean 0, standard deviation 1)")
     else:
-        reasons.append(f"{'a Bernoulli likelihood' if likelihood_in_unit_range else 'images'}: values used as "
-                       "they are")
+        reasons.append(f"{'a Bernoulli likelihood' if likelihood_in_unit_range else 'images'}: values used as they are")
     # Images in [0, 1] stay there: decoded pixels are clipped to it outside training.
     unit_images = kind == "image" and not standardise and lo >= 0 and hi <= 1
     if unit_images:
         reasons.append("images in [0, 1]: reconstructions are clipped to [0, 1]")
-    return Decisions(kind=kind, scaling=method, input_shape=shape, output_range=(0.0, 1.0) if unit_images else None,
-                     reasons=tuple(reasons))
+    return Decisions(
+        kind=kind,
+        scaling=method,
+        input_shape=shape,
+        output_range=(0.0, 1.0) if unit_images else None,
+        reasons=tuple(reasons),
+    )

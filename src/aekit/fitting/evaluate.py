@@ -36,8 +36,14 @@ def model_errors(model: Autoencoder, xs: torch.Tensor) -> np.ndarray:
         return map_batches(model.reconstruction_error, xs).numpy().astype(np.float64)
 
 
-def evaluate(model: Autoencoder, pca: PCABaseline, chunks: Iterable[torch.Tensor],
-             bound_rows: Iterable[torch.Tensor] | None = None, *, bounds: bool = True) -> dict[str, Any]:
+def evaluate(
+    model: Autoencoder,
+    pca: PCABaseline,
+    chunks: Iterable[torch.Tensor],
+    bound_rows: Iterable[torch.Tensor] | None = None,
+    *,
+    bounds: bool = True,
+) -> dict[str, Any]:
     """Metrics over every row of ``chunks`` (scaled model inputs, each (k, *input_shape)).
 
     Returns ``n_samples``, ``code_dim``, ``compression_ratio``, ``mse`` and ``pca_mse``
@@ -87,14 +93,19 @@ def evaluate(model: Autoencoder, pca: PCABaseline, chunks: Iterable[torch.Tensor
         "mse": mse,
         "pca_mse": pca_mse,
         "gain_vs_pca": 1.0 - mse / pca_mse if pca_mse > 0 else float("nan"),
-        "code_sparsity": {"near_zero_share": sums["near_zero"] / max(cells, 1),
-                          "mean_abs_activation": sums["abs"] / max(cells, 1),
-                          "mean_sigmoid_activation": sums["sigmoid"] / max(cells, 1)},
+        "code_sparsity": {
+            "near_zero_share": sums["near_zero"] / max(cells, 1),
+            "mean_abs_activation": sums["abs"] / max(cells, 1),
+            "mean_sigmoid_activation": sums["sigmoid"] / max(cells, 1),
+        },
     }
     if counts is not None:
         p = counts[counts > 0] / counts.sum()
-        metrics["vq"] = {"codebook_usage": float((counts > 0).mean()),
-                         "perplexity": float(np.exp(-(p * np.log(p)).sum())), "tokens_per_sample": tokens}
+        metrics["vq"] = {
+            "codebook_usage": float((counts > 0).mean()),
+            "perplexity": float(np.exp(-(p * np.log(p)).sum())),
+            "tokens_per_sample": tokens,
+        }
     if caps.stochastic and bounds:
         rows = list(bound_rows) if bound_rows is not None else seen
         if rows and sum(len(r) for r in rows):

@@ -48,10 +48,19 @@ class Fitted:
     validation: dict[str, Any] | None  # evaluate() on the validation rows; None when none were held out
 
 
-def run(source: Any, *, model_config: Callable[[Decisions], ModelConfig], train_config: TrainConfig,
-        scaling: str, input_shape: tuple[int, ...] | None, likelihood_in_unit_range: bool,
-        checkpoint_dir: str | Path | None = None, resume: bool = False, progress: bool = False,
-        on_epoch_end: Callable[..., None] | None = None) -> Fitted:
+def run(
+    source: Any,
+    *,
+    model_config: Callable[[Decisions], ModelConfig],
+    train_config: TrainConfig,
+    scaling: str,
+    input_shape: tuple[int, ...] | None,
+    likelihood_in_unit_range: bool,
+    checkpoint_dir: str | Path | None = None,
+    resume: bool = False,
+    progress: bool = False,
+    on_epoch_end: Callable[..., None] | None = None,
+) -> Fitted:
     """Fit a model on ``source`` (:class:`~aekit.fitting.sources.ArraySource` or ``StreamSource``).
 
     ``model_config(decisions)`` builds the network's config once the data's shape and
@@ -71,8 +80,15 @@ def run(source: Any, *, model_config: Callable[[Decisions], ModelConfig], train_
     source.validate()
     # 2. decide
     low, high = source.column_range()
-    decisions = decide(kind=source.kind, scaling=scaling, input_shape=input_shape, sample_shape=source.sample_shape,
-                       low=low, high=high, likelihood_in_unit_range=likelihood_in_unit_range)
+    decisions = decide(
+        kind=source.kind,
+        scaling=scaling,
+        input_shape=input_shape,
+        sample_shape=source.sample_shape,
+        low=low,
+        high=high,
+        likelihood_in_unit_range=likelihood_in_unit_range,
+    )
     config = model_config(decisions)
     keep = _one_hot_columns(config, low, high)
     # 3. scale
@@ -88,8 +104,7 @@ def run(source: Any, *, model_config: Callable[[Decisions], ModelConfig], train_
         model.init_from_pca(torch.from_numpy(pca.components_), torch.from_numpy(pca.mean_))
     # 6. train, 7. checkpoint (after every epoch, inside the trainer)
     batches = source.batches(preprocessing, decisions.input_shape, train_config.val_fraction, train_config.seed)
-    trainer = Trainer(model, train_config, checkpoint_dir=checkpoint_dir, progress=progress,
-                      on_epoch_end=on_epoch_end)
+    trainer = Trainer(model, train_config, checkpoint_dir=checkpoint_dir, progress=progress, on_epoch_end=on_epoch_end)
     history = trainer.fit(batches.source, resume=resume, validation=batches.validation)
     model.cpu().eval()
     # 8. evaluate
@@ -109,8 +124,9 @@ def _one_hot_columns(config: ModelConfig, low: np.ndarray, high: np.ndarray) -> 
     if keep.any():
         lo, hi = np.nanmin(low[keep]), np.nanmax(high[keep])
         if lo < 0 or hi > 1:
-            raise DataError(f"the categorical (one-hot) columns must hold values in [0, 1], got values in "
-                            f"[{lo:.3g}, {hi:.3g}]")
+            raise DataError(
+                f"the categorical (one-hot) columns must hold values in [0, 1], got values in [{lo:.3g}, {hi:.3g}]"
+            )
     return keep
 
 
@@ -123,22 +139,34 @@ def _check_magnitude(preprocessing: Preprocessing, low: np.ndarray, high: np.nda
     ends = ends[~np.isnan(ends)]  # an all-missing column has no range
     top = float(ends.max()) if ends.size else 0.0
     if top > 1e18:
-        raise DataError(f"values reach {top:.3g} after scaling ({preprocessing.method}); squared errors would "
-                        "overflow float32: rescale the data (e.g. scaling='standard')")
+        raise DataError(
+            f"values reach {top:.3g} after scaling ({preprocessing.method}); squared errors would "
+            "overflow float32: rescale the data (e.g. scaling='standard')"
+        )
 
 
 def _warn_identity(model: Autoencoder) -> None:
     config = model.config
-    if (config.code_dim >= config.n_features and model.capabilities.passthrough and config.corruption is None
-            and config.penalty is None):
-        warnings.warn(f"code_dim={config.code_dim} is at least the number of features ({config.n_features}) with "
-                      "no corruption or penalty: the autoencoder can learn the identity and its code says nothing; "
-                      "use a smaller code_dim, variant='denoising' or variant='sparse'", UserWarning, stacklevel=4)
+    if (
+        config.code_dim >= config.n_features
+        and model.capabilities.passthrough
+        and config.corruption is None
+        and config.penalty is None
+    ):
+        warnings.warn(
+            f"code_dim={config.code_dim} is at least the number of features ({config.n_features}) with "
+            "no corruption or penalty: the autoencoder can learn the identity and its code says nothing; "
+            "use a smaller code_dim, variant='denoising' or variant='sparse'",
+            UserWarning,
+            stacklevel=4,
+        )
 
 
 def _build(config: ModelConfig) -> Autoencoder:
     try:
         return Autoencoder(config)
     except (RuntimeError, MemoryError) as exc:  # sizes that cannot be allocated
-        raise ConfigError(f"cannot build this network: {str(exc).splitlines()[0][:200]}; check code_dim, hidden, "
-                          "channels and codebook_size (too large for this machine?)") from None
+        raise ConfigError(
+            f"cannot build this network: {str(exc).splitlines()[0][:200]}; check code_dim, hidden, "
+            "channels and codebook_size (too large for this machine?)"
+        ) from None

@@ -129,8 +129,7 @@ class ArraySource:
         xs = preprocessing.transform(self.x)
         return PCABaseline(k).fit(np.nan_to_num(xs, nan=0.0) if self.missing else xs)
 
-    def batches(self, preprocessing: Preprocessing, shape: tuple[int, ...], val_fraction: float,
-                seed: int) -> Batches:
+    def batches(self, preprocessing: Preprocessing, shape: tuple[int, ...], val_fraction: float, seed: int) -> Batches:
         xs = torch.from_numpy(preprocessing.transform(self.x).reshape(len(self.x), *shape))
         source, validation = TensorBatches.holdout(xs, val_fraction, seed)
         return Batches(source, validation)
@@ -139,13 +138,18 @@ class ArraySource:
 class StreamSource:
     """A :class:`~aekit.data.RowStream` read in chunks: one pass for the statistics, one per epoch."""
 
-    def __init__(self, stream: RowStream, *, robust_sample: bool, val_fraction: float, seed: int,
-                 progress: bool = False):
+    def __init__(
+        self, stream: RowStream, *, robust_sample: bool, val_fraction: float, seed: int, progress: bool = False
+    ):
         self.stream, self.name, self.kind = stream, stream.name, stream.kind
         self.n_samples, self.n_features, self.sample_shape = len(stream), stream.n_features, stream.sample_shape
         self.missing = False
-        self._robust_sample, self._val_fraction, self._seed, self._progress = (robust_sample, val_fraction, seed,
-                                                                             progress)
+        self._robust_sample, self._val_fraction, self._seed, self._progress = (
+            robust_sample,
+            val_fraction,
+            seed,
+            progress,
+        )
         self._moments: Moments | None = None
 
     def validate(self) -> None:
@@ -190,11 +194,11 @@ class StreamSource:
         moments, d = self._statistics(), self.n_features
         shift = np.zeros(d) if preprocessing.shift is None else preprocessing.shift.astype(np.float64)
         scale = np.ones(d) if preprocessing.scale is None else preprocessing.scale.astype(np.float64)
-        return PCABaseline.from_covariance((moments.mean - shift) / scale,
-                                           moments.covariance() / np.outer(scale, scale), k)
+        return PCABaseline.from_covariance(
+            (moments.mean - shift) / scale, moments.covariance() / np.outer(scale, scale), k
+        )
 
-    def batches(self, preprocessing: Preprocessing, shape: tuple[int, ...], val_fraction: float,
-                seed: int) -> Batches:
+    def batches(self, preprocessing: Preprocessing, shape: tuple[int, ...], val_fraction: float, seed: int) -> Batches:
         def to_input(x: np.ndarray) -> np.ndarray:  # (k, *sample_shape) -> (k, *shape), scaled
             return preprocessing.transform(x).reshape(len(x), *shape)
 

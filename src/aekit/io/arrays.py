@@ -36,9 +36,14 @@ class ArrayWriter:
 
     def _header(self, chunk: np.ndarray) -> None:
         if self.suffix == ".npy":  # the header np.save writes for the whole array
-            np.lib.format.write_array_header_1_0(self.fh, {
-                "descr": np.lib.format.dtype_to_descr(chunk.dtype), "fortran_order": False,
-                "shape": (self.n_rows, *chunk.shape[1:])})
+            np.lib.format.write_array_header_1_0(
+                self.fh,
+                {
+                    "descr": np.lib.format.dtype_to_descr(chunk.dtype),
+                    "fortran_order": False,
+                    "shape": (self.n_rows, *chunk.shape[1:]),
+                },
+            )
         else:
             width = int(math.prod(chunk.shape[1:]))
             names = self.columns if self.columns and len(self.columns) == width else [f"x{i}" for i in range(width)]

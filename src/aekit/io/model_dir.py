@@ -45,7 +45,6 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-
 import torch
 from safetensors import SafetensorError
 from safetensors.torch import load as st_load
@@ -54,9 +53,9 @@ from safetensors.torch import save as st_save
 from aekit._atomic import atomic_write_bytes, atomic_write_text
 from aekit.analysis.baselines import PCABaseline
 from aekit.config import DataConfig, ModelConfig, TrainConfig, from_dict, to_dict
+from aekit.data.scaling import Preprocessing
 from aekit.errors import AekitError, ConfigError, ModelFileError
 from aekit.model import Autoencoder
-from aekit.data.scaling import Preprocessing
 from aekit.registry import LOSSES, TrustCode, check_trusted, own_networks
 
 FORMAT = 1
@@ -169,8 +168,9 @@ def load(path: str | Path, trust_code: TrustCode = None) -> SavedModel:
     config = _read_json(config_path, required=True)
     if not isinstance(config, dict) or config.get("format") != FORMAT:
         found = config.get("format") if isinstance(config, dict) else None
-        raise ModelFileError(f"{config_path}: not an aekit model config of format {FORMAT} "
-                             f"(found format {_short.repr(found)})")
+        raise ModelFileError(
+            f"{config_path}: not an aekit model config of format {FORMAT} (found format {_short.repr(found)})"
+        )
     try:
         _check_types(config.get("model"), ModelConfig, "model")
         _check_types(config.get("train"), TrainConfig, "train")
@@ -188,8 +188,10 @@ def load(path: str | Path, trust_code: TrustCode = None) -> SavedModel:
     preprocessing = _preprocessing(config.get("preprocessing", {}), model_config.n_features, config_path)
     data = config.get("data", {})
     if not isinstance(data, dict) or data.get("kind", "table") not in ("image", "table"):
-        raise ModelFileError(f"{config_path}: the data record must be a JSON object whose kind is 'image' or "
-                             f"'table', got {_short.repr(data)}")
+        raise ModelFileError(
+            f"{config_path}: the data record must be a JSON object whose kind is 'image' or "
+            f"'table', got {_short.repr(data)}"
+        )
     checksums = _checksums(config, config_path)
 
     weights_path = path / WEIGHTS
@@ -207,15 +209,19 @@ def load(path: str | Path, trust_code: TrustCode = None) -> SavedModel:
     missing = sorted(set(expected) - set(weights))
     extra = sorted(set(weights) - set(expected))
     if missing or extra:
-        raise ModelFileError(f"{weights_path} does not match {CONFIG}: missing tensors {missing[:5]}, "
-                             f"unexpected tensors {extra[:5]}")
+        raise ModelFileError(
+            f"{weights_path} does not match {CONFIG}: missing tensors {missing[:5]}, unexpected tensors {extra[:5]}"
+        )
     for name, value in weights.items():
         if value.shape != expected[name].shape:
-            raise ModelFileError(f"{weights_path}: tensor {name!r} has shape {tuple(value.shape)}, "
-                                 f"{CONFIG} implies {tuple(expected[name].shape)}")
+            raise ModelFileError(
+                f"{weights_path}: tensor {name!r} has shape {tuple(value.shape)}, "
+                f"{CONFIG} implies {tuple(expected[name].shape)}"
+            )
         if value.dtype != expected[name].dtype:
-            raise ModelFileError(f"{weights_path}: tensor {name!r} has dtype {value.dtype}, "
-                                 f"{CONFIG} implies {expected[name].dtype}")
+            raise ModelFileError(
+                f"{weights_path}: tensor {name!r} has dtype {value.dtype}, {CONFIG} implies {expected[name].dtype}"
+            )
         if not torch.isfinite(value).all():
             raise ModelFileError(f"{weights_path}: tensor {name!r} holds non-finite values")
     # Shapes now match the file, so building the real network allocates no more than the file holds.
@@ -223,14 +229,19 @@ def load(path: str | Path, trust_code: TrustCode = None) -> SavedModel:
     model.load_state_dict(weights)
     model.eval()
 
-    pca = _pca({k[len(_PCA_PREFIX):]: v for k, v in tensors.items() if k.startswith(_PCA_PREFIX)},
-               model_config.n_features, weights_path)
+    pca = _pca(
+        {k[len(_PCA_PREFIX) :]: v for k, v in tensors.items() if k.startswith(_PCA_PREFIX)},
+        model_config.n_features,
+        weights_path,
+    )
     history = _read_json(path / HISTORY, required=False, checksums=checksums)
     metrics = _read_json(path / METRICS, required=False, checksums=checksums)
     if not isinstance(history, (list, type(None))) or not isinstance(metrics, (dict, type(None))):
         bad = HISTORY if not isinstance(history, (list, type(None))) else METRICS
-        raise ModelFileError(f"{path / bad} holds a JSON {type(history if bad == HISTORY else metrics).__name__}; "
-                             f"expected {'a list of epochs' if bad == HISTORY else 'an object'}")
+        raise ModelFileError(
+            f"{path / bad} holds a JSON {type(history if bad == HISTORY else metrics).__name__}; "
+            f"expected {'a list of epochs' if bad == HISTORY else 'an object'}"
+        )
     return SavedModel(model, train_config, preprocessing, pca, history or [], metrics or {}, data, data_config)
 
 
@@ -238,8 +249,10 @@ def load(path: str | Path, trust_code: TrustCode = None) -> SavedModel:
 def _read_json(path: Path, required: bool, checksums: dict[str, str] | None = None) -> Any:
     if not path.is_file():
         if required:
-            raise ModelFileError(f"{path} is missing; is {path.parent} an aekit model directory? (a save that was "
-                                 "interrupted leaves it out: save again, or rerun `aekit fit` with --resume)")
+            raise ModelFileError(
+                f"{path} is missing; is {path.parent} an aekit model directory? (a save that was "
+                "interrupted leaves it out: save again, or rerun `aekit fit` with --resume)"
+            )
         return None
     try:
         raw = path.read_bytes()
@@ -259,23 +272,26 @@ def _checksums(config: dict[str, Any], source: Path) -> dict[str, str]:
     """The ``sha256`` record of config.json ({} for a directory saved before it existed)."""
     record = config.get("sha256", {})
     if not isinstance(record, dict) or not all(
-            isinstance(k, str) and isinstance(v, str) and len(v) == 64 for k, v in record.items()):
-        raise ModelFileError(f"{source}: the sha256 record must map file names to 64 hex digits, "
-                             f"got {_short.repr(record)}")
+        isinstance(k, str) and isinstance(v, str) and len(v) == 64 for k, v in record.items()
+    ):
+        raise ModelFileError(
+            f"{source}: the sha256 record must map file names to 64 hex digits, got {_short.repr(record)}"
+        )
     return record
 
 
 def _verify(path: Path, raw: bytes, checksums: dict[str, str]) -> None:
     wanted = checksums.get(path.name)
     if wanted is not None and hashlib.sha256(raw).hexdigest() != wanted.lower():
-        raise ModelFileError(f"{path} does not match the SHA-256 recorded in {CONFIG}: the file was changed or "
-                             "damaged after it was saved (restore it, or train the model again)")
+        raise ModelFileError(
+            f"{path} does not match the SHA-256 recorded in {CONFIG}: the file was changed or "
+            "damaged after it was saved (restore it, or train the model again)"
+        )
 
 
 def _spell(hint: Any) -> str:
     """A type hint of a config field in words."""
-    words = {bool: "true or false", int: "an integer", float: "a finite number", str: "a string",
-             type(None): "null"}
+    words = {bool: "true or false", int: "an integer", float: "a finite number", str: "a string", type(None): "null"}
     if hint in words:
         return words[hint]
     args = typing.get_args(hint)
@@ -338,10 +354,12 @@ def _preprocessing(data: Any, n_features: int, source: Path) -> Preprocessing:
     for key in ("shift", "scale"):
         values = data.get(key, [])
         if not isinstance(values, list) or not all(
-                isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
-                and abs(v) <= _F32_MAX for v in values):
-            raise ModelFileError(f"{source}: preprocessing {key} must be a list of finite float32 numbers, "
-                                 f"got {_short.repr(values)}")
+            isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v) and abs(v) <= _F32_MAX
+            for v in values
+        ):
+            raise ModelFileError(
+                f"{source}: preprocessing {key} must be a list of finite float32 numbers, got {_short.repr(values)}"
+            )
     return Preprocessing.from_dict(data, n_features, str(source))
 
 
@@ -350,12 +368,14 @@ def _build(config: ModelConfig, source: Path, trust_code: TrustCode) -> Autoenco
     try:
         return Autoencoder(config, trust_code)
     except (AekitError, TypeError, ValueError, KeyError, IndexError, OverflowError, RuntimeError) as exc:
-        raise ModelFileError(f"{source}: the model section does not describe a network aekit can build "
-                             f"({exc})") from None
+        raise ModelFileError(
+            f"{source}: the model section does not describe a network aekit can build ({exc})"
+        ) from None
 
 
-def _expected_state(config: ModelConfig, tensors: dict[str, torch.Tensor], source: Path,
-                    weights_path: Path, trust_code: TrustCode) -> dict[str, torch.Tensor]:
+def _expected_state(
+    config: ModelConfig, tensors: dict[str, torch.Tensor], source: Path, weights_path: Path, trust_code: TrustCode
+) -> dict[str, torch.Tensor]:
     """Names, shapes and dtypes the config implies, found without allocating the network.
 
     The network is built on the ``meta`` device. The ``ce`` loss computes with a tensor
@@ -375,16 +395,19 @@ def _expected_state(config: ModelConfig, tensors: dict[str, torch.Tensor], sourc
             probe = Autoencoder(dataclasses.replace(config, loss="mse", categorical=None), trust_code)
         values = sum(t.numel() for t in tensors.values())
         if config.n_features > values:
-            raise ModelFileError(f"{weights_path} holds {values} values, too few for the {config.n_features} "
-                                 f"features in {CONFIG}: the two files do not belong together")
+            raise ModelFileError(
+                f"{weights_path} holds {values} values, too few for the {config.n_features} "
+                f"features in {CONFIG}: the two files do not belong together"
+            )
         state = {k: v for k, v in probe.state_dict().items() if not k.startswith("recon_loss.")}
         state.update({f"recon_loss.{k}": v for k, v in LOSSES.get(config.loss)(config).state_dict().items()})
         return state
     except ModelFileError:
         raise
     except (AekitError, TypeError, ValueError, KeyError, IndexError, OverflowError, RuntimeError) as exc:
-        raise ModelFileError(f"{source}: the model section does not describe a network aekit can build "
-                             f"({exc})") from None
+        raise ModelFileError(
+            f"{source}: the model section does not describe a network aekit can build ({exc})"
+        ) from None
 
 
 def _pca(tensors: dict[str, torch.Tensor], n_features: int, weights_path: Path) -> PCABaseline | None:
@@ -396,11 +419,17 @@ def _pca(tensors: dict[str, torch.Tensor], n_features: int, weights_path: Path) 
     if missing:
         raise ModelFileError(f"{weights_path}: incomplete PCA baseline (missing {missing})")
     comps, mean, var = (tensors[k] for k in wanted)
-    if (any(tensors[k].ndim != nd or not tensors[k].is_floating_point() for k, nd in wanted.items())
-            or comps.shape[1] != n_features or mean.shape != (n_features,) or var.shape != (comps.shape[0],)):
-        raise ModelFileError(f"{weights_path}: PCA baseline has components {tuple(comps.shape)}, mean "
-                             f"{tuple(mean.shape)} and variances {tuple(var.shape)}; the model has "
-                             f"{n_features} features")
+    if (
+        any(tensors[k].ndim != nd or not tensors[k].is_floating_point() for k, nd in wanted.items())
+        or comps.shape[1] != n_features
+        or mean.shape != (n_features,)
+        or var.shape != (comps.shape[0],)
+    ):
+        raise ModelFileError(
+            f"{weights_path}: PCA baseline has components {tuple(comps.shape)}, mean "
+            f"{tuple(mean.shape)} and variances {tuple(var.shape)}; the model has "
+            f"{n_features} features"
+        )
     if not all(torch.isfinite(t).all() for t in (comps, mean, var)):
         raise ModelFileError(f"{weights_path}: PCA baseline holds non-finite values")
     return PCABaseline.from_tensors(tensors)

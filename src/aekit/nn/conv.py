@@ -78,8 +78,15 @@ class ConvEncoder(nn.Module):
     (3, 18)
     """
 
-    def __init__(self, input_shape: Sequence[int], out_features: int, channels: Sequence[int] = (32, 64),
-                 act: str = "gelu", linear_path: bool = False, token_dim: int | None = None):
+    def __init__(
+        self,
+        input_shape: Sequence[int],
+        out_features: int,
+        channels: Sequence[int] = (32, 64),
+        act: str = "gelu",
+        linear_path: bool = False,
+        token_dim: int | None = None,
+    ):
         super().__init__()
         c_in, height, width = input_shape
         self.sizes = _stage_sizes(height, width, len(channels))
@@ -134,8 +141,15 @@ class ConvDecoder(nn.Module):
     (3, 1, 12, 12)
     """
 
-    def __init__(self, code_dim: int, output_shape: Sequence[int], channels: Sequence[int] = (32, 64),
-                 act: str = "gelu", linear_path: bool = False, token_dim: int | None = None):
+    def __init__(
+        self,
+        code_dim: int,
+        output_shape: Sequence[int],
+        channels: Sequence[int] = (32, 64),
+        act: str = "gelu",
+        linear_path: bool = False,
+        token_dim: int | None = None,
+    ):
         super().__init__()
         self.output_shape = tuple(output_shape)
         c_out, height, width = output_shape
@@ -186,8 +200,10 @@ class ConvDecoder(nn.Module):
 
 def _check_grid(code_dim: int, token_dim: int, grid: tuple[int, int]) -> None:
     if code_dim != grid[0] * grid[1] * token_dim:
-        raise ConfigError(f"a {grid[0]}x{grid[1]} token grid of token_dim={token_dim} needs code_dim="
-                          f"{grid[0] * grid[1] * token_dim}, got code_dim={code_dim}")
+        raise ConfigError(
+            f"a {grid[0]}x{grid[1]} token grid of token_dim={token_dim} needs code_dim="
+            f"{grid[0] * grid[1] * token_dim}, got code_dim={code_dim}"
+        )
 
 
 def _linear_path(last: nn.Module, n_in: int, n_out: int) -> nn.Linear:
@@ -218,8 +234,10 @@ def build_conv(config: ModelConfig, enc_out: int) -> tuple[nn.Module, nn.Module]
     grid = config.token_grid
     if grid is not None:
         token_dim = config.code_dim // (grid[0] * grid[1])
-    encoder = ConvEncoder(config.input_shape, enc_out, config.channels, config.activation, config.linear_path,
-                          token_dim)
-    decoder = ConvDecoder(config.code_dim, config.input_shape, config.channels, config.activation,
-                          config.linear_path, token_dim)
+    encoder = ConvEncoder(
+        config.input_shape, enc_out, config.channels, config.activation, config.linear_path, token_dim
+    )
+    decoder = ConvDecoder(
+        config.code_dim, config.input_shape, config.channels, config.activation, config.linear_path, token_dim
+    )
     return encoder, decoder

@@ -182,5 +182,7 @@ class GaussianBottleneck(nn.Module):
         return gaussian_kl(code.mean, _logvar(code)).mean(0)
 
     def extra_repr(self) -> str:
-        return (f"code_dim={self.code_dim}, beta={self.beta}, kl_warmup_epochs={self.kl_warmup_epochs}, "
-                f"free_bits={self.free_bits}")
+        return (
+            f"code_dim={self.code_dim}, beta={self.beta}, kl_warmup_epochs={self.kl_warmup_epochs}, "
+            f"free_bits={self.free_bits}"
+        )

@@ -88,8 +88,14 @@ class MLPEncoder(_LinearPlusMLP):
     (5, 4)
     """
 
-    def __init__(self, input_shape: Sequence[int], out_features: int, hidden: Sequence[int] = (256,),
-                 act: str = "gelu", linear_path: bool = True):
+    def __init__(
+        self,
+        input_shape: Sequence[int],
+        out_features: int,
+        hidden: Sequence[int] = (256,),
+        act: str = "gelu",
+        linear_path: bool = True,
+    ):
         self.input_shape = tuple(input_shape)
         super().__init__(math.prod(self.input_shape), hidden, out_features, act, linear_path)
 
@@ -107,8 +113,14 @@ class MLPDecoder(_LinearPlusMLP):
     (5, 1, 8, 8)
     """
 
-    def __init__(self, code_dim: int, output_shape: Sequence[int], hidden: Sequence[int] = (256,),
-                 act: str = "gelu", linear_path: bool = True):
+    def __init__(
+        self,
+        code_dim: int,
+        output_shape: Sequence[int],
+        hidden: Sequence[int] = (256,),
+        act: str = "gelu",
+        linear_path: bool = True,
+    ):
         self.output_shape = tuple(output_shape)
         super().__init__(code_dim, hidden, math.prod(self.output_shape), act, linear_path)
 
@@ -173,8 +185,9 @@ def build_mlp(config: ModelConfig, enc_out: int) -> tuple[nn.Module, nn.Module]:
     encoder = MLPEncoder(config.input_shape, enc_out, hidden, config.activation, config.linear_path)
     if config.tied:
         return encoder, TiedMLPDecoder(encoder, config.input_shape, config.activation)
-    decoder = MLPDecoder(config.code_dim, config.input_shape, tuple(reversed(hidden)), config.activation,
-                         config.linear_path)
+    decoder = MLPDecoder(
+        config.code_dim, config.input_shape, tuple(reversed(hidden)), config.activation, config.linear_path
+    )
     return encoder, decoder
 
 

@@ -59,8 +59,10 @@ class OwnEncoder(nn.Module):
         super().__init__()
         shape = _probe(net, (2, *input_shape), "encoder", source)
         if len(shape) != 2 or shape[0] != 2:
-            raise ConfigError(f"encoder={source!r} must map (batch, *input_shape) to (batch, width); on a batch "
-                              f"of shape {(2, *input_shape)} it returned {shape}")
+            raise ConfigError(
+                f"encoder={source!r} must map (batch, *input_shape) to (batch, width); on a batch "
+                f"of shape {(2, *input_shape)} it returned {shape}"
+            )
         self.net = net
         self.width = shape[1]
         # Only where needed: an encoder already as wide as the bottleneck's input is used as it is.
@@ -87,9 +89,11 @@ class OwnDecoder(nn.Module):
         self.output_shape = tuple(output_shape)
         shape = _probe(net, (2, code_dim), "decoder", source)
         if shape not in ((2, *self.output_shape), (2, math.prod(self.output_shape))):
-            raise ConfigError(f"decoder={source!r} must map (batch, code_dim) to (batch, *input_shape) = "
-                              f"(batch, {', '.join(map(str, self.output_shape))}); on a batch of shape "
-                              f"{(2, code_dim)} it returned {shape}")
+            raise ConfigError(
+                f"decoder={source!r} must map (batch, code_dim) to (batch, *input_shape) = "
+                f"(batch, {', '.join(map(str, self.output_shape))}); on a batch of shape "
+                f"{(2, code_dim)} it returned {shape}"
+            )
         self.net = net
 
     def forward(self, z: torch.Tensor) -> torch.Tensor:

@@ -188,16 +188,27 @@ class VQBottleneck(nn.Module):
     initialized: torch.Tensor
     usage: torch.Tensor
 
-    def __init__(self, code_dim: int, codebook_size: int = 512, token_dim: int | None = None,
-                 commitment: float = 0.25, ema: bool = True, decay: float = 0.99, kmeans_init: bool = True,
-                 dead_code_reset: bool = True, dead_threshold: float = 0.1, usage_decay: float = 0.9):
+    def __init__(
+        self,
+        code_dim: int,
+        codebook_size: int = 512,
+        token_dim: int | None = None,
+        commitment: float = 0.25,
+        ema: bool = True,
+        decay: float = 0.99,
+        kmeans_init: bool = True,
+        dead_code_reset: bool = True,
+        dead_threshold: float = 0.1,
+        usage_decay: float = 0.9,
+    ):
         super().__init__()
         if isinstance(code_dim, bool) or not isinstance(code_dim, int) or code_dim < 1:
             raise ConfigError(f"code_dim={code_dim!r} must be a positive integer")
         if isinstance(codebook_size, bool) or not isinstance(codebook_size, int) or codebook_size < 2:
             raise ConfigError(f"codebook_size={codebook_size!r} must be an integer >= 2")
-        if token_dim is not None and (isinstance(token_dim, bool) or not isinstance(token_dim, int)
-                                      or token_dim < 1 or code_dim % token_dim):
+        if token_dim is not None and (
+            isinstance(token_dim, bool) or not isinstance(token_dim, int) or token_dim < 1 or code_dim % token_dim
+        ):
             raise ConfigError(f"token_dim={token_dim!r} must be None or a positive divisor of code_dim={code_dim}")
         if not (isinstance(commitment, (int, float)) and math.isfinite(commitment) and commitment >= 0):
             raise ConfigError(f"commitment={commitment!r} must be a finite number >= 0")
@@ -284,11 +295,14 @@ class VQBottleneck(nn.Module):
         tensor([[2., 2., 0., 0.]])
         """
         if indices.ndim != 2 or indices.shape[1] != self.n_tokens or indices.is_floating_point():
-            raise DataError(f"indices must be integers of shape (batch, {self.n_tokens}), "
-                            f"got {indices.dtype} {tuple(indices.shape)}")
+            raise DataError(
+                f"indices must be integers of shape (batch, {self.n_tokens}), "
+                f"got {indices.dtype} {tuple(indices.shape)}"
+            )
         if indices.numel() and not (0 <= int(indices.min()) and int(indices.max()) < self.codebook_size):
-            raise DataError(f"indices must lie in [0, {self.codebook_size}), "
-                            f"got [{int(indices.min())}, {int(indices.max())}]")
+            raise DataError(
+                f"indices must lie in [0, {self.codebook_size}), got [{int(indices.min())}, {int(indices.max())}]"
+            )
         return self.codebook[indices.long()].reshape(len(indices), self.code_dim)
 
     def epoch_stats(self) -> dict[str, float]:
@@ -314,8 +328,10 @@ class VQBottleneck(nn.Module):
         stats = {"codebook_usage": 0.0, "perplexity": 0.0}
         if total > 0:
             p = counts[counts > 0] / total
-            stats = {"codebook_usage": float((counts > 0).double().mean()),
-                     "perplexity": float(torch.exp(-(p * p.log()).sum()))}
+            stats = {
+                "codebook_usage": float((counts > 0).double().mean()),
+                "perplexity": float(torch.exp(-(p * p.log()).sum())),
+            }
         self.usage.zero_()
         return stats
 
@@ -371,7 +387,9 @@ class VQBottleneck(nn.Module):
         return {**super().__getstate__(), "_last": None}  # type: ignore[no-untyped-call]
 
     def extra_repr(self) -> str:
-        return (f"code_dim={self.code_dim}, codebook_size={self.codebook_size}, token_dim={self.token_dim}, "
-                f"commitment={self.commitment}, ema={self.ema}, decay={self.decay}, "
-                f"kmeans_init={self.kmeans_init}, dead_code_reset={self.dead_code_reset}, "
-                f"dead_threshold={self.dead_threshold}, usage_decay={self.usage_decay}")
+        return (
+            f"code_dim={self.code_dim}, codebook_size={self.codebook_size}, token_dim={self.token_dim}, "
+            f"commitment={self.commitment}, ema={self.ema}, decay={self.decay}, "
+            f"kmeans_init={self.kmeans_init}, dead_code_reset={self.dead_code_reset}, "
+            f"dead_threshold={self.dead_threshold}, usage_decay={self.usage_decay}"
+        )

@@ -30,10 +30,29 @@ from aekit.nn.vq import VQBottleneck
 from aekit.registry.base import ArchitectureSpec, BottleneckSpec, Registry, Variant
 from aekit.registry.factories import TrustCode, check_trusted, factory_kwargs, factory_module, resolve_factory, trusted
 
-__all__ = ["ARCHITECTURES", "BOTTLENECKS", "CORRUPTIONS", "LOSSES", "PENALTIES", "VARIANTS", "ArchitectureSpec",
-           "BottleneckSpec", "Registry", "TrustCode", "Variant", "build_networks", "check_components",
-           "check_token_grid", "check_trusted", "factory_kwargs", "factory_module", "grid_of", "own_networks",
-           "resolve_factory", "trusted"]
+__all__ = [
+    "ARCHITECTURES",
+    "BOTTLENECKS",
+    "CORRUPTIONS",
+    "LOSSES",
+    "PENALTIES",
+    "VARIANTS",
+    "ArchitectureSpec",
+    "BottleneckSpec",
+    "Registry",
+    "TrustCode",
+    "Variant",
+    "build_networks",
+    "check_components",
+    "check_token_grid",
+    "check_trusted",
+    "factory_kwargs",
+    "factory_module",
+    "grid_of",
+    "own_networks",
+    "resolve_factory",
+    "trusted",
+]
 
 
 def _mlp_widths(config) -> str:
@@ -50,19 +69,25 @@ def _conv_grid(config) -> tuple[int, int]:
 
 
 ARCHITECTURES: Registry[ArchitectureSpec] = Registry("architecture")
-ARCHITECTURES.add("mlp", ArchitectureSpec(build_mlp, (1, 3), can_tie=True, has_linear_path=True,
-                                          describe=_mlp_widths),
-                  "fully connected; a PCA-initialised linear path beside the MLP by default")
-ARCHITECTURES.add("conv", ArchitectureSpec(build_conv, (3,), has_linear_path=True, token_grid=_conv_grid,
-                                           describe=_conv_channels),
-                  "stride-2 convolutions for images of any size")
-ARCHITECTURES.add("linear", ArchitectureSpec(build_linear, (1, 3), can_tie=True),
-                  "one linear layer each way: spans the PCA subspace")
+ARCHITECTURES.add(
+    "mlp",
+    ArchitectureSpec(build_mlp, (1, 3), can_tie=True, has_linear_path=True, describe=_mlp_widths),
+    "fully connected; a PCA-initialised linear path beside the MLP by default",
+)
+ARCHITECTURES.add(
+    "conv",
+    ArchitectureSpec(build_conv, (3,), has_linear_path=True, token_grid=_conv_grid, describe=_conv_channels),
+    "stride-2 convolutions for images of any size",
+)
+ARCHITECTURES.add(
+    "linear", ArchitectureSpec(build_linear, (1, 3), can_tie=True), "one linear layer each way: spans the PCA subspace"
+)
 
 
 def _gaussian(config) -> GaussianBottleneck:
-    return GaussianBottleneck(config.code_dim, beta=config.beta, kl_warmup_epochs=config.kl_warmup_epochs,
-                              free_bits=config.free_bits)
+    return GaussianBottleneck(
+        config.code_dim, beta=config.beta, kl_warmup_epochs=config.kl_warmup_epochs, free_bits=config.free_bits
+    )
 
 
 def _vq(config) -> VQBottleneck:
@@ -73,17 +98,30 @@ def _vq(config) -> VQBottleneck:
         token_dim = config.code_dim // (grid[0] * grid[1])
     else:
         token_dim = config.token_dim or max(d for d in range(1, 5) if config.code_dim % d == 0)
-    return VQBottleneck(config.code_dim, codebook_size=config.codebook_size, token_dim=token_dim,
-                        commitment=config.commitment, ema=config.vq_ema, decay=config.vq_decay,
-                        kmeans_init=config.kmeans_init, dead_code_reset=config.dead_code_reset)
+    return VQBottleneck(
+        config.code_dim,
+        codebook_size=config.codebook_size,
+        token_dim=token_dim,
+        commitment=config.commitment,
+        ema=config.vq_ema,
+        decay=config.vq_decay,
+        kmeans_init=config.kmeans_init,
+        dead_code_reset=config.dead_code_reset,
+    )
 
 
 BOTTLENECKS: Registry[BottleneckSpec] = Registry("bottleneck")
 BOTTLENECKS.add("deterministic", BottleneckSpec(DeterministicBottleneck), "the code is the encoder output")
-BOTTLENECKS.add("gaussian", BottleneckSpec(GaussianBottleneck, _gaussian),
-                "VAE: mean and log-variance heads, reparameterised sample, KL to N(0, I)")
-BOTTLENECKS.add("vq", BottleneckSpec(VQBottleneck, _vq),
-                "VQ-VAE: nearest of K codebook vectors per token, straight-through, EMA, dead-code reset")
+BOTTLENECKS.add(
+    "gaussian",
+    BottleneckSpec(GaussianBottleneck, _gaussian),
+    "VAE: mean and log-variance heads, reparameterised sample, KL to N(0, I)",
+)
+BOTTLENECKS.add(
+    "vq",
+    BottleneckSpec(VQBottleneck, _vq),
+    "VQ-VAE: nearest of K codebook vectors per token, straight-through, EMA, dead-code reset",
+)
 
 
 # -- what a ModelConfig's components ask of each other ---------------------------------
@@ -115,23 +153,29 @@ def check_components(config) -> None:
         elif getattr(config, f"{side}_kwargs", None) is not None:
             raise ConfigError(f"{side}_kwargs needs {side}='package.module:function', the factory they are passed to")
     if own and config.tied:
-        raise ConfigError(f"tied=True mirrors the built-in encoder's layers; it cannot tie your own "
-                          f"{' and '.join(own)} ({', '.join(own.values())})")
+        raise ConfigError(
+            f"tied=True mirrors the built-in encoder's layers; it cannot tie your own "
+            f"{' and '.join(own)} ({', '.join(own.values())})"
+        )
     if len(own) == 2:
         return  # both networks are the user's: the architecture's constraints do not apply
     if config.tied and not arch.can_tie:
         tieable = [n for n in ARCHITECTURES if ARCHITECTURES.get(n).can_tie]
-        raise ConfigError(f"tied=True needs arch={_spell(tieable)} (a decoder that mirrors linear layers), "
-                          f"got arch={config.arch!r}")
+        raise ConfigError(
+            f"tied=True needs arch={_spell(tieable)} (a decoder that mirrors linear layers), got arch={config.arch!r}"
+        )
     if config.tied and not caps.passthrough:
         passthrough = [n for n in BOTTLENECKS if BOTTLENECKS.get(n).capabilities.passthrough]
-        raise ConfigError(f"tied=True needs bottleneck={_spell(passthrough)} (the decoder mirrors the encoder's "
-                          f"layers), got bottleneck={config.bottleneck!r}")
+        raise ConfigError(
+            f"tied=True needs bottleneck={_spell(passthrough)} (the decoder mirrors the encoder's "
+            f"layers), got bottleneck={config.bottleneck!r}"
+        )
     if len(shape) not in arch.input_ranks:
         fits = [n for n in ARCHITECTURES if len(shape) in ARCHITECTURES.get(n).input_ranks]
         needs = " or ".join(_RANK_NAMES.get(r, f"rank-{r} samples") for r in arch.input_ranks)
-        raise ConfigError(f"arch={config.arch!r} needs {needs}, got input_shape={shape!r}; use arch="
-                          f"{_spell(fits)} for these samples")
+        raise ConfigError(
+            f"arch={config.arch!r} needs {needs}, got input_shape={shape!r}; use arch={_spell(fits)} for these samples"
+        )
     check_token_grid(config)
 
 
@@ -156,10 +200,13 @@ def check_token_grid(config) -> None:
         raise ConfigError(
             f"code_dim={config.code_dim} {where}: the encoder's {h}x{w} feature map is a grid of {cells} tokens, "
             f"so code_dim must be a multiple of {cells} (token_dim = code_dim / {cells}), e.g. {4 * cells} for "
-            "4-wide tokens; or change channels to change the grid")
+            "4-wide tokens; or change channels to change the grid"
+        )
     if config.token_dim is not None and config.token_dim != config.code_dim // cells:
-        raise ConfigError(f"token_dim={config.token_dim} {where} must be code_dim / cells = {config.code_dim} / "
-                          f"{cells} = {config.code_dim // cells} (or None)")
+        raise ConfigError(
+            f"token_dim={config.token_dim} {where} must be code_dim / cells = {config.code_dim} / "
+            f"{cells} = {config.code_dim // cells} (or None)"
+        )
 
 
 #: ``cls(level)``: corrupts the training input only; the target stays clean
@@ -173,6 +220,7 @@ PENALTIES: Registry[Callable[..., Any]] = Registry("penalty")
 PENALTIES.add("l1", L1Penalty, "sum of |z|: sparse codes")
 PENALTIES.add("kl_sparsity", KLSparsity, "KL between the target and the mean sigmoid activation of each unit")
 PENALTIES.add("contractive", ContractivePenalty, "squared Frobenius norm of the encoder's Jacobian")
+
 
 def _mse(config) -> MSELoss:
     return MSELoss()
@@ -190,27 +238,49 @@ def _ce(config) -> CategoricalLoss:
 LOSSES: Registry[Callable[..., Any]] = Registry("loss")
 LOSSES.add("mse", _mse, "squared error; real-valued outputs")
 LOSSES.add("bce", _bce, "Bernoulli likelihood; outputs are probabilities in [0, 1]")
-LOSSES.add("ce", _ce,
-           "cross-entropy on one-hot categorical columns (ModelConfig.categorical), squared error on the rest")
+LOSSES.add(
+    "ce", _ce, "cross-entropy on one-hot categorical columns (ModelConfig.categorical), squared error on the rest"
+)
 
 
 VARIANTS: Registry[Variant] = Registry("variant")
 VARIANTS.add("plain", Variant(), "deterministic code, reconstruction loss only")
-VARIANTS.add("denoising", Variant(model={"corruption": "gaussian", "corruption_level": 0.3}),
-             "trained to reconstruct clean inputs from inputs with Gaussian noise (sigma 0.3)")
-VARIANTS.add("sparse", Variant(model={"penalty": "l1", "penalty_weight": 1e-3}),
-             "an L1 penalty makes most code units near zero for any one input")
-VARIANTS.add("contractive", Variant(model={"penalty": "contractive", "penalty_weight": 1e-4}),
-             "a Jacobian penalty makes the code insensitive to small input changes")
+VARIANTS.add(
+    "denoising",
+    Variant(model={"corruption": "gaussian", "corruption_level": 0.3}),
+    "trained to reconstruct clean inputs from inputs with Gaussian noise (sigma 0.3)",
+)
+VARIANTS.add(
+    "sparse",
+    Variant(model={"penalty": "l1", "penalty_weight": 1e-3}),
+    "an L1 penalty makes most code units near zero for any one input",
+)
+VARIANTS.add(
+    "contractive",
+    Variant(model={"penalty": "contractive", "penalty_weight": 1e-4}),
+    "a Jacobian penalty makes the code insensitive to small input changes",
+)
 VARIANTS.add("tied", Variant(model={"tied": True}), "the decoder reuses the encoder's weights transposed")
-VARIANTS.add("linear", Variant(model={"arch": "linear", "pca_init": False, "linear_path": False}),
-             "no nonlinearity: the learned subspace is PCA's")
-VARIANTS.add("vae", Variant(model={"bottleneck": "gaussian"}),
-             "variational: a Gaussian code with a KL term to N(0, I); sample new data from the prior")
-VARIANTS.add("vq", Variant(model={"bottleneck": "vq"}),
-             "vector-quantised: each token of the code becomes one of K codebook vectors (discrete tokens)")
-VARIANTS.add("beta_vae", Variant(model={"bottleneck": "gaussian", "beta": 4.0}),
-             "a VAE with beta = 4: a stronger pull to the prior, more disentangled codes")
+VARIANTS.add(
+    "linear",
+    Variant(model={"arch": "linear", "pca_init": False, "linear_path": False}),
+    "no nonlinearity: the learned subspace is PCA's",
+)
+VARIANTS.add(
+    "vae",
+    Variant(model={"bottleneck": "gaussian"}),
+    "variational: a Gaussian code with a KL term to N(0, I); sample new data from the prior",
+)
+VARIANTS.add(
+    "vq",
+    Variant(model={"bottleneck": "vq"}),
+    "vector-quantised: each token of the code becomes one of K codebook vectors (discrete tokens)",
+)
+VARIANTS.add(
+    "beta_vae",
+    Variant(model={"bottleneck": "gaussian", "beta": 4.0}),
+    "a VAE with beta = 4: a stronger pull to the prior, more disentangled codes",
+)
 
 
 # -- the user's own networks in place of the architecture's --------------------------
@@ -236,9 +306,11 @@ def build_networks(config, enc_out: int, trust_code: TrustCode = True) -> tuple[
         try:
             net = factory(tuple(config.input_shape), config.code_dim, **kwargs)
         except Exception as exc:  # the user's code: any failure is named with its source
-            raise ConfigError(f"{side}={path!r} failed when called as {path.split(':')[1]}(input_shape="
-                              f"{tuple(config.input_shape)}, code_dim={config.code_dim}, **{kwargs!r}): "
-                              f"{type(exc).__name__}: {exc}") from exc
+            raise ConfigError(
+                f"{side}={path!r} failed when called as {path.split(':')[1]}(input_shape="
+                f"{tuple(config.input_shape)}, code_dim={config.code_dim}, **{kwargs!r}): "
+                f"{type(exc).__name__}: {exc}"
+            ) from exc
         if side == "encoder":
             encoder = OwnEncoder(net, config.input_shape, enc_out, source=path)
         else:

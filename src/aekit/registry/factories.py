@@ -33,8 +33,9 @@ def factory_module(path: Any, name: str = "factory") -> str:
     'mynets.conv'
     """
     if not isinstance(path, str) or not _FACTORY.match(path):
-        raise ConfigError(f"{name}={path!r} must name a factory as 'package.module:function', "
-                          "e.g. 'mynets:make_encoder'")
+        raise ConfigError(
+            f"{name}={path!r} must name a factory as 'package.module:function', e.g. 'mynets:make_encoder'"
+        )
     return path.split(":")[0]
 
 
@@ -53,8 +54,10 @@ def trusted(module: str, trust_code: TrustCode) -> bool:
     names = [trust_code] if isinstance(trust_code, str) else list(trust_code)
     for prefix in names:
         if not isinstance(prefix, str) or not _MODULE.match(prefix):
-            raise ConfigError(f"trust_code entry {prefix!r} must be a module name such as 'mynets' "
-                              "(it trusts that module and the modules under it)")
+            raise ConfigError(
+                f"trust_code entry {prefix!r} must be a module name such as 'mynets' "
+                "(it trusts that module and the modules under it)"
+            )
     return any(module == prefix or module.startswith(prefix + ".") for prefix in names)
 
 
@@ -65,7 +68,8 @@ def check_trusted(path: str, trust_code: TrustCode, name: str = "factory") -> No
         raise ConfigError(
             f"{name}={path!r} is code in module {module!r}, which building this model would import and run, "
             f"and trust_code does not allow it. If you trust that module, pass trust_code=[{module!r}] "
-            f"(aekit.load(path, trust_code=[{module!r}]); on the command line --trust-code {module})")
+            f"(aekit.load(path, trust_code=[{module!r}]); on the command line --trust-code {module})"
+        )
 
 
 def resolve_factory(path: str, trust_code: TrustCode, name: str = "factory") -> Callable[..., Any]:
@@ -97,8 +101,10 @@ import and run, and trust_code does not allow it. If you trust that module, pass
     try:
         module = importlib.import_module(module_name)
     except ImportError as exc:
-        raise ConfigError(f"{name}={path!r}: cannot import module {module_name!r} ({exc}); is it on the "
-                          "Python path (PYTHONPATH, or installed)?") from None
+        raise ConfigError(
+            f"{name}={path!r}: cannot import module {module_name!r} ({exc}); is it on the "
+            "Python path (PYTHONPATH, or installed)?"
+        ) from None
     factory = getattr(module, function, None)
     if not callable(factory):
         raise ConfigError(f"{name}={path!r}: module {module_name!r} has no function {function!r}")
@@ -120,12 +126,14 @@ def factory_kwargs(name: str, value: Any) -> str | None:
         try:
             value = json.loads(value)
         except ValueError:
-            raise ConfigError(f"{name}={value!r} must be a JSON object of keyword arguments, "
-                              'e.g. {"width": 64}') from None
+            raise ConfigError(
+                f'{name}={value!r} must be a JSON object of keyword arguments, e.g. {{"width": 64}}'
+            ) from None
     if not isinstance(value, dict) or not all(isinstance(k, str) for k in value):
         raise ConfigError(f"{name}={value!r} must be a dict of keyword arguments (names to JSON values)")
     try:
         return json.dumps(value, sort_keys=True, separators=(",", ":"), allow_nan=False)
     except (TypeError, ValueError) as exc:
-        raise ConfigError(f"{name}={value!r} must hold only JSON values (numbers, strings, lists, dicts, "
-                          f"true/false/null): {exc}") from None
+        raise ConfigError(
+            f"{name}={value!r} must hold only JSON values (numbers, strings, lists, dicts, true/false/null): {exc}"
+        ) from None

@@ -98,8 +98,7 @@ def show_tiles(ax, tiled: np.ndarray, vrange: tuple[float, float], cmap=GREY):
     return ax.imshow(tiled, cmap=cmap, vmin=vrange[0], vmax=vrange[1], interpolation="nearest")
 
 
-def show_batch(ax, batch: np.ndarray, title: str, cols: int | None = None,
-               vrange: tuple[float, float] | None = None):
+def show_batch(ax, batch: np.ndarray, title: str, cols: int | None = None, vrange: tuple[float, float] | None = None):
     """One panel of samples: images tiled ``cols`` wide (square-ish by default, one
     pixel of white between tiles), or a table as a heat map of rows x features."""
     vrange = vrange or value_range(batch)

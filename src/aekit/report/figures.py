@@ -21,14 +21,41 @@ import numpy as np
 from matplotlib.figure import Figure
 
 from aekit.errors import ConfigError, DataError
-from aekit.report._plot import GREY, HEAT, as_batch, check_count, heat_map, is_image, new_figure, show_tiles, tile, \
-    value_range
-from aekit.report.figures_latent import holes, interpolation_strip, latent_scatter, manifold_coordinates, \
-    manifold_map, prior_samples
+from aekit.report._plot import (
+    GREY,
+    HEAT,
+    as_batch,
+    check_count,
+    heat_map,
+    is_image,
+    new_figure,
+    show_tiles,
+    tile,
+    value_range,
+)
+from aekit.report.figures_latent import (
+    holes,
+    interpolation_strip,
+    latent_scatter,
+    manifold_coordinates,
+    manifold_map,
+    prior_samples,
+)
 
-__all__ = ["loss_curves", "reconstruction_grid", "latent_scatter", "manifold_map", "manifold_coordinates",
-           "interpolation_strip", "prior_samples", "holes", "error_histogram", "kl_per_dimension",
-           "codebook_usage", "figure_to_png_bytes"]
+__all__ = [
+    "loss_curves",
+    "reconstruction_grid",
+    "latent_scatter",
+    "manifold_map",
+    "manifold_coordinates",
+    "interpolation_strip",
+    "prior_samples",
+    "holes",
+    "error_histogram",
+    "kl_per_dimension",
+    "codebook_usage",
+    "figure_to_png_bytes",
+]
 
 # A log axis when every value is positive and they span more than this factor.
 _LOG_SPAN = 20.0
@@ -182,16 +209,19 @@ def reconstruction_grid(x: np.ndarray, x_hat: np.ndarray, n: int = 8) -> Figure:
         if image:
             if err and batch.shape[1] == 3:
                 batch = batch.mean(1, keepdims=True)
-            show_tiles(ax, tile(batch, cols=m, pad=1), (0.0, float(batch.max()) or 1.0) if err else vrange,
-                       cmap=HEAT if err else GREY)
+            show_tiles(
+                ax,
+                tile(batch, cols=m, pad=1),
+                (0.0, float(batch.max()) or 1.0) if err else vrange,
+                cmap=HEAT if err else GREY,
+            )
         else:
             heat_map(ax, batch, (0.0, float(batch.max()) or 1.0) if err else vrange, "magma" if err else "viridis")
     fig.suptitle(f"Reconstructions of {m} sample{'s' * (m != 1)}, mean |error| {error.mean():.3g}")
     return fig
 
 
-def error_histogram(errors: np.ndarray, threshold: float | None = None, labels: Any = None,
-                    bins: int = 50) -> Figure:
+def error_histogram(errors: np.ndarray, threshold: float | None = None, labels: Any = None, bins: int = 50) -> Figure:
     """Histogram of per-sample reconstruction errors (or anomaly scores) with the threshold.
 
     Parameters
@@ -301,8 +331,10 @@ def kl_per_dimension(kl: np.ndarray, threshold: float = 0.01) -> Figure:
     ax.axhline(threshold, color="red", linestyle="--", linewidth=1, label=f"{threshold:g} nats")
     ax.set_xlabel("latent dimension")
     ax.set_ylabel("KL (nats per sample)")
-    ax.set_title(f"KL per latent dimension (total {k.sum():.3g} nats)\n"
-                 f"{int(active.sum())} of {len(k)} dimensions above {threshold:g} nats")
+    ax.set_title(
+        f"KL per latent dimension (total {k.sum():.3g} nats)\n"
+        f"{int(active.sum())} of {len(k)} dimensions above {threshold:g} nats"
+    )
     if len(k) <= 32:
         ax.set_xticks(np.arange(len(k)))
     ax.legend(fontsize="small")
@@ -347,7 +379,6 @@ def codebook_usage(counts: np.ndarray) -> Figure:
     ax.axhline(c.sum() / len(c), color="red", linestyle="--", linewidth=1, label="uniform use")
     ax.set_xlabel("code, by rank of use")
     ax.set_ylabel("tokens")
-    ax.set_title(f"Codebook usage: {used} of {len(c)} codes used ({used / len(c):.0%}), "
-                 f"perplexity {perplexity:.3g}")
+    ax.set_title(f"Codebook usage: {used} of {len(c)} codes used ({used / len(c):.0%}), perplexity {perplexity:.3g}")
     ax.legend(fontsize="small")
     return fig

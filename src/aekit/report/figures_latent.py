@@ -16,8 +16,18 @@ import numpy as np
 from matplotlib.figure import Figure
 
 from aekit.errors import ConfigError
-from aekit.report._plot import as_batch, check_count, codes_of, is_gaussian, is_image, new_figure, \
-    show_batch, show_tiles, tile, value_range
+from aekit.report._plot import (
+    as_batch,
+    check_count,
+    codes_of,
+    is_gaussian,
+    is_image,
+    new_figure,
+    show_batch,
+    show_tiles,
+    tile,
+    value_range,
+)
 from aekit.report.figures_scatter import (  # noqa: F401
     MAX_CLASSES,
     SCATTER_METHODS,
@@ -33,8 +43,9 @@ PRIOR_QUANTILES = (0.05, 0.95)
 MAX_FEATURE_PANELS = 16
 
 
-def manifold_coordinates(est, n: int = 15, dims: tuple[int, ...] = (0, 1), span: Any = None,
-                         X: Any = None) -> tuple[np.ndarray, np.ndarray | None]:
+def manifold_coordinates(
+    est, n: int = 15, dims: tuple[int, ...] = (0, 1), span: Any = None, X: Any = None
+) -> tuple[np.ndarray, np.ndarray | None]:
     """The grid values along each axis of :func:`manifold_map`.
 
     A Gaussian-bottleneck model (VAE) without ``span`` gets the prior's quantiles,
@@ -75,8 +86,10 @@ def manifold_coordinates(est, n: int = 15, dims: tuple[int, ...] = (0, 1), span:
         spans = np.stack([low - pad, high + pad], axis=1)
         spans = np.vstack([spans, spans])[:2]
     else:
-        raise ConfigError(f"the codes of a {est.model_.config.bottleneck!r} bottleneck follow no known "
-                          "distribution: pass span=(lo, hi) or X (the training data, whose codes set the range)")
+        raise ConfigError(
+            f"the codes of a {est.model_.config.bottleneck!r} bottleneck follow no known "
+            "distribution: pass span=(lo, hi) or X (the training data, whose codes set the range)"
+        )
     xs = np.linspace(*spans[0], n)
     return xs, (np.linspace(*spans[1], n)[::-1] if len(dims) == 2 else None)
 
@@ -93,8 +106,9 @@ def _check_dims(dims: Any, code_dim: int) -> tuple[int, ...]:
     return dims
 
 
-def manifold_map(est, n: int = 15, dims: tuple[int, int] = (0, 1), base: Any = None, span: Any = None,
-                 X: Any = None) -> Figure:
+def manifold_map(
+    est, n: int = 15, dims: tuple[int, int] = (0, 1), base: Any = None, span: Any = None, X: Any = None
+) -> Figure:
     """Decodes of an n x n grid of codes over the latent plane of two code dimensions.
 
     Parameters
@@ -135,8 +149,9 @@ def manifold_map(est, n: int = 15, dims: tuple[int, int] = (0, 1), base: Any = N
     else:
         start = np.asarray(base, dtype=np.float64).ravel()
         if start.shape != (code_dim,) or not np.isfinite(start).all():
-            raise ConfigError(f"base must be {code_dim} finite numbers (one per code dimension), got shape "
-                              f"{np.asarray(base).shape}")
+            raise ConfigError(
+                f"base must be {code_dim} finite numbers (one per code dimension), got shape {np.asarray(base).shape}"
+            )
     rows = 1 if ys is None else n
     z = np.repeat(start[None], rows * n, axis=0)  # (rows * n, code_dim), row-major from the top left
     z[:, dims[0]] = np.tile(xs, rows)
@@ -297,8 +312,10 @@ def holes(plain, vae, n: int = 16, random_state: int = 0) -> Figure:
     if is_gaussian(plain):
         raise ConfigError("plain has a Gaussian bottleneck (a VAE); pass a deterministic autoencoder as plain")
     if not is_gaussian(vae):
-        raise ConfigError(f"vae has a {vae.model_.config.bottleneck!r} bottleneck; it must be a VAE "
-                          "(variant='vae' or bottleneck='gaussian')")
+        raise ConfigError(
+            f"vae has a {vae.model_.config.bottleneck!r} bottleneck; it must be a VAE "
+            "(variant='vae' or bottleneck='gaussian')"
+        )
     d_plain, d_vae = codes_of(plain), codes_of(vae)
     z = np.random.default_rng(random_state).standard_normal((n, max(d_plain, d_vae))).astype(np.float32)
     left = as_batch("plain decodes", plain.inverse_transform(z[:, :d_plain]))

@@ -20,8 +20,9 @@ SCATTER_METHODS = ("auto", "pca", "tsne", "none")
 MAX_CLASSES = 20
 
 
-def latent_scatter(codes: np.ndarray, labels: Any = None, label_names: Any = None, method: str = "auto",
-                   random_state: int = 0) -> Figure:
+def latent_scatter(
+    codes: np.ndarray, labels: Any = None, label_names: Any = None, method: str = "auto", random_state: int = 0
+) -> Figure:
     """The codes of many samples as points in the plane, coloured by label.
 
     Parameters
@@ -81,13 +82,16 @@ def latent_scatter(codes: np.ndarray, labels: Any = None, label_names: Any = Non
             cmap = matplotlib.colormaps["tab10" if len(classes) <= 10 else "tab20"]
             ax.scatter(xy[:, 0], xy[:, 1], s=size, c=cmap(index), rasterized=m > 2000)
             names = [_label_name(c, label_names) for c in classes]
-            handles = [Line2D([], [], marker="o", linestyle="", color=cmap(i), label=name)
-                       for i, name in enumerate(names)]
+            handles = [
+                Line2D([], [], marker="o", linestyle="", color=cmap(i), label=name) for i, name in enumerate(names)
+            ]
             ax.legend(handles=handles, title="label", fontsize="small", loc="best")
         else:
             if y.dtype.kind not in "biuf":
-                raise DataError(f"labels have {len(classes)} distinct non-numeric values; at most {MAX_CLASSES} "
-                                "classes can be told apart by colour")
+                raise DataError(
+                    f"labels have {len(classes)} distinct non-numeric values; at most {MAX_CLASSES} "
+                    "classes can be told apart by colour"
+                )
             points = ax.scatter(xy[:, 0], xy[:, 1], s=size, c=y.astype(float), cmap="viridis", rasterized=m > 2000)
             fig.colorbar(points, ax=ax, label="label")
     ax.set_xlabel(axis_names[0])

@@ -85,6 +85,7 @@ img{max-width:100%;height:auto;display:block;margin:.4em 0}
 .win{color:#1b7a36}.lose{color:#b3261e}footer{color:#8a919e;font-size:.8em;margin-top:3em}
 """
 
+
 def applicable_sections(est: Any, data: Dataset, *, holes_reference: Any = None) -> list[str]:
     """The section ids a report on ``est`` and ``data`` holds, in page order.
 
@@ -138,8 +139,9 @@ def applicable_sections(est: Any, data: Dataset, *, holes_reference: Any = None)
     return [name for name in SECTIONS if present[name]]
 
 
-def build_report(est: Any, data: Any, *, title: str | None = None, holes_reference: Any = None,
-                 split: str = "auto") -> str:
+def build_report(
+    est: Any, data: Any, *, title: str | None = None, holes_reference: Any = None, split: str = "auto"
+) -> str:
     """Render the self-contained HTML report of a fitted model on ``data``.
 
     Parameters
@@ -189,22 +191,25 @@ def build_report(est: Any, data: Any, *, title: str | None = None, holes_referen
 
     parts: dict[str, str] = {}
     for name in applicable_sections(est, rows, holes_reference=holes_reference):
-        parts[name] = _SECTION_BUILDERS[name](est=est, ae=ae, rows=rows, where=where, metrics=metrics,
-                                              figures=figures, holes_reference=holes_reference)
+        parts[name] = _SECTION_BUILDERS[name](
+            est=est, ae=ae, rows=rows, where=where, metrics=metrics, figures=figures, holes_reference=holes_reference
+        )
     headings = dict(SECTIONS)
     if getattr(est, "threshold_", None) is not None:
         headings["errors"] = "Anomaly scores and threshold"
     nav = " ".join(f'<a href="#{name}">{_e(headings[name])}</a>' for name in parts)
-    body = "\n".join(f'<section id="{name}">\n<h2>{_e(headings[name])}</h2>\n{content}\n</section>'
-                     for name, content in parts.items())
+    body = "\n".join(
+        f'<section id="{name}">\n<h2>{_e(headings[name])}</h2>\n{content}\n</section>'
+        for name, content in parts.items()
+    )
     from aekit._version import __version__
 
     return (
-        "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
+        '<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n'
         f'<meta http-equiv="Content-Security-Policy" content="{CSP}">\n'
         '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
         f"<title>{_e(heading)}</title>\n<style>{_CSS}</style>\n</head>\n<body>\n"
-        f"<h1>{_e(heading)}</h1>\n<p class=\"note\">Figures and metrics on {_e(where)} of {_e(ds.name)}.</p>\n"
+        f'<h1>{_e(heading)}</h1>\n<p class="note">Figures and metrics on {_e(where)} of {_e(ds.name)}.</p>\n'
         f"<nav>{nav}</nav>\n{body}\n"
         f"<footer>aekit {_e(__version__)}; built in {time.perf_counter() - t0:.1f} s; "
         "a single file with every image inline: it needs no network.</footer>\n</body>\n</html>\n"
@@ -238,11 +243,15 @@ def write_report(est: Any, data: Any, path: str | Path, **options: Any) -> Path:
 def _check_holes_pair(ae, other) -> None:
     kinds = sorted(m.model_.capabilities.can_sample for m in (ae, other))
     if kinds != [False, True]:
-        raise ConfigError("holes_reference must pair a VAE with a non-VAE model (one Gaussian bottleneck), "
-                          f"got bottlenecks {ae.model_.config.bottleneck!r} and {other.model_.config.bottleneck!r}")
+        raise ConfigError(
+            "holes_reference must pair a VAE with a non-VAE model (one Gaussian bottleneck), "
+            f"got bottlenecks {ae.model_.config.bottleneck!r} and {other.model_.config.bottleneck!r}"
+        )
     if tuple(other.input_shape_) != tuple(ae.input_shape_):
-        raise DataError(f"holes_reference takes samples of shape {tuple(other.input_shape_)}, the model "
-                        f"{tuple(ae.input_shape_)}: they must model the same data")
+        raise DataError(
+            f"holes_reference takes samples of shape {tuple(other.input_shape_)}, the model "
+            f"{tuple(ae.input_shape_)}: they must model the same data"
+        )
 
 
 def _as_dataset(data: Any) -> Dataset:

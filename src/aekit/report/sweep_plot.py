@@ -87,12 +87,20 @@ def error_vs_code_size(rows: Sequence[dict[str, Any]], *, title: str | None = No
     ax = fig.add_subplot()
     for variant in variants:
         points = sorted((int(r["code_dim"]), float(r["mse"])) for r in rows if r["variant"] == variant)
-        line, = ax.plot([k for k, _ in points], [max(e, floor) for _, e in points], marker="o", linewidth=1.8,
-                        label=variant)
+        (line,) = ax.plot(
+            [k for k, _ in points], [max(e, floor) for _, e in points], marker="o", linewidth=1.8, label=variant
+        )
         _mark_exact(ax, points, top, floor, line.get_color())
     pca_points = [(k, pca[k]) for k in code_dims]
-    ax.plot(code_dims, [max(e, floor) for _, e in pca_points], linestyle="--", marker="s", color="black",
-            linewidth=1.4, label="PCA")
+    ax.plot(
+        code_dims,
+        [max(e, floor) for _, e in pca_points],
+        linestyle="--",
+        marker="s",
+        color="black",
+        linewidth=1.4,
+        label="PCA",
+    )
     _mark_exact(ax, pca_points, top, floor, "black")
     ax.set_ylim(bottom=floor / 1.5)
     ax.set_xscale("log", base=2)

@@ -19,5 +19,14 @@ from aekit.train.settings import (
     resolve_precision,
 )
 
-__all__ = ["CHECKPOINT_FILE", "TensorBatches", "Trainer", "cpu_has_fast_bf16", "distributed", "lr_at",
-           "remove_checkpoint", "resolve_device", "resolve_precision"]
+__all__ = [
+    "CHECKPOINT_FILE",
+    "TensorBatches",
+    "Trainer",
+    "cpu_has_fast_bf16",
+    "distributed",
+    "lr_at",
+    "remove_checkpoint",
+    "resolve_device",
+    "resolve_precision",
+]

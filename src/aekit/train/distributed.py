@@ -101,8 +101,10 @@ def setup() -> bool:
         return False
     missing = [name for name in _TORCHRUN_VARS if name not in os.environ]
     if missing:
-        raise ConfigError(f"WORLD_SIZE={os.environ['WORLD_SIZE']} asks for several processes but {missing} "
-                          "are not set; launch with torchrun (see the README, 'Training on several machines')")
+        raise ConfigError(
+            f"WORLD_SIZE={os.environ['WORLD_SIZE']} asks for several processes but {missing} "
+            "are not set; launch with torchrun (see the README, 'Training on several machines')"
+        )
     backend = "gloo"
     if torch.cuda.is_available():
         backend = "cpu:gloo,cuda:nccl"
@@ -260,8 +262,10 @@ def training_device(device: torch.device) -> torch.device:
     if device.type != "cuda" or not is_active():
         return device
     if local_rank() >= torch.cuda.device_count():
-        raise ConfigError(f"LOCAL_RANK={local_rank()} has no GPU: this machine has {torch.cuda.device_count()}; "
-                          "start at most that many processes per node (torchrun --nproc_per_node)")
+        raise ConfigError(
+            f"LOCAL_RANK={local_rank()} has no GPU: this machine has {torch.cuda.device_count()}; "
+            "start at most that many processes per node (torchrun --nproc_per_node)"
+        )
     return torch.device("cuda", local_rank())
 
 
@@ -323,8 +327,9 @@ class ShardedBatches:
         self.world_size = (dist.get_world_size() if active else 1) if world_size is None else world_size
         self.rank = (dist.get_rank() if active else 0) if rank is None else rank
         if not 0 <= self.rank < self.world_size:
-            raise ConfigError(f"rank={self.rank} must lie in [0, {self.world_size - 1}] for "
-                              f"world_size={self.world_size}")
+            raise ConfigError(
+                f"rank={self.rank} must lie in [0, {self.world_size - 1}] for world_size={self.world_size}"
+            )
 
     def __len__(self) -> int:
         return len(self.source)
@@ -409,16 +414,18 @@ class DistributedRun:
         return dict(zip(terms, sums))
 
     @torch.no_grad()
-    def evaluate(self, evaluate: Callable[[torch.Tensor], dict[str, float]], x: torch.Tensor,
-                 names: list[str]) -> dict[str, float]:
+    def evaluate(
+        self, evaluate: Callable[[torch.Tensor], dict[str, float]], x: torch.Tensor, names: list[str]
+    ) -> dict[str, float]:
         """Means of ``names`` over ``x`` (n, *sample_shape): each rank evaluates a shard, then one all-reduce.
 
         ``evaluate(part)`` returns means over ``part``; the result is the same on every rank.
         """
         part = torch.tensor_split(x, self.world_size)[self.rank]
         means = evaluate(part) if len(part) else {}
-        sums = torch.tensor([means.get(name, 0.0) * len(part) for name in names], dtype=torch.float64,
-                            device=self.device)
+        sums = torch.tensor(
+            [means.get(name, 0.0) * len(part) for name in names], dtype=torch.float64, device=self.device
+        )
         dist.all_reduce(sums)
         return {name: float(value) / len(x) for name, value in zip(names, sums)}
 

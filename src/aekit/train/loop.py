@@ -114,11 +114,16 @@ class Trainer:
     (2, ['epoch', 'lr', 'samples_per_s', 'seconds', 'train', 'val'])
     """
 
-    def __init__(self, model: nn.Module, config: TrainConfig, checkpoint_dir: str | Path | None = None,
-                 progress: bool = True,
-                 resume_hint: str = "run the same fit with resume enabled (--resume in the CLI, resume=True in Python)",
-                 on_epoch_end: Callable[[dict[str, Any], nn.Module], None] | None = None,
-                 distributed: bool | None = None):
+    def __init__(
+        self,
+        model: nn.Module,
+        config: TrainConfig,
+        checkpoint_dir: str | Path | None = None,
+        progress: bool = True,
+        resume_hint: str = "run the same fit with resume enabled (--resume in the CLI, resume=True in Python)",
+        on_epoch_end: Callable[[dict[str, Any], nn.Module], None] | None = None,
+        distributed: bool | None = None,
+    ):
         self.model = model
         self.distributed = distributed
         self._run: DistributedRun | None = None  # during a distributed fit
@@ -174,9 +179,12 @@ class Trainer:
                     raise
                 error = exc
             if parallel:  # every rank must read the same file
-                agree(loaded[0]["epoch"] if loaded else None, error,
-                      f"the epoch to resume from in {self.checkpoint_dir}",
-                      "; every process must see rank 0's checkpoint: put it on a filesystem all machines share")
+                agree(
+                    loaded[0]["epoch"] if loaded else None,
+                    error,
+                    f"the epoch to resume from in {self.checkpoint_dir}",
+                    "; every process must see rank 0's checkpoint: put it on a filesystem all machines share",
+                )
             if loaded is not None:
                 state, best_weights = loaded
         if parallel:
@@ -194,8 +202,7 @@ class Trainer:
                 if on_epoch_start is not None:  # a generic hook: warm-ups live in the model, not here
                     on_epoch_start(epoch)
                 t0 = time.perf_counter()
-                train_terms, state["step"] = self._train_epoch(source, optimizer, shuffle, state["step"], total,
-                                                               epoch)
+                train_terms, state["step"] = self._train_epoch(source, optimizer, shuffle, state["step"], total, epoch)
                 seconds = time.perf_counter() - t0
                 if self._run is not None:
                     self._run.sync_buffers()
@@ -242,10 +249,14 @@ class Trainer:
             saved = self._saved_epoch()  # Ctrl-C can land after a checkpoint's rename, before `finished` moved
             if saved is not None and finished < saved <= state["epoch"]:
                 finished = saved
-            where = (f"finished epochs (1-{finished}) are saved in {self.checkpoint_dir}"
-                     if self.checkpoint_dir is not None and finished else "no checkpoint was written")
-            raise TrainingInterrupted(f"training interrupted during epoch {finished + 1}; {where}. "
-                                      f"To resume: {self.resume_hint}") from None
+            where = (
+                f"finished epochs (1-{finished}) are saved in {self.checkpoint_dir}"
+                if self.checkpoint_dir is not None and finished
+                else "no checkpoint was written"
+            )
+            raise TrainingInterrupted(
+                f"training interrupted during epoch {finished + 1}; {where}. To resume: {self.resume_hint}"
+            ) from None
         finally:
             if bar is not None:
                 bar.close()
@@ -280,8 +291,11 @@ class Trainer:
                 batch_sums = run.batch_sums(terms, xb)
                 loss = batch_sums["loss"] / xb.batch_rows
             if not torch.isfinite(loss):
-                kept = (f"the last good checkpoint (epoch {epoch}) is intact in {self.checkpoint_dir}"
-                        if self.checkpoint_dir is not None and epoch > 0 else "no checkpoint was written")
+                kept = (
+                    f"the last good checkpoint (epoch {epoch}) is intact in {self.checkpoint_dir}"
+                    if self.checkpoint_dir is not None and epoch > 0
+                    else "no checkpoint was written"
+                )
                 raise TrainingError(
                     f"the loss became {loss.item()} at epoch {epoch + 1}, batch {batch_no + 1}; {kept}. "
                     f"Check the data for extreme values or lower the learning rate (lr={cfg.lr})"
@@ -395,8 +409,10 @@ class Trainer:
         if meta.get("train_config") != to_dict(self.config):
             saved, now = meta.get("train_config", {}), to_dict(self.config)
             diff = sorted(k for k in set(saved) | set(now) if saved.get(k) != now.get(k))
-            raise ConfigError(f"checkpoint {path} was written with different training options {diff}; "
-                              "resume with the same options or delete the checkpoint")
+            raise ConfigError(
+                f"checkpoint {path} was written with different training options {diff}; "
+                "resume with the same options or delete the checkpoint"
+            )
         try:
             self.model.load_state_dict({k[6:]: v for k, v in tensors.items() if k.startswith("model/")})
         except RuntimeError as exc:
@@ -409,8 +425,11 @@ class Trainer:
                 opt_state["state"].setdefault(int(index), {})[slot] = value
         optimizer.load_state_dict(opt_state)
         if meta.get("world_size", 1) != self._world and self._rank == 0:
-            warnings.warn(f"checkpoint {path} was written by {meta.get('world_size', 1)} processes, resumed by "
-                          f"{self._world}: training goes on, though not bit for bit as it would have", stacklevel=3)
+            warnings.warn(
+                f"checkpoint {path} was written by {meta.get('world_size', 1)} processes, resumed by "
+                f"{self._world}: training goes on, though not bit for bit as it would have",
+                stacklevel=3,
+            )
         rng_key = "rng/torch" if self._rank == 0 else f"rng/torch/{self._rank}"
         if rng_key in tensors:  # a rank new to this run keeps its fresh stream
             torch.set_rng_state(tensors[rng_key])
