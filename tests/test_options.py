@@ -207,3 +207,17 @@ def test_unknown_keys_are_named_with_the_allowed_ones(tmp_path):
     assert re.search(r"unknown option\(s\) \['code_dimm'\] in .*bad.toml; allowed: .*\bcode_dim\b", result.output)
     with pytest.raises(ConfigError, match="code_dimm"):
         to_params({"code_dimm": 3}, "x")
+
+
+def test_a_directory_from_before_data_options_loads_with_its_scaling(tmp_path):
+    """Model directories written before config.json recorded the data options still load, identically."""
+    x = np.random.default_rng(0).normal(size=(60, 4)).astype(np.float32)
+    for scaling, expected in (("robust", "robust"), ("standard", "auto")):
+        est = aekit.AutoEncoder(code_dim=2, epochs=1, scaling=scaling).fit(x)
+        path = est.save(tmp_path / scaling)
+        saved = json.loads((path / "config.json").read_text())
+        del saved["data_config"]  # as the previous format wrote it
+        (path / "config.json").write_text(json.dumps(saved))
+        again = aekit.load(path)
+        assert again.get_params()["scaling"] == expected  # robust statistics say robust; standard could be auto
+        np.testing.assert_array_equal(again.transform(x), est.transform(x))

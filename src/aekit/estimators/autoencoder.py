@@ -17,14 +17,14 @@ import torch
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils.validation import check_is_fitted
 
-from aekit import io
-from aekit.config import DataConfig, ModelConfig, TrainConfig
+from aekit.config import DataConfig, ModelConfig, TrainConfig, options
 from aekit.data.stream import RowStream
 from aekit.errors import DataError
 from aekit.estimators.generate import GenerateMixin
 from aekit.estimators.inputs import as_samples
+from aekit.estimators.persistence import ModelDirMixin
 from aekit.estimators.streaming import evaluate_stream
-from aekit.estimators.tables import TableMixin, _is_frame, _load_schema, _table_of
+from aekit.estimators.tables import TableMixin, _is_frame, _table_of
 from aekit.fitting import pipeline
 from aekit.fitting.decide import check_scaling
 from aekit.fitting.evaluate import evaluate, model_errors
@@ -32,42 +32,12 @@ from aekit.fitting.sources import ArraySource, StreamSource
 from aekit.model import map_batches
 from aekit.registry import VARIANTS
 
-# Model options that a variant preset may fill when the user leaves them as None.
-_MODEL_OPTIONS = (
-    "arch",
-    "hidden",
-    "channels",
-    "activation",
-    "linear_path",
-    "pca_init",
-    "bottleneck",
-    "loss",
-    "tied",
-    "corruption",
-    "corruption_level",
-    "penalty",
-    "penalty_weight",
-    "sparsity_target",
-    "beta",
-    "kl_warmup_epochs",
-    "free_bits",
-    "codebook_size",
-    "token_dim",
-    "commitment",
-    "vq_ema",
-    "vq_decay",
-    "kmeans_init",
-    "dead_code_reset",
-    "categorical",
-    "binarize",
-    "encoder",
-    "decoder",
-    "encoder_kwargs",
-    "decoder_kwargs",
-)
+# Model options a variant preset may fill when the user leaves them as None: every model option
+# of the option table but the two every model states (code size and variant).
+_MODEL_OPTIONS = tuple(o.param for o in options() if o.group == "model" and o.name not in ("code_dim", "variant"))
 
 
-class AutoEncoder(GenerateMixin, TableMixin, TransformerMixin, BaseEstimator):
+class AutoEncoder(ModelDirMixin, GenerateMixin, TableMixin, TransformerMixin, BaseEstimator):
     """An autoencoder with the scikit-learn estimator API.
 
     Parameters
@@ -409,75 +379,6 @@ class AutoEncoder(GenerateMixin, TableMixin, TransformerMixin, BaseEstimator):
 
     def _errors(self, xs: torch.Tensor) -> np.ndarray:
         return model_errors(self.model_, xs)
-
-    # -- persistence ---------------------------------------------------------------
-    def save(self, path: str | Path, *, metrics: dict | None = None, data: dict | None = None) -> Path:
-        """Write the model directory (config.json, model.safetensors, history.json, metrics.json)."""
-        check_is_fitted(self, "model_")
-        record = {"kind": self.kind_, **(data or {})}
-        if getattr(self, "schema_", None) is not None:
-            record["table"] = self.schema_.to_dict()  # config.json: the columns new tables must have
-        saved = io.SavedModel(
-            self.model_,
-            self.train_config(),
-            self.preprocessing_,
-            self.pca_,
-            self.history_,
-            metrics or {},
-            record,
-            self.data_config(),
-        )
-        return io.save(path, saved)
-
-    @classmethod
-    def load(cls, path: str | Path, trust_code: Any = None) -> AutoEncoder:
-        """Load a model directory; nothing is unpickled. ``trust_code``: the modules a model's
-        own encoder/decoder may be imported from, as for :func:`aekit.load` (none by default).
-
-        Examples
-        --------
-        >>> import tempfile
-        >>> X = np.random.default_rng(0).random((50, 6))
-        >>> ae = AutoEncoder(code_dim=2, epochs=1).fit(X)
-        >>> again = AutoEncoder.load(ae.save(tempfile.mkdtemp() + "/m"))
-        >>> bool(np.allclose(again.transform(X), ae.transform(X)))
-        True
-        """
-        saved = io.load(path, trust_code=trust_code)
-        mc, tc = saved.model.config, saved.train_config
-        est = cls(
-            code_dim=mc.code_dim,
-            variant=mc.variant,
-            **{name: getattr(mc, name) for name in _MODEL_OPTIONS},
-            scaling=saved.data_config.scaling,
-            epochs=tc.epochs,
-            warmup=tc.warmup,
-            input_shape=saved.data_config.input_shape,
-            batch_size=tc.batch_size,
-            lr=tc.lr,
-            optimizer=tc.optimizer,
-            weight_decay=tc.weight_decay,
-            schedule=tc.schedule,
-            val_fraction=tc.val_fraction,
-            patience=tc.patience,
-            random_state=tc.seed,
-            device=tc.device,
-            precision=tc.precision,
-        )
-        est.model_ = saved.model
-        est.preprocessing_ = saved.preprocessing
-        est.pca_ = saved.pca
-        est.history_ = saved.history
-        est.metrics_ = saved.metrics
-        est.data_ = saved.data
-        est.input_shape_ = mc.input_shape
-        est.n_features_in_ = mc.n_features
-        est.kind_ = saved.data.get("kind", "image" if len(mc.input_shape) == 3 else "table")
-        est.schema_ = _load_schema(saved.data, mc.n_features, Path(path) / io.CONFIG)
-        if est.schema_ is not None:
-            est.feature_names_in_ = np.asarray(est.schema_.names, dtype=object)
-        est.n_iter_ = len(saved.history)
-        return est
 
     # -- helpers -------------------------------------------------------------------
     def _as_samples(self, X: Any, fitting: bool = False) -> tuple[np.ndarray, str]:

@@ -78,7 +78,8 @@ class SavedModel:
     history: list[dict[str, Any]] = field(default_factory=list)
     metrics: dict[str, Any] = field(default_factory=dict)
     data: dict[str, Any] = field(default_factory=dict)
-    data_config: DataConfig = field(default_factory=DataConfig)  # scaling and input_shape as the user gave them
+    #: scaling and input_shape as the user gave them; None in a directory written before they were recorded
+    data_config: DataConfig | None = field(default_factory=DataConfig)
 
 
 def save(path: str | Path, saved: SavedModel) -> Path:
@@ -113,7 +114,7 @@ def save(path: str | Path, saved: SavedModel) -> Path:
         "format": FORMAT,
         "model": to_dict(saved.model.config),
         "train": to_dict(saved.train_config),
-        "data_config": to_dict(saved.data_config),
+        "data_config": to_dict(saved.data_config or DataConfig()),
         "data": saved.data,
         "preprocessing": saved.preprocessing.to_dict(),
         # safetensors and JSON carry no checksum: these catch a file damaged after saving.
@@ -177,7 +178,7 @@ def load(path: str | Path, trust_code: TrustCode = None) -> SavedModel:
         _check_types(config.get("data_config", {}), DataConfig, "data_config")  # absent before it existed
         model_config = from_dict(ModelConfig, config["model"])
         train_config = from_dict(TrainConfig, config["train"])
-        data_config = from_dict(DataConfig, config.get("data_config", {}))
+        data_config = from_dict(DataConfig, config["data_config"]) if "data_config" in config else None
     except (KeyError, TypeError, ValueError, OverflowError, AekitError) as exc:
         raise ModelFileError(f"{config_path}: invalid model or train section ({exc})") from None
     for side, factory in own_networks(model_config).items():  # before anything is imported or built

@@ -1,0 +1,93 @@
+"""Saving and loading an AutoEncoder as a model directory (:mod:`aekit.io`): a mixin, so the
+estimator reads in one sitting. Nothing is unpickled; a model's own networks are imported
+only from the modules ``trust_code`` names."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from sklearn.utils.validation import check_is_fitted
+
+from aekit import io
+from aekit.config import DataConfig, options
+from aekit.estimators.tables import _load_schema
+
+# The model options a directory restores (every one but code size and variant, which load names).
+_MODEL_OPTIONS = tuple(o.param for o in options() if o.group == "model" and o.name not in ("code_dim", "variant"))
+
+
+class ModelDirMixin:
+    """Adds :meth:`save` and :meth:`load` to the estimator."""
+
+    def save(self, path: str | Path, *, metrics: dict | None = None, data: dict | None = None) -> Path:
+        """Write the model directory (config.json, model.safetensors, history.json, metrics.json)."""
+        check_is_fitted(self, "model_")
+        record = {"kind": self.kind_, **(data or {})}
+        if getattr(self, "schema_", None) is not None:
+            record["table"] = self.schema_.to_dict()  # config.json: the columns new tables must have
+        saved = io.SavedModel(
+            self.model_,
+            self.train_config(),
+            self.preprocessing_,
+            self.pca_,
+            self.history_,
+            metrics or {},
+            record,
+            self.data_config(),
+        )
+        return io.save(path, saved)
+
+    @classmethod
+    def load(cls, path: str | Path, trust_code: Any = None) -> Any:
+        """Load a model directory; nothing is unpickled. ``trust_code``: the modules a model's
+        own encoder/decoder may be imported from, as for :func:`aekit.load` (none by default).
+
+        Examples
+        --------
+        >>> import tempfile
+        >>> from aekit import AutoEncoder
+        >>> X = np.random.default_rng(0).random((50, 6))
+        >>> ae = AutoEncoder(code_dim=2, epochs=1).fit(X)
+        >>> again = AutoEncoder.load(ae.save(tempfile.mkdtemp() + "/m"))
+        >>> bool(np.allclose(again.transform(X), ae.transform(X)))
+        True
+        """
+        saved = io.load(path, trust_code=trust_code)
+        mc, tc = saved.model.config, saved.train_config
+        # A directory written before the data options were recorded: its scaling statistics say "robust".
+        dc = saved.data_config or DataConfig(scaling="robust" if saved.preprocessing.method == "robust" else "auto")
+        est = cls(
+            code_dim=mc.code_dim,
+            variant=mc.variant,
+            **{name: getattr(mc, name) for name in _MODEL_OPTIONS},
+            scaling=dc.scaling,
+            epochs=tc.epochs,
+            warmup=tc.warmup,
+            input_shape=dc.input_shape,
+            batch_size=tc.batch_size,
+            lr=tc.lr,
+            optimizer=tc.optimizer,
+            weight_decay=tc.weight_decay,
+            schedule=tc.schedule,
+            val_fraction=tc.val_fraction,
+            patience=tc.patience,
+            random_state=tc.seed,
+            device=tc.device,
+            precision=tc.precision,
+        )
+        est.model_ = saved.model
+        est.preprocessing_ = saved.preprocessing
+        est.pca_ = saved.pca
+        est.history_ = saved.history
+        est.metrics_ = saved.metrics
+        est.data_ = saved.data
+        est.input_shape_ = mc.input_shape
+        est.n_features_in_ = mc.n_features
+        est.kind_ = saved.data.get("kind", "image" if len(mc.input_shape) == 3 else "table")
+        est.schema_ = _load_schema(saved.data, mc.n_features, Path(path) / io.CONFIG)
+        if est.schema_ is not None:
+            est.feature_names_in_ = np.asarray(est.schema_.names, dtype=object)
+        est.n_iter_ = len(saved.history)
+        return est
