@@ -54,6 +54,7 @@ FITS = {
     "image": dict(
         code_dim=2,
         variant="vae",
+        kind="image",
         arch="conv",
         channels=(4, 8),
         input_shape=(1, 8, 8),
@@ -75,7 +76,7 @@ FITS = {
         vq_decay=0.9,
         kmeans_init=False,
         dead_code_reset=False,
-        epochs=1,
+        steps=20,  # the budget in steps: 57 training rows, batch 32, 10 epochs
     ),
     "tied": dict(code_dim=2, tied=True, loss="ce", categorical=((0, 2),), epochs=1),
 }

@@ -261,8 +261,13 @@ class ModelConfig:
 class TrainConfig:
     """How the network is trained. The trainer reads nothing else."""
 
-    epochs: int = _f(35, "passes over the training data (35 reach the BENCHMARKS.md numbers in ~40 s on Fashion-MNIST)")
-    batch_size: int = _f(512, "samples per optimiser step")
+    epochs: int | None = _f(None, "passes over the training data; None: as many as the step budget takes")
+    steps: int | None = _f(
+        None, "the step budget when epochs is None; None: 4000 (aekit.train.budget, chosen on digits and shapes12)"
+    )
+    batch_size: int | None = _f(
+        None, "samples per optimiser step; None: the power of two nearest rows / 40, within [32, 512]"
+    )
     lr: float = _f(2e-3, "peak learning rate")
     optimizer: str = _f("adamw", "adam or adamw", choices=("adam", "adamw"))
     weight_decay: float = _f(0.0, "decoupled weight decay (adamw) or L2 (adam)")
@@ -275,7 +280,11 @@ class TrainConfig:
     val_fraction: float = _f(
         0.1, "share of the training data held out for validation and early stopping (0 disables both)"
     )
-    patience: int | None = _f(10, "epochs without validation improvement before stopping; None trains all epochs")
+    patience: int | str | None = _f(
+        "auto",
+        "epochs without validation improvement before stopping; auto: a tenth of the epochs, at least 10; "
+        "None trains every epoch",
+    )
     seed: int = _f(0, "seeds initialisation, the validation split and the shuffle order")
     device: str = _f("auto", "auto (cuda, then mps, then cpu), or an explicit torch device string")
     precision: str = _f(
@@ -285,8 +294,9 @@ class TrainConfig:
     )
 
     def __post_init__(self) -> None:
-        _positive_int("epochs", self.epochs)
-        _positive_int("batch_size", self.batch_size)
+        for name in ("epochs", "steps", "batch_size"):
+            if getattr(self, name) is not None:
+                _positive_int(name, getattr(self, name))
         _positive_float("lr", self.lr)
         _choice("optimizer", self.optimizer, ("adam", "adamw"))
         if not (isinstance(self.weight_decay, (int, float)) and 0 <= self.weight_decay < math.inf):
@@ -296,7 +306,7 @@ class TrainConfig:
             raise ConfigError(f"warmup={self.warmup!r} must be in [0, 1)")
         if not (isinstance(self.val_fraction, (int, float)) and 0 <= self.val_fraction < 1):
             raise ConfigError(f"val_fraction={self.val_fraction!r} must be in [0, 1)")
-        if self.patience is not None:
+        if self.patience is not None and self.patience != "auto":
             _positive_int("patience", self.patience)
         if isinstance(self.seed, bool) or not isinstance(self.seed, int) or not 0 <= self.seed < 2**63 - 3:
             raise ConfigError(f"seed={self.seed!r} must be an integer from 0 to 2**63 - 4")
@@ -307,17 +317,25 @@ class TrainConfig:
             )
 
 
-SCALINGS = ("auto", "standard", "robust", "none")
+SCALINGS = ("auto", "none", "minmax", "standard", "robust")
+KINDS = ("auto", "image", "table")
 
 
 @dataclass(frozen=True)
 class DataConfig:
     """How the rows are read before the network sees them (the fit's *decide* step)."""
 
+    kind: str = _f(
+        "auto",
+        "what a sample is; auto decides from the shape and values (flat rows of intensities with a square "
+        "width are images); table keeps flat rows flat and scaled per column",
+        choices=KINDS,
+    )
     scaling: str = _f(
         "auto",
-        "auto standardises table columns and leaves images as they are; robust scales by "
-        "median and IQR so outliers do not set the scale; none leaves values as they are",
+        "auto: intensities (values in [0, 1], or integers in [0, 255]) share one range, other tables are "
+        "standardised per column; minmax maps one shared range onto [0, 1]; robust scales each column by "
+        "median and IQR; none leaves values as they are",
         choices=SCALINGS,
     )
     input_shape: tuple[int, ...] | None = _f(
@@ -326,6 +344,7 @@ class DataConfig:
 
     def __post_init__(self) -> None:
         _choice("scaling", self.scaling, SCALINGS)
+        _choice("kind", self.kind, KINDS)
         if self.input_shape is not None:
             shape = _int_tuple("input_shape", self.input_shape)
             if len(shape) not in (1, 3) or any(v <= 0 for v in shape):

@@ -215,15 +215,17 @@ class Autoencoder(nn.Module):
         The encoder's linear path becomes ``components @ (x - mean)`` and the
         decoder's ``components.T @ z + mean``, so the untrained model reconstructs
         exactly as PCA does. Applies to an architecture with a linear path (mlp,
-        conv) built with one, an MSE loss and a passthrough code (the encoder output
-        itself) of at most k dimensions; never to the user's own networks.
+        conv) built with one, or one that is linear throughout (``arch='linear'``,
+        which then starts at its optimum: PCA's subspace), with an MSE loss and a
+        passthrough code (the encoder output itself) of at most k dimensions; never
+        to the user's own networks.
         """
         cfg = self.config
         if own_networks(cfg):
             return False
+        spec = ARCHITECTURES.get(cfg.arch)
         if not (
-            ARCHITECTURES.get(cfg.arch).has_linear_path
-            and cfg.linear_path
+            (spec.linear or (spec.has_linear_path and cfg.linear_path))
             and cfg.loss == "mse"
             and self.capabilities.passthrough
         ):

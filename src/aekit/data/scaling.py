@@ -24,7 +24,7 @@ from numpy.typing import NDArray
 
 from aekit.errors import ConfigError, ModelFileError
 
-METHODS = ("none", "standard", "robust")
+METHODS = ("none", "minmax", "standard", "robust")
 IQR_OF_NORMAL = 1.349  # 75th minus 25th percentile of N(0, 1)
 #: A numpy reduction over an axis (np.mean, np.nanmedian, ...); its overloads are wider than one signature.
 _Reduction = Callable[..., Any]
@@ -55,14 +55,21 @@ class Preprocessing:
     array([[0., 0.]], dtype=float32)
     """
 
-    method: str = "none"  # "none", "standard" or "robust"
+    method: str = "none"  # "none", "minmax", "standard" or "robust"
     shift: NDArray[np.float32] | None = None  # (n_features,) or None for the identity
     scale: NDArray[np.float32] | None = None
 
     @classmethod
-    def fit(cls, x: np.ndarray, method: str, keep: np.ndarray | None = None) -> Preprocessing:
+    def fit(
+        cls, x: np.ndarray, method: str, keep: np.ndarray | None = None, value_range: tuple[float, float] | None = None
+    ) -> Preprocessing:
         """Learn the scaling of ``x`` (n, ...); ``keep`` (n_features,) bool marks
         features left as they are (one-hot columns, which are cross-entropy targets).
+
+        ``"minmax"`` maps one range, shared by every feature, onto [0, 1]: ``value_range``
+        where given (e.g. (0, 255) for 8-bit intensities), else the smallest and largest
+        value in ``x``. Intensities keep their relations across features that way, where
+        per-feature scaling would blow up the near-constant border pixels.
 
         Examples
         --------
@@ -78,6 +85,8 @@ class Preprocessing:
         if method == "none":
             return cls(method)
         flat = x.reshape(len(x), -1)
+        if method == "minmax":
+            return cls.shared_range(flat.shape[1], *(value_range or _finite_range(flat)), keep=keep)
         if np.isnan(flat).any():
             with warnings.catch_warnings():  # an all-missing column: caught by the table schema
                 warnings.simplefilter("ignore", RuntimeWarning)
@@ -91,6 +100,22 @@ class Preprocessing:
         if keep is not None:
             shift[keep], scale[keep] = 0.0, 1.0
         return cls(method, shift.astype(np.float32), scale.astype(np.float32))
+
+    @classmethod
+    def shared_range(cls, n_features: int, low: float, high: float, keep: np.ndarray | None = None) -> Preprocessing:
+        """``"minmax"``: ``[low, high]`` onto [0, 1] for every feature (a zero-width range: shift only).
+
+        Examples
+        --------
+        >>> p = Preprocessing.shared_range(2, 0.0, 255.0)
+        >>> p.transform(np.array([[0.0, 255.0]]))
+        array([[0., 1.]], dtype=float32)
+        """
+        shift = np.full(n_features, low, dtype=np.float64)
+        scale = np.full(n_features, high - low if high - low > 1e-8 else 1.0, dtype=np.float64)
+        if keep is not None:
+            shift[keep], scale[keep] = 0.0, 1.0
+        return cls("minmax", shift.astype(np.float32), scale.astype(np.float32))
 
     def transform(self, x: np.ndarray) -> NDArray[np.float32]:
         x = np.asarray(x, dtype=np.float32)
@@ -132,3 +157,9 @@ class Preprocessing:
                 f"got {shift.shape} and {scale.shape}"
             )
         return cls(method, shift, scale)
+
+
+def _finite_range(flat: np.ndarray) -> tuple[float, float]:
+    """Smallest and largest finite value of ``flat`` (0, 1 when there is none)."""
+    finite = flat[np.isfinite(flat)]
+    return (float(finite.min()), float(finite.max())) if finite.size else (0.0, 1.0)

@@ -9,6 +9,7 @@ search picks the model that reconstructs best).
 from __future__ import annotations
 
 import math
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -26,7 +27,7 @@ from aekit.estimators.persistence import ModelDirMixin
 from aekit.estimators.streaming import evaluate_stream
 from aekit.estimators.tables import TableMixin, _is_frame, _table_of
 from aekit.fitting import pipeline
-from aekit.fitting.decide import check_scaling
+from aekit.fitting.decide import Decisions, check_choices
 from aekit.fitting.evaluate import evaluate, model_errors
 from aekit.fitting.sources import ArraySource, StreamSource
 from aekit.model import map_batches
@@ -54,13 +55,22 @@ class AutoEncoder(ModelDirMixin, GenerateMixin, TableMixin, TransformerMixin, Ba
         reason; ``encoder``/``decoder``: your own networks); None takes the variant's value, else the default.
     input_shape : tuple, optional
         Shape of one sample, e.g. ``(1, 28, 28)`` to treat flat rows as images.
-    scaling : {"auto", "standard", "robust", "none"}, default="auto"
-        "auto" standardises table columns and leaves images (in [0, 1]) as they are;
-        "robust" centres table columns on the median and scales by the
-        interquartile range (see :mod:`aekit.data.scaling`), so a few extreme rows
-        do not set everyone's scale. One-hot columns are never scaled.
-    epochs, batch_size, lr, optimizer, weight_decay, schedule, val_fraction, patience, device, precision
-        Training options (see :class:`aekit.config.TrainConfig`).
+    kind : {"auto", "image", "table"}, default="auto"
+        What a sample is. "auto" decides from the shape and the values
+        (:mod:`aekit.fitting.decide`): flat rows of intensities (values in [0, 1] or
+        integers in [0, 255]) with a square width of at least 8x8 are images, e.g. 784
+        -> (1, 28, 28); "table" keeps flat rows flat and scaled per column.
+    scaling : {"auto", "none", "minmax", "standard", "robust"}, default="auto"
+        "auto": intensities share one range (used as they are in [0, 1], divided by
+        the largest value for integers), other tables are standardised per column;
+        "minmax" maps one range shared by every feature onto [0, 1]; "robust" centres
+        table columns on the median and scales by the interquartile range (see
+        :mod:`aekit.data.scaling`), so a few extreme rows do not set everyone's
+        scale. One-hot columns are never scaled.
+    epochs, steps, batch_size, lr, optimizer, weight_decay, schedule, val_fraction, patience, device, precision
+        Training options (see :class:`aekit.config.TrainConfig`). The default budget
+        is 4,000 optimiser steps with a batch size chosen from the number of rows
+        (:mod:`aekit.train.budget`); ``epochs=`` overrides it.
     random_state : int, default=0
         Seeds initialisation, the validation split and the shuffle order.
     checkpoint_dir : path, optional
@@ -83,6 +93,10 @@ class AutoEncoder(ModelDirMixin, GenerateMixin, TableMixin, TransformerMixin, Ba
         The fitted model's error beside PCA's on the validation rows (None when
         ``val_fraction`` held none out); see :meth:`evaluate`.
     input_shape_ : tuple
+        The shape of one sample as the network sees it (e.g. (1, 8, 8) for flat rows of
+        64 intensities).
+    sample_shape_ : tuple
+        The shape of one sample as it arrived (and as outputs are given back).
     n_features_in_ : int
 
     Tables: a pandas DataFrame (or a Dataset read from CSV or Parquet) is fitted
@@ -141,16 +155,18 @@ class AutoEncoder(ModelDirMixin, GenerateMixin, TableMixin, TransformerMixin, Ba
         encoder_kwargs: Any = None,
         decoder_kwargs: Any = None,
         input_shape: tuple[int, ...] | None = None,
+        kind: str = "auto",
         scaling: str = "auto",
-        epochs: int = TrainConfig.epochs,
-        batch_size: int = TrainConfig.batch_size,
+        epochs: int | None = TrainConfig.epochs,
+        steps: int | None = TrainConfig.steps,
+        batch_size: int | None = TrainConfig.batch_size,
         lr: float = TrainConfig.lr,
         optimizer: str = TrainConfig.optimizer,
         weight_decay: float = TrainConfig.weight_decay,
         schedule: str = TrainConfig.schedule,
         warmup: float = TrainConfig.warmup,
         val_fraction: float = TrainConfig.val_fraction,
-        patience: int | None = TrainConfig.patience,
+        patience: int | str | None = TrainConfig.patience,
         random_state: int = 0,
         device: str = TrainConfig.device,
         precision: str = TrainConfig.precision,
@@ -189,8 +205,10 @@ class AutoEncoder(ModelDirMixin, GenerateMixin, TableMixin, TransformerMixin, Ba
         self.encoder, self.decoder = encoder, decoder
         self.encoder_kwargs, self.decoder_kwargs = encoder_kwargs, decoder_kwargs
         self.input_shape = input_shape
+        self.kind = kind
         self.scaling = scaling
         self.epochs = epochs
+        self.steps = steps
         self.batch_size = batch_size
         self.lr = lr
         self.optimizer = optimizer
@@ -223,13 +241,14 @@ class AutoEncoder(ModelDirMixin, GenerateMixin, TableMixin, TransformerMixin, Ba
 
     def data_config(self) -> DataConfig:
         """The :class:`DataConfig` (scaling, input_shape) this estimator reads its rows with."""
-        return DataConfig(scaling=self.scaling, input_shape=self.input_shape)
+        return DataConfig(kind=self.kind, scaling=self.scaling, input_shape=self.input_shape)
 
     def train_config(self) -> TrainConfig:
         """The :class:`TrainConfig` this estimator trains with."""
         preset = VARIANTS.get(self.variant)
         options = dict(
             epochs=self.epochs,
+            steps=self.steps,
             batch_size=self.batch_size,
             lr=self.lr,
             optimizer=self.optimizer,
@@ -265,7 +284,7 @@ class AutoEncoder(ModelDirMixin, GenerateMixin, TableMixin, TransformerMixin, Ba
         self.schema_ = None
         overrides: dict[str, Any] = {}
         if isinstance(X, RowStream):
-            check_scaling(self.scaling)
+            check_choices(self.kind, self.scaling)
             source: Any = StreamSource(
                 X,
                 robust_sample=self.scaling == "robust",
@@ -281,7 +300,7 @@ class AutoEncoder(ModelDirMixin, GenerateMixin, TableMixin, TransformerMixin, Ba
                 loss = overrides.get("loss", loss)
             else:
                 x, kind = self._as_samples(X, fitting=True)
-            check_scaling(self.scaling)
+            check_choices(self.kind, self.scaling)
             source = ArraySource(x, kind=kind, name=getattr(X, "name", "X"), missing=bool(overrides.get("missing")))
         fitted = pipeline.run(
             source,
@@ -289,6 +308,8 @@ class AutoEncoder(ModelDirMixin, GenerateMixin, TableMixin, TransformerMixin, Ba
             scaling=self.scaling,
             input_shape=self.input_shape,
             likelihood_in_unit_range=loss == "bce",
+            kind=self.kind,
+            columns=self.schema_ is not None,
             model_config=lambda d: self.model_config(d.input_shape, d.output_range, **overrides),
             checkpoint_dir=self.checkpoint_dir,
             resume=self.resume,
@@ -300,6 +321,9 @@ class AutoEncoder(ModelDirMixin, GenerateMixin, TableMixin, TransformerMixin, Ba
         self.history_, self.best_epoch_, self.n_iter_ = fitted.history, fitted.best_epoch, len(fitted.history)
         self.kind_ = fitted.decisions.kind
         self.input_shape_ = fitted.decisions.input_shape
+        # Outputs keep the shape rows arrived in (flat rows decided to be images come back flat),
+        # unless input_shape was given: then it is the shape the user asked for.
+        self.sample_shape_ = tuple(self.input_shape) if self.input_shape is not None else source.sample_shape
         self.n_features_in_ = int(math.prod(self.input_shape_))
         return self
 
@@ -398,10 +422,28 @@ class AutoEncoder(ModelDirMixin, GenerateMixin, TableMixin, TransformerMixin, Ba
             )
         else:
             x, _ = self._as_samples(X)
+            self._check_range(x)
         return torch.from_numpy(self.preprocessing_.transform(x))
 
+    def _check_range(self, x: np.ndarray) -> None:
+        """Warn (never clip silently) when values leave the range the fit assumed of them."""
+        decisions: Decisions | None = getattr(self, "decisions_", None)
+        if decisions is None or decisions.value_range is None or not x.size:
+            return
+        low, high = decisions.value_range
+        outside = int(np.count_nonzero((x < low) | (x > high)))
+        if outside:
+            warnings.warn(
+                f"{outside} value(s) of X lie outside [{low:g}, {high:g}] (seen [{float(np.nanmin(x)):.4g}, "
+                f"{float(np.nanmax(x)):.4g}]), the range this model was fitted to treat as intensities; "
+                "their reconstructions are clipped to it. Scale new data as the training data was, or fit with "
+                "kind='table'",
+                UserWarning,
+                stacklevel=3,
+            )
+
     def _output_shape(self) -> tuple[int, ...]:
-        return tuple(self.input_shape_)
+        return tuple(getattr(self, "sample_shape_", None) or self.input_shape_)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

@@ -195,7 +195,7 @@ class GenerateMixin:
                 xs = torch.where(unknown, self.model_.reconstruct(xs), known)
         filled = self.preprocessing_.inverse_transform(xs.numpy()).reshape(n, -1)
         out = np.where(flat_mask, filled, flat).astype(np.float32)
-        return out.reshape(n, *self.input_shape_)
+        return out.reshape(n, *self._output_shape())
 
     def sample(self, n: int = 16, random_state: Any = None) -> np.ndarray:
         """Decode ``n`` draws from the prior N(0, I): new samples from a VAE.

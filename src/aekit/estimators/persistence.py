@@ -4,6 +4,7 @@ only from the modules ``trust_code`` names."""
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 from typing import Any
 
@@ -12,7 +13,9 @@ from sklearn.utils.validation import check_is_fitted
 
 from aekit import io
 from aekit.config import DataConfig, options
+from aekit.errors import ModelFileError
 from aekit.estimators.tables import _load_schema
+from aekit.fitting.decide import Decisions
 
 # The model options a directory restores (every one but code size and variant, which load names).
 _MODEL_OPTIONS = tuple(o.param for o in options() if o.group == "model" and o.name not in ("code_dim", "variant"))
@@ -24,9 +27,11 @@ class ModelDirMixin:
     def save(self, path: str | Path, *, metrics: dict | None = None, data: dict | None = None) -> Path:
         """Write the model directory (config.json, model.safetensors, history.json, metrics.json)."""
         check_is_fitted(self, "model_")
-        record = {"kind": self.kind_, **(data or {})}
+        record = {"kind": self.kind_, "sample_shape": list(self._output_shape()), **(data or {})}
         if getattr(self, "schema_", None) is not None:
             record["table"] = self.schema_.to_dict()  # config.json: the columns new tables must have
+        if getattr(self, "decisions_", None) is not None:
+            record["decisions"] = self.decisions_.to_dict()  # what the fit decided about the data, and why
         saved = io.SavedModel(
             self.model_,
             self.train_config(),
@@ -62,8 +67,10 @@ class ModelDirMixin:
             code_dim=mc.code_dim,
             variant=mc.variant,
             **{name: getattr(mc, name) for name in _MODEL_OPTIONS},
+            kind=dc.kind,
             scaling=dc.scaling,
             epochs=tc.epochs,
+            steps=tc.steps,
             warmup=tc.warmup,
             input_shape=dc.input_shape,
             batch_size=tc.batch_size,
@@ -90,4 +97,32 @@ class ModelDirMixin:
         if est.schema_ is not None:
             est.feature_names_in_ = np.asarray(est.schema_.names, dtype=object)
         est.n_iter_ = len(saved.history)
+        est.decisions_ = _decisions(saved.data, Path(path) / io.CONFIG)
+        est.sample_shape_ = _sample_shape(saved.data, mc.input_shape, Path(path) / io.CONFIG)
         return est
+
+
+def _decisions(data: dict[str, Any], source: Path) -> Decisions | None:
+    """The fit's decisions recorded in config.json's data record (None in directories written before them)."""
+    if "decisions" not in data:
+        return None
+    try:
+        return Decisions.from_dict(data["decisions"])
+    except (KeyError, TypeError, ValueError, IndexError) as exc:
+        raise ModelFileError(f"{source}: the data record's decisions are malformed ({exc})") from None
+
+
+def _sample_shape(data: dict[str, Any], input_shape: tuple[int, ...], source: Path) -> tuple[int, ...]:
+    """The shape samples arrived in (the model's own in directories written before it was recorded)."""
+    shape = data.get("sample_shape")
+    if shape is None:
+        return tuple(input_shape)
+    try:
+        out = tuple(int(v) for v in shape)
+    except (TypeError, ValueError):
+        raise ModelFileError(f"{source}: sample_shape={shape!r} must be a list of integers") from None
+    if math.prod(out) != math.prod(input_shape) or any(v <= 0 for v in out):
+        raise ModelFileError(
+            f"{source}: sample_shape={list(out)} does not hold the model's {math.prod(input_shape)} values"
+        )
+    return out

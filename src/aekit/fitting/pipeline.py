@@ -16,6 +16,8 @@ Steps, in order (each a few lines below, named as in ARCHITECTURE.md):
 
 from __future__ import annotations
 
+import logging
+import sys
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -32,7 +34,9 @@ from aekit.errors import ConfigError, DataError
 from aekit.fitting.decide import Decisions, decide
 from aekit.fitting.evaluate import evaluate
 from aekit.model import Autoencoder
-from aekit.train import Trainer
+from aekit.train import Trainer, budget
+
+log = logging.getLogger("aekit")
 
 
 @dataclass
@@ -56,6 +60,8 @@ def run(
     scaling: str,
     input_shape: tuple[int, ...] | None,
     likelihood_in_unit_range: bool,
+    kind: str = "auto",
+    columns: bool = False,
     checkpoint_dir: str | Path | None = None,
     resume: bool = False,
     progress: bool = False,
@@ -65,6 +71,8 @@ def run(
 
     ``model_config(decisions)`` builds the network's config once the data's shape and
     range are known (the estimator maps its options and the variant preset onto it).
+    ``kind``, ``scaling`` and ``input_shape`` are the user's overrides of the decisions
+    (:func:`~aekit.fitting.decide.decide`); ``columns``: a table with a schema.
 
     Examples
     --------
@@ -81,18 +89,22 @@ def run(
     # 2. decide
     low, high = source.column_range()
     decisions = decide(
-        kind=source.kind,
+        kind=kind,
         scaling=scaling,
         input_shape=input_shape,
         sample_shape=source.sample_shape,
+        source_kind=source.kind,
         low=low,
         high=high,
+        integers=source.integers(),
         likelihood_in_unit_range=likelihood_in_unit_range,
+        columns=columns,
     )
     config = model_config(decisions)
     keep = _one_hot_columns(config, low, high)
     # 3. scale
-    preprocessing = source.scaling(decisions.scaling, keep)
+    minmax_range = decisions.value_range if decisions.scaling == "minmax" else None
+    preprocessing = source.scaling(decisions.scaling, keep, minmax_range)
     _check_magnitude(preprocessing, low, high)
     # 4. warm-start
     pca = source.pca(preprocessing, min(config.code_dim, config.n_features))
@@ -104,6 +116,11 @@ def run(
         model.init_from_pca(torch.from_numpy(pca.components_), torch.from_numpy(pca.mean_))
     # 6. train, 7. checkpoint (after every epoch, inside the trainer)
     batches = source.batches(preprocessing, decisions.input_shape, train_config.val_fraction, train_config.seed)
+    train_config, plan = budget.resolve(train_config, len(batches.source))
+    decisions = decisions.with_budget(plan.to_dict())
+    log.info("aekit decided: %s", decisions.describe())
+    if progress:
+        print(f"aekit decided: {decisions.describe()}", file=sys.stderr)
     trainer = Trainer(model, train_config, checkpoint_dir=checkpoint_dir, progress=progress, on_epoch_end=on_epoch_end)
     history = trainer.fit(batches.source, resume=resume, validation=batches.validation)
     model.cpu().eval()

@@ -60,6 +60,7 @@ class Moments:
         self.scatter = np.zeros((n_features, n_features))  # sum of (x - mean)(x - mean)^T
         self.low = np.full(n_features, np.inf)
         self.high = np.full(n_features, -np.inf)
+        self.integers = True  # every value seen so far is a whole number
 
     def update(self, x: np.ndarray) -> None:
         """Add rows ``x`` (k, d)."""
@@ -76,6 +77,8 @@ class Moments:
         self.n = total
         np.minimum(self.low, x.min(0), out=self.low)
         np.maximum(self.high, x.max(0), out=self.high)
+        if self.integers:
+            self.integers = bool(np.array_equal(x, np.round(x)))
 
     def variance(self) -> np.ndarray:
         """Population variance per feature (d,), as ``np.var``."""
@@ -121,8 +124,13 @@ class ArraySource:
             warnings.simplefilter("ignore", RuntimeWarning)
             return np.nanmin(flat, 0), np.nanmax(flat, 0)
 
-    def scaling(self, method: str, keep: np.ndarray) -> Preprocessing:
-        return Preprocessing.fit(self.x, method, keep=keep)
+    def integers(self) -> bool:
+        """Whether every observed value is a whole number."""
+        observed = self.x[np.isfinite(self.x)]
+        return bool(np.array_equal(observed, np.round(observed)))
+
+    def scaling(self, method: str, keep: np.ndarray, value_range: tuple[float, float] | None = None) -> Preprocessing:
+        return Preprocessing.fit(self.x, method, keep=keep, value_range=value_range)
 
     def pca(self, preprocessing: Preprocessing, k: int) -> PCABaseline:
         # PCA sees a missing cell as the column's (scaled) mean, 0, as the autoencoder's encoder does.
@@ -175,9 +183,16 @@ class StreamSource:
         moments = self._statistics()
         return moments.low, moments.high
 
-    def scaling(self, method: str, keep: np.ndarray) -> Preprocessing:
+    def integers(self) -> bool:
+        """Whether every value in the file is a whole number."""
+        return self._statistics().integers
+
+    def scaling(self, method: str, keep: np.ndarray, value_range: tuple[float, float] | None = None) -> Preprocessing:
         """The scaling Preprocessing.fit would learn, from the streamed statistics (a sample for "robust")."""
         moments = self._statistics()
+        if method == "minmax":
+            low, high = value_range or (float(moments.low.min()), float(moments.high.max()))
+            return Preprocessing.shared_range(self.n_features, low, high, keep=keep)
         if method == "robust":
             assert self._sample is not None, "robust scaling streams with robust_sample=True"
             return Preprocessing.fit(self._sample, "robust", keep=keep)

@@ -71,11 +71,23 @@ class _LinearPlusMLP(nn.Module):
 
     @torch.no_grad()
     def init_linear(self, weight: torch.Tensor, bias: torch.Tensor) -> None:
-        """Set the linear path, e.g. from PCA; ``weight`` (n_out, n_in), ``bias`` (n_out,)."""
-        if self.linear is None:
-            raise ValueError("this network has no linear path (linear_path=False)")
-        self.linear.weight.copy_(weight)
-        self.linear.bias.copy_(bias)
+        """Set the linear map, e.g. from PCA; ``weight`` (n_out, n_in), ``bias`` (n_out,).
+
+        The linear path where there is one; else a network with no hidden layer is one
+        linear map itself (``arch='linear'``), and that layer is set.
+        """
+        layer = self.linear if self.linear is not None else _only_layer(self.mlp)
+        if layer is None:
+            raise ValueError("this network has no linear path (linear_path=False) and is not linear")
+        layer.weight.copy_(weight)
+        layer.bias.copy_(bias)
+
+
+def _only_layer(stack: nn.Sequential) -> nn.Linear | None:
+    """The one layer of a stack with no hidden layer (a linear map), else None."""
+    if len(stack) == 1 and isinstance(stack[0], nn.Linear):
+        return stack[0]
+    return None
 
 
 class MLPEncoder(_LinearPlusMLP):
@@ -170,13 +182,15 @@ class TiedMLPDecoder(nn.Module):
 
     @torch.no_grad()
     def init_linear(self, weight: torch.Tensor, bias: torch.Tensor) -> None:
-        """Only the bias is the decoder's own; the weight is the encoder's, transposed."""
-        linear = self._encoder[0].linear
+        """Only the bias is the decoder's own; the weight is the encoder's, transposed
+        (its linear path's, or its one layer's where the encoder is a linear map)."""
+        encoder = self._encoder[0]
+        linear = encoder.linear if encoder.linear is not None else _only_layer(encoder.mlp)
         if linear is None:
-            raise ValueError("this network has no linear path (linear_path=False)")
+            raise ValueError("this network has no linear path (linear_path=False) and is not linear")
         if not torch.allclose(weight, linear.weight.t()):
             raise ValueError("a tied decoder's linear weight must be the encoder's transposed")
-        self.linear_bias.copy_(bias)
+        (self.linear_bias if encoder.linear is not None else self.biases[0]).copy_(bias)
 
 
 def build_mlp(config: ModelConfig, enc_out: int) -> tuple[nn.Module, nn.Module]:

@@ -80,7 +80,9 @@ ARCHITECTURES.add(
     "stride-2 convolutions for images of any size",
 )
 ARCHITECTURES.add(
-    "linear", ArchitectureSpec(build_linear, (1, 3), can_tie=True), "one linear layer each way: spans the PCA subspace"
+    "linear",
+    ArchitectureSpec(build_linear, (1, 3), can_tie=True, linear=True),
+    "one linear layer each way: spans the PCA subspace",
 )
 
 
@@ -263,7 +265,7 @@ VARIANTS.add(
 VARIANTS.add("tied", Variant(model={"tied": True}), "the decoder reuses the encoder's weights transposed")
 VARIANTS.add(
     "linear",
-    Variant(model={"arch": "linear", "pca_init": False, "linear_path": False}),
+    Variant(model={"arch": "linear", "linear_path": False}),
     "no nonlinearity: the learned subspace is PCA's",
 )
 VARIANTS.add(

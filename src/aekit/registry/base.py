@@ -95,6 +95,9 @@ class ArchitectureSpec:
     can_tie: bool = False
     #: ``linear_path=True`` adds a linear path with ``init_linear``, so PCA can warm-start it.
     has_linear_path: bool = False
+    #: the whole network is one linear map each way (no hidden layer, no nonlinearity), with
+    #: ``init_linear``: PCA initialises all of it, and PCA's solution is its optimum for MSE.
+    linear: bool = False
     #: ``grid(model_config) -> (height, width)``: where a token bottleneck's tokens lie (one per cell).
     token_grid: Callable[..., tuple[int, int]] | None = None
     #: ``describe(model_config) -> str``: the widths a model card shows beside the name.

@@ -42,6 +42,7 @@ from aekit.errors import (
     TrainingInterrupted,
 )
 from aekit.train.batches import TensorBatches
+from aekit.train.budget import resolve as resolve_budget
 from aekit.train.distributed import (
     RANK_SEED_STRIDE,
     DistributedRun,
@@ -61,6 +62,7 @@ from aekit.train.settings import (  # noqa: F401
     resolve_device,
     resolve_precision,
 )
+from aekit.train.threads import check_threads, choose_threads, thread_budget
 
 CHECKPOINT_FILE = "checkpoint.safetensors"
 
@@ -103,6 +105,8 @@ class Trainer:
     distributed : bool, optional
         None (default) trains with DistributedDataParallel when launched by
         torchrun with more than one process; False never does.
+    threads : int, optional
+        torch's intra-op threads during ``fit``; None: a fair share (see :mod:`aekit.train.threads`).
 
     Examples
     --------
@@ -123,8 +127,9 @@ class Trainer:
         resume_hint: str = "run the same fit with resume enabled (--resume in the CLI, resume=True in Python)",
         on_epoch_end: Callable[[dict[str, Any], nn.Module], None] | None = None,
         distributed: bool | None = None,
+        threads: int | None = None,
     ):
-        self.model = model
+        self.model, self.threads = model, check_threads(threads)
         self.distributed = distributed
         self._run: DistributedRun | None = None  # during a distributed fit
         self._rank, self._world = 0, 1
@@ -149,6 +154,10 @@ class Trainer:
         see :class:`TensorBatches`), which brings its own ``validation`` tensor
         (or None: then the training loss decides early stopping).
         """
+        with thread_budget(choose_threads(self.threads)):  # restored after, also on errors
+            return self._fit(x, resume, validation)
+
+    def _fit(self, x: Any, resume: bool, validation: torch.Tensor | None) -> list[dict[str, Any]]:
         cfg = self.config
         parallel = self.distributed is not False and setup_distributed()
         self._rank, self._world = (process_rank(), world_size()) if parallel else (0, 1)
@@ -160,6 +169,9 @@ class Trainer:
             x, validation = TensorBatches.holdout(x, cfg.val_fraction, cfg.seed)
         move = getattr(x, "to", None)  # a source that can live on the device moves there once
         source = move(self.device) if move is not None else x
+        # A budget left automatic (epochs or batch size None, patience "auto") is made concrete from the rows.
+        self.config, self.budget = resolve_budget(self.config, len(source))
+        cfg = self.config
         x_val = validation.to(self.device, torch.float32) if validation is not None else None
 
         if self.checkpoint_dir is not None and self._rank == 0:
