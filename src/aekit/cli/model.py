@@ -264,9 +264,13 @@ def evaluate(model: str, data: str, split: str, as_json: bool, trust_code: tuple
     ds = load_data(data, missing="mask")
     part, where = ds.held_out(est.data_) if split == "auto" else (ds, f"all {len(ds)} rows")
     metrics = est.evaluate(part)
+    decisions = getattr(est, "decisions_", None)
     if as_json:
-        click.echo(json.dumps({**metrics, "rows": where}, indent=1))
+        extra = {"decisions": decisions.to_dict()} if decisions is not None else {}
+        click.echo(json.dumps({**metrics, "rows": where, **extra}, indent=1))
     else:
+        if decisions is not None:
+            click.echo(f"decided at fit: {decisions.describe()}")
         print_metrics(metrics, where)
 
 

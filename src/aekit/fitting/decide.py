@@ -148,7 +148,8 @@ def decide(
     # Whole numbers up to 255 (8-bit pixels, counts on a small scale): one range, from 0 to the largest seen.
     value_range = (0.0, 1.0) if unit else (0.0, hi) if bytes_ else None
     wide = len(sample_shape) == 1 and (square_image(d) is not None or d >= WIDE)
-    intensities = value_range is not None and not columns and (wide or source_kind == "image")
+    # Intensities share one range, unless the user said these are table columns.
+    intensities = value_range is not None and not columns and kind != "table" and (wide or source_kind == "image")
 
     # The kind and the shape.
     if input_shape is not None:

@@ -53,12 +53,17 @@ def _model_card(*, ae, rows, where, metrics, **_) -> str:
     ]
     model += [(k, v) for k, v in extras if v]
     best = saved.get("best_epoch", getattr(ae, "best_epoch_", None))
+    decisions = getattr(ae, "decisions_", None)
+    budget = decisions.budget if decisions is not None else {}
+    planned = budget.get("epochs", ae.epochs)
     training = [
-        ("epochs run", f"{len(history)} of {ae.epochs}" + (f" (best {best})" if best else "")),
+        ("epochs run", f"{len(history)} of {planned}" + (f" (best {best})" if best else "")),
         ("training time", f"{seconds:.1f} s"),
-        ("batch size", ae.batch_size),
+        ("batch size", budget.get("batch_size", ae.batch_size)),
         ("learning rate", ae.lr),
     ]
+    if budget.get("reason"):
+        training.append(("budget", budget["reason"]))
     record = getattr(ae, "data_", None) or {}
     data = [("data", record.get("spec", rows.name)), ("kind", rows.kind)]
     if record.get("n") is not None:
@@ -70,6 +75,8 @@ def _model_card(*, ae, rows, where, metrics, **_) -> str:
             )
         )
     data.append(("reported on", f"{where} ({len(rows):,} samples)"))
+    if decisions is not None:  # what the fit decided about the data, and why
+        data.append(("decided", f"{decisions.kind}, scaling {decisions.scaling!r}: " + "; ".join(decisions.reasons)))
     return "\n".join(
         _key_values(title, items) for title, items in (("Model", model), ("Training", training), ("Data", data))
     )

@@ -242,7 +242,9 @@ class Trainer:
                 if watched < state["best_val"]:
                     state.update(best_val=watched, best_epoch=epoch + 1, bad_epochs=0)
                     best_weights = {k: v.detach().clone() for k, v in self.model.state_dict().items()}
-                else:
+                elif not (cfg.schedule == "onecycle" and state["step"] <= cfg.warmup * total):
+                    # While the one-cycle rate is still rising the loss may well get worse before it gets
+                    # better (from a PCA start, it usually does): patience counts from the peak on.
                     state["bad_epochs"] += 1
                 state["epoch"] = epoch + 1
                 if self.checkpoint_dir is not None:
