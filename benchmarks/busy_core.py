@@ -9,8 +9,10 @@ Two loads: idle, and busy (one other process, started with ``multiprocessing``,
 spinning in a Python loop; not pinned, the scheduler places it). Two thread
 policies: aekit's fair share (``aekit.train.threads``: the cores less the busy ones)
 and torch's default (one thread per core, whatever else runs; forced here through
-``AEKIT_NUM_THREADS``). Each of the four cells is the median of ``--repeats`` fits,
-interleaved (every repeat runs all four once) so drift hits them alike.
+``AEKIT_NUM_THREADS``), and one thread throughout for reference: what a busy core
+costs a fit that does not wait on it. Each cell is the median of ``--repeats`` fits,
+interleaved (every repeat runs each once, after waiting for two quiet seconds) so drift
+hits them alike.
 Goal (issue 16, item 4): busy <= 2x idle with the fair share.
 
 Run:  .venv/bin/python benchmarks/busy_core.py [--repeats 3] [--batch-size 64]
@@ -43,6 +45,14 @@ def spin() -> None:
         n += 1
 
 
+def wait_for_quiet(limit: float) -> bool:
+    """Wait (up to ``limit`` seconds) for two quiet seconds in a row: other people's work is noise here."""
+    deadline, quiet = time.monotonic() + limit, 0
+    while quiet < 2 and time.monotonic() < deadline:
+        quiet = quiet + 1 if policy.busy_cores(1.0) < 0.15 else 0
+    return quiet >= 2
+
+
 def fit_seconds(x: np.ndarray, batch_size: int, default_threads: int | None) -> tuple[float, list[int]]:
     """Seconds for one fit, and torch's thread count seen at the end of each epoch."""
     if default_threads is None:
@@ -63,6 +73,7 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--batch-size", type=int, default=64)
     parser.add_argument("--rows", type=int, default=1400)
+    parser.add_argument("--quiet-wait", type=float, default=120.0, help="seconds to wait for quiet per repeat")
     parser.add_argument("--out", default=str(Path(__file__).parent / "out" / "busy_core.json"))
     args = parser.parse_args()
     for name in (policy.ENV_VAR, *policy.PINNING_VARS):
@@ -71,11 +82,13 @@ def main() -> None:
 
     x = (load_digits().data[: args.rows] / 16.0).astype(np.float32)
     default = torch.get_num_threads()  # torch's own choice at start-up
-    arms = {"fair share (aekit)": None, f"torch default ({default} threads)": default}
+    arms = {"fair share (aekit)": None, f"torch default ({default} threads)": default, "one thread": 1}
     fit_seconds(x, args.batch_size, None)  # warm-up: imports, first-call costs
     times: dict[tuple[str, str], list[float]] = {}
     used: dict[tuple[str, str], set[int]] = {}
+    noisy = 0
     for _ in range(args.repeats):
+        noisy += not wait_for_quiet(args.quiet_wait)
         for load in ("idle", "busy"):
             other = None
             if load == "busy":
@@ -95,7 +108,9 @@ def main() -> None:
 
     print(
         f"{len(x)} rows x {x.shape[1]}, code_dim 8, 20 epochs, batch {args.batch_size}; "
-        f"median of {args.repeats}; {policy.available_cores()} cores, torch {torch.__version__}\n"
+        f"median of {args.repeats}; {policy.available_cores()} cores, torch {torch.__version__}"
+        + (f"; {noisy} repeat(s) started on a machine that was not quiet" if noisy else "")
+        + "\n"
     )
     print("| threads | idle (s) | one busy core (s) | busy / idle | threads used idle / busy |")
     print("|---|---|---|---|---|")
@@ -104,9 +119,7 @@ def main() -> None:
         idle, busy = (statistics.median(times[(arm, load)]) for load in ("idle", "busy"))
         seen = " / ".join(",".join(map(str, sorted(used[(arm, load)]))) for load in ("idle", "busy"))
         print(f"| {arm} | {idle:.2f} | {busy:.2f} | {busy / idle:.2f}x | {seen} |")
-        rows.append(
-            {"arm": arm, "idle_s": times[(arm, "idle")], "busy_s": times[(arm, "busy")], "ratio": busy / idle}
-        )
+        rows.append({"arm": arm, "idle_s": times[(arm, "idle")], "busy_s": times[(arm, "busy")], "ratio": busy / idle})
     meta = {
         "torch": torch.__version__,
         "cores": policy.available_cores(),
@@ -114,6 +127,7 @@ def main() -> None:
         "machine": platform.processor() or platform.machine(),
         "batch_size": args.batch_size,
         "repeats": args.repeats,
+        "noisy_repeats": noisy,
         "date": time.strftime("%F"),
     }
     out = Path(args.out)

@@ -88,7 +88,6 @@ def test_pca_init_refused_where_it_cannot_apply():
     comps, mean = torch.eye(64)[:4], torch.zeros(64)
     for options in (
         {"loss": "bce"},
-        {"arch": "linear"},
         {"linear_path": False},
         {"arch": "conv", "linear_path": False},
     ):

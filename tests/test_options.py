@@ -14,7 +14,7 @@ import pytest
 from click.testing import CliRunner
 
 import aekit
-from aekit import config
+import aekit.config.options as opts
 from aekit.cli.common import main
 from aekit.cli.options import help_text, to_params
 from aekit.errors import ConfigError
@@ -95,7 +95,7 @@ def _data(name: str) -> np.ndarray:
 
 def _own_network_options() -> set[str]:
     """Options tested by tests/test_own_networks.py (they need a factory module on the path)."""
-    return {o.param for o in config.options() if o.name in ("encoder", "decoder", "encoder_kwargs", "decoder_kwargs")}
+    return {o.param for o in opts.options() if o.name in ("encoder", "decoder", "encoder_kwargs", "decoder_kwargs")}
 
 
 def test_the_fits_cover_every_option():
@@ -125,8 +125,8 @@ def test_every_option_survives_fit_save_load(name, tmp_path):
 
 def test_the_estimator_parameters_are_the_options():
     signature = inspect.signature(aekit.AutoEncoder.__init__).parameters
-    assert set(signature) - {"self"} == {o.param for o in config.options()} | RUN_ONLY
-    for opt in config.options():
+    assert set(signature) - {"self"} == {o.param for o in opts.options()} | RUN_ONLY
+    for opt in opts.options():
         default = signature[opt.param].default
         if opt.group == "model" and opt.name not in ("code_dim", "variant"):
             assert default is None, f"{opt.param}: None means 'the variant's preset, else the config default'"
@@ -137,7 +137,7 @@ def test_the_estimator_parameters_are_the_options():
 def test_every_option_has_a_cli_flag_whose_help_shows_the_true_default():
     fit = main.commands["fit"]
     by_name = {p.name: p for p in fit.params}
-    for opt in config.options():
+    for opt in opts.options():
         assert opt.name in by_name, f"aekit fit has no flag for {opt.name}"
         flag = by_name[opt.name]
         assert opt.flag in flag.opts
@@ -154,8 +154,9 @@ def test_the_readme_table_is_the_option_table():
     text = README.read_text()
     match = re.search(r"<!-- options:start -->\n(.*?)\n<!-- options:end -->", text, re.S)
     assert match, "README.md lacks the <!-- options:start --> ... <!-- options:end --> table"
-    assert match.group(1).strip() == config.markdown_table().strip(), (
-        "README's option table is stale: paste `python -c 'import aekit.config as c; print(c.markdown_table())'`"
+    assert match.group(1).strip() == opts.markdown_table().strip(), (
+        "README's option table is stale: paste the output of "
+        "`python -c 'import aekit.config.options as o; print(o.markdown_table())'`"
     )
 
 

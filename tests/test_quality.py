@@ -37,6 +37,9 @@ def test_default_beats_pca_on_digits():
 def test_linear_variant_never_beats_pca_on_held_out_data():
     ds = load("builtin:digits")
     train, test = ds.split(test_size=0.2, seed=0)
-    metrics = aekit.AutoEncoder(code_dim=8, variant="linear", epochs=60, batch_size=64).fit(train).evaluate(test)
-    assert metrics["mse"] > 0.98 * metrics["pca_mse"], metrics
+    # scaling="standard": no clipping to [0, 1], which an image model gets and PCA does not (it is worth
+    # 4 % here); unclipped, a linear AE can at best match PCA, and from PCA's start it does (ratio 1.001).
+    est = aekit.AutoEncoder(code_dim=8, variant="linear", scaling="standard", epochs=60, batch_size=64)
+    metrics = est.fit(train).evaluate(test)
+    assert 0.98 * metrics["pca_mse"] < metrics["mse"] < 1.02 * metrics["pca_mse"], metrics
     assert np.isfinite(metrics["mse"])

@@ -1,4 +1,4 @@
-"""CLI flags read off the option table (:func:`aekit.config.options`): one flag per option,
+"""CLI flags read off the option table (:func:`aekit.config.options.options`): one flag per option,
 its help the option's reason, allowed values and true default, so the CLI can never
 name an old default or miss an option the estimator has.
 """
@@ -11,7 +11,7 @@ from typing import Any
 
 import click
 
-from aekit.config import Option, options
+from aekit.config.options import Option, options
 from aekit.errors import ConfigError
 
 

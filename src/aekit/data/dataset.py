@@ -7,7 +7,6 @@ has at least one sample.
 
 from __future__ import annotations
 
-import datetime
 import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
@@ -16,7 +15,7 @@ from typing import TYPE_CHECKING, Any, NoReturn
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from aekit.errors import DataError, DataTypeError
+from aekit.errors import DataError
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -73,7 +72,7 @@ def check_array(
     """
     if kind is not None and kind not in KINDS:
         raise DataError(f"kind={kind!r} is not one of {KINDS}")
-    raw = as_numbers(x, name)
+    raw = np.asarray(x)
     if raw.dtype == object:
         try:
             raw = raw.astype(np.float64)
@@ -117,76 +116,6 @@ def check_array(
                 stacklevel=2,
             )
     return out
-
-
-def as_numbers(x: ArrayLike, name: str) -> np.ndarray:
-    """``x`` as an ndarray in its own dtype, refusing what holds no real numbers by the first bad value.
-
-    Ragged rows, masked cells (``np.asarray`` would drop the mask and keep the hidden
-    values), text (even text that reads as a number), dates and durations, and None
-    in an object array each fail with a message naming the value and where it is.
-
-    Examples
-    --------
-    >>> as_numbers([[1, 2], [3, 4]], "X").dtype.kind
-    'i'
-    >>> as_numbers(np.array([["1.5", "2"]]), "X")  # doctest: +ELLIPSIS
-    Traceback (most recent call last):
-    ...
-    aekit.errors.DataTypeError: X holds text (<U3), not real numbers: X[0, 0] = '1.5'; ...
-    """
-    if np.ma.isMaskedArray(x):
-        masked = np.ma.getmaskarray(x)
-        if masked.any():
-            raise DataError(
-                f"{name} is a masked array with {int(masked.sum())} masked value(s), the first at "
-                f"{name}{_index(np.argwhere(masked)[0])}; aekit does not read masks: fill them "
-                f"(e.g. {name}.filled(0)) or drop those rows first"
-            )
-        x = np.ma.getdata(x)
-    try:
-        raw = np.asarray(x)
-    except ValueError as exc:  # nested sequences of different lengths
-        raise DataError(f"{name} is ragged: {_ragged(x)}; every sample must have the same shape ({exc})") from None
-    if raw.dtype.kind not in "USmMO" or raw.size == 0:
-        return raw
-    for index, value in np.ndenumerate(raw):
-        at = f"{name}{_index(index)}"
-        if value is None:
-            raise DataError(f"{at} is None; aekit needs finite numbers (drop or impute missing values first)")
-        if isinstance(value, (str, bytes)):
-            raise DataTypeError(
-                f"{name} holds text ({raw.dtype}), not real numbers: {at} = {_text(value)!r}; aekit needs "
-                f"numbers (convert text that holds numbers explicitly, e.g. {name}.astype(float))"
-            )
-        if isinstance(value, (np.datetime64, np.timedelta64, datetime.date, datetime.timedelta)):
-            raise DataTypeError(
-                f"{name} holds dates or durations ({raw.dtype}), not real numbers: {at} = {value}; "
-                "convert them to numbers first (e.g. seconds since a date of your choice)"
-            )
-        if raw.dtype.kind != "O":
-            break
-    return raw
-
-
-def _index(index: Sequence[int]) -> str:
-    return f"[{', '.join(str(int(i)) for i in index)}]"
-
-
-def _text(value: str | bytes) -> str | bytes:
-    return bytes(value) if isinstance(value, bytes) else str(value)
-
-
-def _ragged(x: Any) -> str:
-    """Which rows of nested sequences differ in length."""
-    try:
-        lengths = [len(row) for row in x]
-    except TypeError:
-        return "its rows are not all sequences of the same length"
-    for i, n in enumerate(lengths):
-        if n != lengths[0]:
-            return f"row 0 holds {lengths[0]} values, row {i} holds {n}"
-    return "its rows hold elements of different shapes"
 
 
 def _raise_non_finite(

@@ -9,7 +9,6 @@ search picks the model that reconstructs best).
 from __future__ import annotations
 
 import math
-import warnings
 from pathlib import Path
 from typing import Any
 
@@ -18,16 +17,17 @@ import torch
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils.validation import check_is_fitted
 
-from aekit.config import DataConfig, ModelConfig, TrainConfig, options
+from aekit.config import DataConfig, ModelConfig, TrainConfig
+from aekit.config.options import options
 from aekit.data.stream import RowStream
 from aekit.errors import DataError
 from aekit.estimators.generate import GenerateMixin
-from aekit.estimators.inputs import as_samples
+from aekit.estimators.inputs import as_samples, check_range
 from aekit.estimators.persistence import ModelDirMixin
 from aekit.estimators.streaming import evaluate_stream
 from aekit.estimators.tables import TableMixin, _is_frame, _table_of
 from aekit.fitting import pipeline
-from aekit.fitting.decide import Decisions, check_choices
+from aekit.fitting.decide import check_choices
 from aekit.fitting.evaluate import evaluate, model_errors
 from aekit.fitting.sources import ArraySource, StreamSource
 from aekit.model import map_batches
@@ -422,25 +422,8 @@ class AutoEncoder(ModelDirMixin, GenerateMixin, TableMixin, TransformerMixin, Ba
             )
         else:
             x, _ = self._as_samples(X)
-            self._check_range(x)
+            check_range(x, getattr(self, "decisions_", None))
         return torch.from_numpy(self.preprocessing_.transform(x))
-
-    def _check_range(self, x: np.ndarray) -> None:
-        """Warn (never clip silently) when values leave the range the fit assumed of them."""
-        decisions: Decisions | None = getattr(self, "decisions_", None)
-        if decisions is None or decisions.value_range is None or not x.size:
-            return
-        low, high = decisions.value_range
-        outside = int(np.count_nonzero((x < low) | (x > high)))
-        if outside:
-            warnings.warn(
-                f"{outside} value(s) of X lie outside [{low:g}, {high:g}] (seen [{float(np.nanmin(x)):.4g}, "
-                f"{float(np.nanmax(x)):.4g}]), the range this model was fitted to treat as intensities; "
-                "their reconstructions are clipped to it. Scale new data as the training data was, or fit with "
-                "kind='table'",
-                UserWarning,
-                stacklevel=3,
-            )
 
     def _output_shape(self) -> tuple[int, ...]:
         return tuple(getattr(self, "sample_shape_", None) or self.input_shape_)

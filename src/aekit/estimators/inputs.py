@@ -1,9 +1,14 @@
 """What the estimators accept as ``X``: array-likes turned into float32 samples, checked,
-with an error that names the bad value (sparse, complex, text, overflow, wrong width)."""
+with an error that names the bad value (sparse, complex, text, dates, None, ragged rows,
+masked cells, overflow, wrong width). Any real dtype (bool, integers, float16 to
+float64) and any memory layout (Fortran order, strided views) give the same samples as
+the float32 C-ordered array of the same values."""
 
 from __future__ import annotations
 
+import datetime
 import math
+import warnings
 from typing import Any
 
 import numpy as np
@@ -54,27 +59,124 @@ def as_samples(X: Any, shape: tuple[int, ...] | None, owner: str = "AutoEncoder"
 
 
 def _to_numpy(X: Any) -> np.ndarray:
-    """Array-like -> float32 ndarray, refusing sparse, complex and non-numeric input by name."""
+    """Array-like -> ndarray of real numbers in its own dtype (:func:`check_array` makes it
+    float32; an integer dtype tells it the pixels are whole numbers), refusing by name what
+    holds none: sparse, complex, text (even text that reads as numbers), dates and
+    durations, None, ragged rows, masked cells and values beyond float32.
+
+    Examples
+    --------
+    >>> _to_numpy([[1, 2], [3, 4]]).dtype.kind
+    'i'
+    >>> _to_numpy([["1.5", "2"]])  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    aekit.errors.DataTypeError: X holds text (<U3), not real numbers: X[0, 0] = '1.5'; ...
+    """
     if isinstance(X, torch.Tensor):
-        X = X.detach().cpu().numpy()
+        X = X.detach().cpu()
+        X = (X.float() if X.dtype == torch.bfloat16 else X).numpy()  # numpy has no bfloat16
     if hasattr(X, "toarray") and hasattr(X, "nnz"):
         raise DataTypeError(
             "A sparse matrix was passed, but dense data is required: aekit does not support "
             "sparse input; use X.toarray() to convert it to a dense numpy array"
         )
-    raw = np.asarray(X)
+    if np.ma.isMaskedArray(X):
+        masked = np.ma.getmaskarray(X)
+        if masked.any():
+            raise DataError(
+                f"X is a masked array with {int(masked.sum())} masked value(s), the first at "
+                f"X{_index(np.argwhere(masked)[0])}; aekit does not read masks: fill them "
+                "(e.g. X.filled(0)) or drop those rows first"
+            )
+        X = np.ma.getdata(X)
+    try:
+        raw = np.asarray(X)
+    except ValueError:  # nested sequences of different lengths
+        raise DataError(f"X is ragged: {_ragged(X)}; every sample must have the same shape") from None
     if np.iscomplexobj(raw):
         raise DataError("Complex data not supported: aekit needs real numbers")
-    try:
-        with np.errstate(over="ignore"):  # values beyond float32 become inf: named below
-            out = raw.astype(np.float32)
-    except (TypeError, ValueError) as exc:
-        raise DataTypeError(f"X must hold numbers, got values of type {raw.dtype} ({exc})") from None
-    if raw.dtype.kind == "f" and raw.dtype.itemsize > 4 and not np.isfinite(out).all():
-        overflow = np.isinf(out) & np.isfinite(raw)
+    _refuse_non_numbers(raw)
+    if raw.dtype == object or not (np.issubdtype(raw.dtype, np.number) or raw.dtype == np.bool_):
+        try:
+            raw = raw.astype(np.float64)
+        except (TypeError, ValueError) as exc:
+            raise DataTypeError(f"X must hold numbers, got values of type {raw.dtype} ({exc})") from None
+    if raw.dtype.kind == "f" and raw.dtype.itemsize > 4:
+        with np.errstate(invalid="ignore", over="ignore"):
+            overflow = np.isfinite(raw) & (np.abs(raw) > np.finfo(np.float32).max)
         if overflow.any():
             where = tuple(int(i) for i in np.argwhere(overflow)[0])
             raise DataError(
                 f"X{list(where)} = {raw[where]!r} is too large for float32 (largest 3.4e38); rescale the data"
             )
-    return out
+    return raw
+
+
+def _refuse_non_numbers(raw: np.ndarray) -> None:
+    """Name the first text, date, duration or None in ``raw`` (any element of an object array)."""
+    if raw.dtype.kind not in "USmMO":
+        return
+    for index, value in np.ndenumerate(raw):
+        at = f"X{_index(index)}"
+        if value is None:
+            raise DataError(f"{at} is None; aekit needs finite numbers (drop or impute missing values first)")
+        if isinstance(value, (str, bytes)):
+            shown = bytes(value) if isinstance(value, bytes) else str(value)
+            raise DataTypeError(
+                f"X holds text ({raw.dtype}), not real numbers: {at} = {shown!r}; aekit needs numbers "
+                "(convert text that holds numbers explicitly, e.g. X.astype(float))"
+            )
+        if isinstance(value, (np.datetime64, np.timedelta64, datetime.date, datetime.timedelta)):
+            raise DataTypeError(
+                f"X holds dates or durations ({raw.dtype}), not real numbers: {at} = {value}; "
+                "convert them to numbers first, e.g. seconds: (X - X.min()) / np.timedelta64(1, 's')"
+            )
+        if raw.dtype.kind != "O":
+            return  # one look names a text or date array; an object array's elements each differ
+
+
+def _index(index: Any) -> str:
+    return f"[{', '.join(str(int(i)) for i in index)}]"
+
+
+def _ragged(X: Any) -> str:
+    """Which rows of nested sequences differ in length."""
+    try:
+        lengths = [len(row) for row in X]
+    except TypeError:
+        return "its rows are not all sequences"
+    for i, n in enumerate(lengths):
+        if n != lengths[0]:
+            return f"row 0 holds {lengths[0]} values, row {i} holds {n}"
+    return "its rows hold elements of different shapes"
+
+
+def check_range(x: np.ndarray, decisions: Any) -> None:
+    """Warn (never clip silently) when values of ``x`` leave the range the fit assumed of them
+    (``decisions.value_range``, set for intensities), naming how many and where they went.
+
+    Examples
+    --------
+    >>> from aekit.fitting.decide import Decisions
+    >>> d = Decisions("image", "none", (1, 2, 2), (0.0, 1.0), value_range=(0.0, 1.0))
+    >>> import warnings
+    >>> with warnings.catch_warnings(record=True) as seen:
+    ...     warnings.simplefilter("always")
+    ...     check_range(np.array([[0.5, 2.0, 3.0, 0.0]]), d)
+    >>> str(seen[0].message).split(" (")[0]
+    '2 value(s) of X lie outside [0, 1]'
+    """
+    if decisions is None or decisions.value_range is None or not x.size:
+        return
+    low, high = decisions.value_range
+    outside = int(np.count_nonzero((x < low) | (x > high)))
+    if outside:
+        warnings.warn(
+            f"{outside} value(s) of X lie outside [{low:g}, {high:g}] (seen [{float(np.nanmin(x)):.4g}, "
+            f"{float(np.nanmax(x)):.4g}]), the range this model was fitted to treat as intensities; "
+            "their reconstructions are clipped to it. Scale new data as the training data was, or fit with "
+            "kind='table'",
+            UserWarning,
+            stacklevel=4,
+        )

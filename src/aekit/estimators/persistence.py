@@ -12,7 +12,8 @@ import numpy as np
 from sklearn.utils.validation import check_is_fitted
 
 from aekit import io
-from aekit.config import DataConfig, options
+from aekit.config import DataConfig
+from aekit.config.options import options
 from aekit.errors import ModelFileError
 from aekit.estimators.tables import _load_schema
 from aekit.fitting.decide import Decisions
