@@ -207,7 +207,10 @@ class RowStream:
                 "numbers (drop or impute missing values first, or fit in memory, where a table's "
                 "missing cells are masked)"
             )
-        if self.kind == "image" and not getattr(self, "_warned", False) and x.size and x.max() > 1.0:
+        top = float(x.max()) if self.kind == "image" and x.size else 0.0
+        # Whole-number pixels up to 255 are divided by their range at fit; float values above 1 are suspect.
+        pixels = top <= 255 and float(x.min()) >= 0 and np.array_equal(x, np.round(x))
+        if top > 1.0 and not pixels and not getattr(self, "_warned", False):
             self._warned = True
             warnings.warn(
                 f"{self.name}: image values reach {x.max():g}; they look like 0-255 pixel values "
