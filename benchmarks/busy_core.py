@@ -11,8 +11,8 @@ policies: aekit's fair share (``aekit.train.threads``: the cores less the busy o
 and torch's default (one thread per core, whatever else runs; forced here through
 ``AEKIT_NUM_THREADS``), and one thread throughout for reference: what a busy core
 costs a fit that does not wait on it. Each cell is the median of ``--repeats`` fits,
-interleaved (every repeat runs each once, after waiting for two quiet seconds) so drift
-hits them alike.
+interleaved (every repeat runs each once, after waiting for two quiet seconds and an
+untimed fit, each arm first in turn) so drift hits them alike.
 Goal (issue 16, item 4): busy <= 2x idle with the fair share.
 
 Run:  .venv/bin/python benchmarks/busy_core.py [--repeats 3] [--batch-size 64]
@@ -87,8 +87,10 @@ def main() -> None:
     times: dict[tuple[str, str], list[float]] = {}
     used: dict[tuple[str, str], set[int]] = {}
     noisy = 0
-    for _ in range(args.repeats):
+    names = list(arms)
+    for repeat in range(args.repeats):
         noisy += not wait_for_quiet(args.quiet_wait)
+        order = names[repeat % len(names) :] + names[: repeat % len(names)]  # each arm goes first in turn
         for load in ("idle", "busy"):
             other = None
             if load == "busy":
@@ -96,8 +98,9 @@ def main() -> None:
                 other.start()
                 time.sleep(1.0)  # let it settle on a core before the fit looks at the load
             try:
-                for arm, threads in arms.items():
-                    seconds, seen = fit_seconds(x, args.batch_size, threads)
+                fit_seconds(x, args.batch_size, 1)  # untimed: the first fit after a pause runs slow
+                for arm in order:
+                    seconds, seen = fit_seconds(x, args.batch_size, arms[arm])
                     times.setdefault((arm, load), []).append(seconds)
                     used.setdefault((arm, load), set()).update(seen)
             finally:

@@ -62,7 +62,7 @@ from aekit.train.settings import (  # noqa: F401
     resolve_device,
     resolve_precision,
 )
-from aekit.train.threads import check_threads, choose_threads, thread_budget
+from aekit.train.threads import check_threads, with_thread_budget
 
 CHECKPOINT_FILE = "checkpoint.safetensors"
 
@@ -145,6 +145,7 @@ class Trainer:
         self.stopped_early = False
 
     # -- public --------------------------------------------------------------
+    @with_thread_budget  # torch's threads: self.threads or a fair share, restored after (also on errors)
     def fit(self, x: Any, resume: bool = False, *, validation: torch.Tensor | None = None) -> list[dict[str, Any]]:
         """Train on ``x`` (n, *sample_shape); returns the per-epoch history.
 
@@ -154,10 +155,6 @@ class Trainer:
         see :class:`TensorBatches`), which brings its own ``validation`` tensor
         (or None: then the training loss decides early stopping).
         """
-        with thread_budget(choose_threads(self.threads)):  # restored after, also on errors
-            return self._fit(x, resume, validation)
-
-    def _fit(self, x: Any, resume: bool, validation: torch.Tensor | None) -> list[dict[str, Any]]:
         cfg = self.config
         parallel = self.distributed is not False and setup_distributed()
         self._rank, self._world = (process_rank(), world_size()) if parallel else (0, 1)

@@ -4,9 +4,9 @@ Why: torch starts with one intra-op thread per core and keeps them all even when
 another process is busy on one of those cores. Its parallel regions end in a
 barrier, so the thread that shares a core with the other process holds up every
 other thread at every operation: a small fit (benchmarks/busy_core.py, 2 cores)
-took 3.0x its idle time with one other process spinning on one core. With one
-thread fewer it takes little more than its idle time (see BENCHMARKS.md, "A fair
-share of the CPU").
+took 3.5x its idle time with one other process spinning on one core (issue 16
+measured 3.0x). With one thread fewer it took 0.94x its idle time (see
+BENCHMARKS.md, "A fair share of the CPU").
 
 The policy, :func:`choose_threads`, first match wins:
 
@@ -25,7 +25,8 @@ The policy, :func:`choose_threads`, first match wins:
    load is not measured: the busy cores would be the sibling ranks, already counted
    by the division, and every rank gets the same number.
 
-:func:`thread_budget` applies the number for the duration of a fit and restores
+:func:`thread_budget` (and the decorator :func:`with_thread_budget` on ``Trainer.fit``)
+applies the number for the duration of a fit and restores
 torch's previous count afterwards, also when the fit raises. torch's BLAS (MKL in the
 PyPI build) and oneDNN follow ``torch.set_num_threads``, so one setting covers the
 training loop's matrix products. numpy's own BLAS (OpenBLAS) keeps its pool, but the
@@ -39,15 +40,20 @@ it, and it can be sized only once per process).
 from __future__ import annotations
 
 import contextlib
+import functools
 import math
 import os
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import ParamSpec, TypeVar
 
 import torch
 
 from aekit.errors import ConfigError
+
+P = ParamSpec("P")
+R = TypeVar("R")
 
 #: The environment variable that sets a fit's thread count outright.
 ENV_VAR = "AEKIT_NUM_THREADS"
@@ -204,3 +210,23 @@ def thread_budget(threads: int) -> Iterator[int]:
     finally:
         if torch.get_num_threads() != previous:
             torch.set_num_threads(previous)
+
+
+def with_thread_budget(method: Callable[P, R]) -> Callable[P, R]:
+    """Run a method under ``thread_budget(choose_threads(self.threads))`` (``Trainer.fit``).
+
+    >>> class Fit:
+    ...     threads = 1
+    ...     @with_thread_budget
+    ...     def run(self):
+    ...         return torch.get_num_threads()
+    >>> Fit().run()
+    1
+    """
+
+    @functools.wraps(method)
+    def run(*args: P.args, **kwargs: P.kwargs) -> R:
+        with thread_budget(choose_threads(getattr(args[0], "threads", None))):  # args[0]: self
+            return method(*args, **kwargs)
+
+    return run
