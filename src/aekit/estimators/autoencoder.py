@@ -277,7 +277,7 @@ class AutoEncoder(ModelDirMixin, GenerateMixin, TableMixin, TransformerMixin, Ba
 
         ``X`` may be a :class:`~aekit.data.stream.RowStream`
         (``aekit.data.open_stream("big.npy")``): a ``.npy`` or Parquet file read in
-        chunks, for data bigger than memory (see :mod:`aekit.fitting.stream`).
+        chunks, for data bigger than memory (:class:`aekit.fitting.sources.StreamSource`).
         """
         train_config = self.train_config()
         loss = self.loss or VARIANTS.get(self.variant).model.get("loss", ModelConfig.loss)
