@@ -60,6 +60,7 @@ import numpy as np
 CANDIDATES: dict[str, dict[str, Any]] = {
     "default": {},
     "recon": {"criterion": "reconstruction"},
+    "knn": {"criterion": "combined_knn"},
     "code2": {"code_dim": 2},
     "denoising": {"variant": "denoising"},
     "vae": {"variant": "vae"},

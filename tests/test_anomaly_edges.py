@@ -44,3 +44,19 @@ def test_a_constant_column_and_more_columns_than_rows_work():
     det = aekit.AnomalyDetector(epochs=2, contamination=0.1).fit(wide)
     assert np.isfinite(det.anomaly_score(wide)).all()
     assert (det.predict(wide) == -1).sum() == 2  # the top tenth of the training scores
+
+
+def test_the_neighbourhood_criterion_scores_saves_and_loads(tmp_path):
+    rng = np.random.default_rng(1)
+    # Two clusters; a point between them is near neither, though a Gaussian of the codes centres on it.
+    normal = np.concatenate([rng.normal(-4, 0.3, size=(150, 4)), rng.normal(4, 0.3, size=(150, 4))]).astype(np.float32)
+    det = aekit.AnomalyDetector(criterion="combined_knn", epochs=20, code_dim=2, random_state=0).fit(normal)
+    assert det.knn_reference_.shape == (300, 2) and det.knn_scale_ > 0
+    between = np.zeros((1, 4), np.float32)
+    assert det.anomaly_score(between)[0] > np.quantile(det.anomaly_score(normal), 0.99)
+    again = aekit.AnomalyDetector.load(det.save(tmp_path / "d"))
+    np.testing.assert_array_equal(again.anomaly_score(normal), det.anomaly_score(normal))
+    plain = aekit.AnomalyDetector(epochs=2).fit(normal)
+    assert (
+        plain.knn_reference_ is None and aekit.AnomalyDetector.load(plain.save(tmp_path / "p")).knn_reference_ is None
+    )

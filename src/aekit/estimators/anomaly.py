@@ -29,9 +29,7 @@ ROC-AUC and the sum 87.2, against 82.9 for an IsolationForest (5 seeds each);
 
 from __future__ import annotations
 
-import json
 import math
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -40,20 +38,20 @@ from sklearn.base import BaseEstimator, OutlierMixin, clone
 from sklearn.covariance import LedoitWolf
 from sklearn.utils.validation import check_is_fitted
 
-from aekit._atomic import atomic_write_text
 from aekit.data import Dataset
 from aekit.data.tables import TableSchema
-from aekit.errors import ConfigError, DataError, ModelFileError
+from aekit.errors import ConfigError, DataError
+from aekit.estimators.anomaly_files import DETECTOR_FILE, KNN_K, DetectorFilesMixin  # noqa: F401  (DETECTOR_FILE: re-exported)
 from aekit.estimators.autoencoder import AutoEncoder, _table_of
 from aekit.estimators.inputs import _to_numpy
 from aekit.model import map_batches
 
-DETECTOR_FILE = "detector.json"
 SCORE_ROWS = 8192  # rows scored at a time: the float64 per-feature errors never span all of X
-CRITERIA = ("combined", "reconstruction")
+CRITERIA = ("combined", "reconstruction", "combined_knn")
+KNN_REFERENCE = 5000  # training codes kept for the neighbourhood term (a seeded sample of larger sets)
 
 
-class AnomalyDetector(OutlierMixin, BaseEstimator):
+class AnomalyDetector(DetectorFilesMixin, OutlierMixin, BaseEstimator):
     """An autoencoder-based outlier detector with scikit-learn's outlier-detector API.
 
     ``fit`` trains an :class:`~aekit.AutoEncoder` without labels; ``anomaly_score``
@@ -78,9 +76,12 @@ class AnomalyDetector(OutlierMixin, BaseEstimator):
         this quantile of their scores (0.99 flags about 1 % of new normal data).
         Scores of rows the model trained on are optimistic; held-out rows are
         scored as new data will be.
-    criterion : {"combined", "reconstruction"}, default "combined"
+    criterion : {"combined", "reconstruction", "combined_knn"}, default "combined"
         "combined" adds the code's Mahalanobis distance to the reconstruction
-        error (module docstring); "reconstruction" uses the error alone.
+        error (module docstring); "reconstruction" uses the error alone;
+        "combined_knn" adds a third term, the distance from the code to its 5th
+        nearest training code (of a seeded sample of at most 5,000), divided by its
+        median: a neighbourhood the Gaussian of the codes misses.
     residual_window : int or "auto", default "auto"
         Images only: the residual is averaged over ``window x window`` pixel
         neighbourhoods (a box blur, per channel, edges averaged over the pixels
@@ -205,8 +206,14 @@ class AnomalyDetector(OutlierMixin, BaseEstimator):
         self.code_precision_ = gaussian.precision_
         self.recon_scale_ = _positive_median(recon)
         self.code_scale_ = _positive_median(self._mahalanobis(codes))
+        self.knn_reference_ = None
+        if self.criterion == "combined_knn":
+            keep = min(len(codes), KNN_REFERENCE)
+            pick = np.sort(np.random.default_rng(self.random_state).choice(len(codes), keep, replace=False))
+            self.knn_reference_ = codes[pick]
+            self.knn_scale_ = _positive_median(self._knn(codes, training=True))
         if held_out is None:
-            self.threshold_ = float(np.quantile(self._combine(recon, codes), 1.0 - self.contamination))
+            self.threshold_ = float(np.quantile(self._combine(recon, codes, training=True), 1.0 - self.contamination))
         else:
             self.threshold_ = float(np.quantile(self._combine(*self._terms(held_out)), self.holdout_quantile))
         self.offset_ = -self.threshold_
@@ -331,90 +338,23 @@ class AnomalyDetector(OutlierMixin, BaseEstimator):
         centred = codes - self.code_location_
         return np.einsum("ij,jk,ik->i", centred, self.code_precision_, centred)
 
-    def _combine(self, recon: np.ndarray, codes: np.ndarray) -> np.ndarray:
+    def _knn(self, codes: np.ndarray, training: bool = False) -> np.ndarray:
+        """Distance from each code to its KNN_K-th nearest reference code, (n,); a training
+        row's own code (in the reference) is skipped."""
+        from sklearn.neighbors import NearestNeighbors
+
+        reference = self.knn_reference_
+        k = min(KNN_K + int(training), len(reference))
+        distances, _ = NearestNeighbors(n_neighbors=k).fit(reference).kneighbors(codes)
+        return distances[:, k - 1]
+
+    def _combine(self, recon: np.ndarray, codes: np.ndarray, training: bool = False) -> np.ndarray:
         score = recon / self.recon_scale_
-        if self.criterion == "combined":
+        if self.criterion in ("combined", "combined_knn"):
             score = score + self._mahalanobis(codes) / self.code_scale_
+        if self.criterion == "combined_knn":
+            score = score + self._knn(codes, training) / self.knn_scale_
         return score
-
-    # -- persistence ---------------------------------------------------------------
-    def save(self, path: str | Path) -> Path:
-        """Write the autoencoder's model directory plus ``detector.json`` (JSON only)."""
-        check_is_fitted(self, "threshold_")
-        path = self.autoencoder_.save(path)
-        state = {
-            "format": "aekit-detector-1",
-            "contamination": self.contamination,
-            "holdout_quantile": self.holdout_quantile,
-            "criterion": self.criterion,
-            "residual_window": self.residual_window_,
-            "threshold": self.threshold_,
-            "recon_scale": self.recon_scale_,
-            "code_scale": self.code_scale_,
-            "code_location": self.code_location_.tolist(),
-            "code_precision": self.code_precision_.tolist(),
-        }
-        atomic_write_text(path / DETECTOR_FILE, json.dumps(state, indent=1))
-        return path
-
-    @classmethod
-    def load(cls, path: str | Path, trust_code: Any = None) -> AnomalyDetector:
-        """Load a directory written by :meth:`save`; nothing is unpickled (``trust_code``:
-        as for :meth:`AutoEncoder.load`, the modules own networks may be imported from).
-
-        Examples
-        --------
-        >>> import tempfile
-        >>> X = np.random.default_rng(0).normal(size=(100, 6))
-        >>> det = AnomalyDetector(epochs=2).fit(X)
-        >>> again = AnomalyDetector.load(det.save(tempfile.mkdtemp() + "/d"))
-        >>> bool(np.array_equal(again.anomaly_score(X), det.anomaly_score(X)))
-        True
-        """
-        path = Path(path)
-        ae = AutoEncoder.load(path, trust_code=trust_code)
-        file = path / DETECTOR_FILE
-        if not file.is_file():
-            raise ModelFileError(
-                f"{file} is missing: {path} is an autoencoder without an anomaly threshold "
-                "(fit an aekit.AnomalyDetector to get one)"
-            )
-        try:
-            state = json.loads(file.read_text())
-            det = cls(
-                contamination=state["contamination"],
-                holdout_quantile=state.get("holdout_quantile"),
-                criterion=state["criterion"],
-            )
-            det._check_params()
-            # Detectors saved before residual_window existed scored raw residuals.
-            det.residual_window_ = int(state.get("residual_window", 1))
-            det.residual_window = det.residual_window_
-            det._check_params()
-            det.threshold_ = float(state["threshold"])
-            det.recon_scale_ = float(state["recon_scale"])
-            det.code_scale_ = float(state["code_scale"])
-            det.code_location_ = np.asarray(state["code_location"], dtype=np.float64)
-            det.code_precision_ = np.asarray(state["code_precision"], dtype=np.float64)
-        except (OSError, ValueError, KeyError, TypeError, ConfigError, RecursionError, OverflowError) as exc:
-            reason = "nested too deeply" if isinstance(exc, RecursionError) else exc
-            raise ModelFileError(f"{file} is malformed ({reason})") from None
-        k = ae.model_.config.code_dim
-        if (
-            det.code_location_.shape != (k,)
-            or det.code_precision_.shape != (k, k)
-            or not all(math.isfinite(v) for v in (det.threshold_, det.recon_scale_, det.code_scale_))
-            or not (np.isfinite(det.code_location_).all() and np.isfinite(det.code_precision_).all())
-        ):
-            raise ModelFileError(
-                f"{file} does not match the model: it needs a code location of {k} values "
-                f"and a {k}x{k} precision matrix, all finite, and finite scales"
-            )
-        det.offset_ = -det.threshold_
-        det.autoencoder_ = ae
-        det.n_features_in_ = ae.n_features_in_
-        det.code_dim = k
-        return det
 
 
 def _n_features(X: Any) -> int | None:
