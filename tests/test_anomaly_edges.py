@@ -56,7 +56,7 @@ def test_the_neighbourhood_criterion_scores_saves_and_loads(tmp_path):
     assert det.anomaly_score(between)[0] > np.quantile(det.anomaly_score(normal), 0.99)
     again = aekit.AnomalyDetector.load(det.save(tmp_path / "d"))
     np.testing.assert_array_equal(again.anomaly_score(normal), det.anomaly_score(normal))
-    plain = aekit.AnomalyDetector(epochs=2).fit(normal)
+    plain = aekit.AnomalyDetector(criterion="combined", epochs=2).fit(normal)
     assert (
         plain.knn_reference_ is None and aekit.AnomalyDetector.load(plain.save(tmp_path / "p")).knn_reference_ is None
     )

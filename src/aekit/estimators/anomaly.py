@@ -76,12 +76,15 @@ class AnomalyDetector(DetectorFilesMixin, OutlierMixin, BaseEstimator):
         this quantile of their scores (0.99 flags about 1 % of new normal data).
         Scores of rows the model trained on are optimistic; held-out rows are
         scored as new data will be.
-    criterion : {"combined", "reconstruction", "combined_knn"}, default "combined"
+    criterion : {"combined_knn", "combined", "reconstruction"}, default "combined_knn"
         "combined" adds the code's Mahalanobis distance to the reconstruction
         error (module docstring); "reconstruction" uses the error alone;
         "combined_knn" adds a third term, the distance from the code to its 5th
         nearest training code (of a seeded sample of at most 5,000), divided by its
-        median: a neighbourhood the Gaussian of the codes misses.
+        median: a neighbourhood the Gaussian of the codes misses. The default was
+        chosen by the leave-sets-out protocol of ``benchmarks/adbench_lso.py``: every
+        fold of the 17 ADBench sets picked it on the other folds (out-of-fold mean
+        ROC-AUC 82.8 against 82.0 for "combined" and 79.1 for an IsolationForest).
     residual_window : int or "auto", default "auto"
         Images only: the residual is averaged over ``window x window`` pixel
         neighbourhoods (a box blur, per channel, edges averaged over the pixels
@@ -138,7 +141,7 @@ class AnomalyDetector(DetectorFilesMixin, OutlierMixin, BaseEstimator):
         variant: str = "plain",
         contamination: float = 0.1,
         holdout_quantile: float | None = None,
-        criterion: str = "combined",
+        criterion: str = "combined_knn",
         residual_window: int | str = "auto",
         estimator: AutoEncoder | None = None,
         epochs: int | None = None,
@@ -213,7 +216,9 @@ class AnomalyDetector(DetectorFilesMixin, OutlierMixin, BaseEstimator):
             self.knn_reference_ = codes[pick]
             self.knn_scale_ = _positive_median(self._knn(codes, training=True))
         if held_out is None:
-            self.threshold_ = float(np.quantile(self._combine(recon, codes, training=True), 1.0 - self.contamination))
+            # Scored as predict scores these rows (a training row's own code counts as a neighbour there
+            # too), so fit(X).predict(X) flags the share contamination; knn_scale_ skips it, as new rows will.
+            self.threshold_ = float(np.quantile(self._combine(recon, codes), 1.0 - self.contamination))
         else:
             self.threshold_ = float(np.quantile(self._combine(*self._terms(held_out)), self.holdout_quantile))
         self.offset_ = -self.threshold_
@@ -348,12 +353,12 @@ class AnomalyDetector(DetectorFilesMixin, OutlierMixin, BaseEstimator):
         distances, _ = NearestNeighbors(n_neighbors=k).fit(reference).kneighbors(codes)
         return distances[:, k - 1]
 
-    def _combine(self, recon: np.ndarray, codes: np.ndarray, training: bool = False) -> np.ndarray:
+    def _combine(self, recon: np.ndarray, codes: np.ndarray) -> np.ndarray:
         score = recon / self.recon_scale_
         if self.criterion in ("combined", "combined_knn"):
             score = score + self._mahalanobis(codes) / self.code_scale_
         if self.criterion == "combined_knn":
-            score = score + self._knn(codes, training) / self.knn_scale_
+            score = score + self._knn(codes) / self.knn_scale_
         return score
 
 
