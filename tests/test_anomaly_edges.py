@@ -54,6 +54,10 @@ def test_the_neighbourhood_criterion_scores_saves_and_loads(tmp_path):
     assert det.knn_reference_.shape == (300, 2) and det.knn_scale_ > 0
     between = np.zeros((1, 4), np.float32)
     assert det.anomaly_score(between)[0] > np.quantile(det.anomaly_score(normal), 0.99)
+    # The neighbour term itself: far from every training code, while the Gaussian of the codes is centred there.
+    _, codes = det._terms(normal)
+    _, code = det._terms(between)
+    assert det._knn(code)[0] > 3 * np.quantile(det._knn(codes), 0.99)
     again = aekit.AnomalyDetector.load(det.save(tmp_path / "d"))
     np.testing.assert_array_equal(again.anomaly_score(normal), det.anomaly_score(normal))
     plain = aekit.AnomalyDetector(criterion="combined", epochs=2).fit(normal)

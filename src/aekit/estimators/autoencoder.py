@@ -18,24 +18,18 @@ from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils.validation import check_is_fitted
 
 from aekit.config import DataConfig, ModelConfig, TrainConfig
-from aekit.config.options import options
 from aekit.data.stream import RowStream
 from aekit.errors import DataError
 from aekit.estimators.generate import GenerateMixin
 from aekit.estimators.inputs import as_samples, check_range
-from aekit.estimators.persistence import ModelDirMixin
+from aekit.estimators.persistence import _MODEL_OPTIONS, ModelDirMixin
 from aekit.estimators.streaming import evaluate_stream
 from aekit.estimators.tables import TableMixin, _is_frame, _table_of
 from aekit.fitting import pipeline
-from aekit.fitting.decide import check_choices
 from aekit.fitting.evaluate import evaluate, model_errors
 from aekit.fitting.sources import ArraySource, StreamSource
 from aekit.model import map_batches
 from aekit.registry import VARIANTS
-
-# Model options a variant preset may fill when the user leaves them as None: every model option
-# of the option table but the two every model states (code size and variant).
-_MODEL_OPTIONS = tuple(o.param for o in options() if o.group == "model" and o.name not in ("code_dim", "variant"))
 
 
 class AutoEncoder(ModelDirMixin, GenerateMixin, TableMixin, TransformerMixin, BaseEstimator):
@@ -284,7 +278,7 @@ class AutoEncoder(ModelDirMixin, GenerateMixin, TableMixin, TransformerMixin, Ba
         self.schema_ = None
         overrides: dict[str, Any] = {}
         if isinstance(X, RowStream):
-            check_choices(self.kind, self.scaling)
+            self.data_config()  # refuses a bad kind, scaling or input_shape by name, before any work
             source: Any = StreamSource(
                 X,
                 robust_sample=self.scaling == "robust",
@@ -300,7 +294,7 @@ class AutoEncoder(ModelDirMixin, GenerateMixin, TableMixin, TransformerMixin, Ba
                 loss = overrides.get("loss", loss)
             else:
                 x, kind = self._as_samples(X, fitting=True)
-            check_choices(self.kind, self.scaling)
+            self.data_config()  # refuses a bad kind, scaling or input_shape by name, before any work
             source = ArraySource(x, kind=kind, name=getattr(X, "name", "X"), missing=bool(overrides.get("missing")))
         fitted = pipeline.run(
             source,

@@ -18,7 +18,8 @@ from aekit.errors import ModelFileError
 from aekit.estimators.tables import _load_schema
 from aekit.fitting.decide import Decisions
 
-# The model options a directory restores (every one but code size and variant, which load names).
+# The model options a variant preset may fill when left as None, and a directory restores: every model
+# option of the option table but the two every model states (code size and variant).
 _MODEL_OPTIONS = tuple(o.param for o in options() if o.group == "model" and o.name not in ("code_dim", "variant"))
 
 

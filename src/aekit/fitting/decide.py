@@ -30,7 +30,7 @@ from typing import Any
 
 import numpy as np
 
-from aekit.config import KINDS, SCALINGS
+from aekit.config import DataConfig
 from aekit.errors import ConfigError, DataError
 
 
@@ -90,10 +90,8 @@ class Decisions:
 
 
 def check_choices(kind: Any, scaling: Any) -> None:
-    if kind not in KINDS:
-        raise ConfigError(f"kind={kind!r} is not one of: {', '.join(KINDS)}")
-    if scaling not in SCALINGS:
-        raise ConfigError(f"scaling={scaling!r} is not one of: {', '.join(SCALINGS)}")
+    """Refuse a kind or scaling that is not an option, as :class:`~aekit.config.DataConfig` does."""
+    DataConfig(kind=kind, scaling=scaling)
 
 
 WIDE = 256  # flat intensities at least this wide keep one shared range even when not square

@@ -96,7 +96,7 @@ def run(
         source_kind=source.kind,
         low=low,
         high=high,
-        integers=source.integers(),
+        integers=_whole_numbers_matter(source, low, high),
         likelihood_in_unit_range=likelihood_in_unit_range,
         columns=columns,
     )
@@ -187,3 +187,12 @@ def _build(config: ModelConfig) -> Autoencoder:
             f"cannot build this network: {str(exc).splitlines()[0][:200]}; check code_dim, hidden, "
             "channels and codebook_size (too large for this machine?)"
         ) from None
+
+
+def _whole_numbers_matter(source: Any, low: np.ndarray, high: np.ndarray) -> bool:
+    """Whether every value is a whole number, asked only where the decision depends on it (values in
+    [0, 255] reaching above 1): a pass over the data the other cases skip."""
+    with np.errstate(invalid="ignore"):
+        lo = float(np.nanmin(low)) if np.isfinite(low).any() else 0.0
+        hi = float(np.nanmax(high)) if np.isfinite(high).any() else 0.0
+    return lo >= 0 and 1 < hi <= 255 and source.integers()

@@ -125,9 +125,13 @@ class ArraySource:
             return np.nanmin(flat, 0), np.nanmax(flat, 0)
 
     def integers(self) -> bool:
-        """Whether every observed value is a whole number."""
-        observed = self.x[np.isfinite(self.x)]
-        return bool(np.array_equal(observed, np.round(observed)))
+        """Whether every observed value is a whole number (NaN cells skipped), a block of rows at a time."""
+        flat = self.x.reshape(len(self.x), -1)
+        for i in range(0, len(flat), 4096):
+            block = flat[i : i + 4096]
+            if not np.all((block == np.round(block)) | np.isnan(block)):
+                return False
+        return True
 
     def scaling(self, method: str, keep: np.ndarray, value_range: tuple[float, float] | None = None) -> Preprocessing:
         return Preprocessing.fit(self.x, method, keep=keep, value_range=value_range)
