@@ -59,8 +59,13 @@ import numpy as np
 # only moves the threshold, not the scores, so it cannot change a ROC-AUC: no candidate varies it.
 CANDIDATES: dict[str, dict[str, Any]] = {
     "default": {},
-    "recon": {"criterion": "reconstruction"},
-    "knn": {"criterion": "combined_knn"},
+    "recon": {"method": "reconstruction"},
+    "knn": {"method": "combined_knn"},
+    "combined": {"method": "combined"},
+    "ens3": {"n_estimators": 3},
+    "ens5": {"n_estimators": 5},
+    "ens5_short": {"n_estimators": 5, "steps": 1000},
+    "ens3_short": {"n_estimators": 3, "steps": 1500},
     "code2": {"code_dim": 2},
     "denoising": {"variant": "denoising"},
     "vae": {"variant": "vae"},
@@ -255,7 +260,23 @@ def unknown_params(params: dict[str, Any], known: Iterable[str]) -> list[str]:
 def cache_key(method: str, config: dict[str, Any], name: str, seed: int, version: str) -> str:
     """``config`` is everything the result depends on besides the seed: for an aekit candidate
     the detector's full get_params(), so a changed default refits rather than reuses."""
+    if method.startswith(AEKIT):  # the detector's parameters say what it is; candidates' names are labels
+        method, config = AEKIT.strip(), canonical(config)
     return json.dumps([method, config, name, seed, version], sort_keys=True, default=str)
+
+
+#: Parameters added after results were cached, at the values that reproduce the detector before them.
+ADDED_AT = {"n_estimators": 1, "steps": None, "criterion": None}
+
+
+def canonical(config: dict[str, Any]) -> dict[str, Any]:
+    """``config`` as the same detector under every aekit version: ``criterion`` (the name of
+    ``method`` before it) read as ``method``, parameters added since left out at the value
+    that reproduces the detector from before them."""
+    config = dict(config)
+    if config.get("criterion") is not None and "method" not in config:
+        config["method"] = config.pop("criterion")
+    return {k: v for k, v in config.items() if not (k in ADDED_AT and v == ADDED_AT[k])}
 
 
 def read_cache(path: Path) -> dict[str, dict[str, Any]]:

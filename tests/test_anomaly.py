@@ -44,7 +44,7 @@ def test_off_the_plane_and_far_along_it_are_both_caught_by_the_combined_score():
     test = np.vstack([normal, off_plane, far_along])
     y = np.r_[np.zeros(200), np.ones(40)]
     combined = AnomalyDetector(code_dim=2, epochs=30, contamination=0.05).fit(x)
-    recon_only = AnomalyDetector(code_dim=2, epochs=30, contamination=0.05, criterion="reconstruction").fit(x)
+    recon_only = AnomalyDetector(code_dim=2, epochs=30, contamination=0.05, method="reconstruction").fit(x)
     auc = roc_auc_score(y, combined.anomaly_score(test))
     far_auc_recon = roc_auc_score(
         np.r_[np.zeros(200), np.ones(20)], recon_only.anomaly_score(np.vstack([normal, far_along]))
@@ -72,7 +72,7 @@ def test_explain_points_at_the_broken_column():
     per_feature = det.explain(broken)
     assert per_feature.shape == (10, 6)
     assert (per_feature.argmax(1) == 4).all()
-    recon, _ = det._terms(broken)
+    recon, _ = det.members_[0].terms(broken)
     np.testing.assert_allclose(per_feature.sum(1), recon)
 
 
@@ -96,7 +96,7 @@ def test_a_given_autoencoder_is_cloned_and_trained():
     template = aekit.AutoEncoder(code_dim=3, epochs=2)
     det = AnomalyDetector(estimator=template).fit(x)
     assert det.autoencoder_ is not template and not hasattr(template, "model_")
-    assert det.code_location_.shape == (3,)
+    assert det.members_[0].code_location.shape == (3,)
 
 
 def test_save_and_load_round_trip_and_refuse_bad_files(tmp_path):
@@ -107,7 +107,8 @@ def test_save_and_load_round_trip_and_refuse_bad_files(tmp_path):
     np.testing.assert_array_equal(again.anomaly_score(x), det.anomaly_score(x))
     np.testing.assert_array_equal(again.predict(x), det.predict(x))
     state = json.loads((path / "detector.json").read_text())
-    (path / "detector.json").write_text(json.dumps({**state, "code_location": [0.0]}))
+    state["members"][0]["code_location"] = [0.0]
+    (path / "detector.json").write_text(json.dumps(state))
     with pytest.raises(ModelFileError, match="does not match the model"):
         AnomalyDetector.load(path)
     (path / "detector.json").write_text("{not json")
@@ -123,7 +124,9 @@ def test_save_and_load_round_trip_and_refuse_bad_files(tmp_path):
     [
         (dict(contamination=0.0), r"contamination=0.0 must be a number in \(0, 0.5\]"),
         (dict(contamination=0.7), r"contamination=0.7 must be"),
-        (dict(criterion="mahalanobis"), r"criterion='mahalanobis' is not one of: combined, reconstruction"),
+        (dict(method="mahalanobis"), r"method='mahalanobis' is not one of: combined_knn, combined, reconstruction"),
+        (dict(criterion="mahalanobis"), r"criterion='mahalanobis' is not one of"),
+        (dict(n_estimators=0), r"n_estimators=0 must be an integer from 1 to 100"),
         (dict(code_dim=0), r"code_dim=0 must be a positive integer or None"),
         (dict(estimator="ae"), r"estimator must be an aekit.AutoEncoder"),
         (dict(residual_window=2), r"residual_window=2 must be 'auto' or an odd positive integer"),

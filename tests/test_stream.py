@@ -220,12 +220,12 @@ def test_score_streams_to_the_same_csv(tmp_path, small_chunks):
 
 
 def test_detector_scores_in_blocks_as_in_one(monkeypatch):
-    import aekit.estimators.anomaly
+    import aekit.estimators.anomaly_member
 
     x = low_rank(n=200, d=6)
     det = AnomalyDetector(epochs=2).fit(x)
     whole = det.anomaly_score(x)
-    monkeypatch.setattr(aekit.estimators.anomaly, "SCORE_ROWS", 64)
+    monkeypatch.setattr(aekit.estimators.anomaly_member, "SCORE_ROWS", 64)
     np.testing.assert_allclose(det.anomaly_score(x), whole, rtol=1e-6)
 
 

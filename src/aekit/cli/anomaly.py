@@ -30,13 +30,23 @@ from aekit.errors import ConfigError
 )
 @click.option("--code-dim", type=int, default=None, help="Code size (default: a quarter of the features, 2-32).")
 @click.option(
-    "--criterion",
-    type=click.Choice(["combined", "reconstruction"]),
-    default="combined",
+    "--method",
+    type=click.Choice(["combined_knn", "combined", "reconstruction"]),
+    default="combined_knn",
     show_default=True,
-    help="Reconstruction error plus code distance, or the error alone.",
+    help="The score: reconstruction error plus the code's Mahalanobis distance plus its distance to the "
+    "5th nearest training code; without the neighbour term; or the error alone.",
 )
-@click.option("--epochs", type=int, default=50, show_default=True, help="Training epochs.")
+@click.option(
+    "--n-estimators",
+    type=click.IntRange(1, 100),
+    default=1,
+    show_default=True,
+    help="Autoencoders averaged (differing in seed, code size and width).",
+)
+@click.option(
+    "--epochs", type=click.IntRange(min=1), default=None, help="Training epochs (default: the 4,000-step budget)."
+)
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed of training and of the labelled split.")
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar.")
 def detect(
@@ -44,8 +54,9 @@ def detect(
     output: str,
     contamination: float,
     code_dim: int | None,
-    criterion: str,
-    epochs: int,
+    method: str,
+    n_estimators: int,
+    epochs: int | None,
     seed: int,
     quiet: bool,
 ) -> None:
@@ -67,7 +78,8 @@ def detect(
     det = AnomalyDetector(
         code_dim=code_dim,
         contamination=contamination,
-        criterion=criterion,
+        method=method,
+        n_estimators=n_estimators,
         epochs=epochs,
         random_state=seed,
         verbose=not quiet,
