@@ -66,6 +66,7 @@ CANDIDATES: dict[str, dict[str, Any]] = {
     "ens5": {"n_estimators": 5},
     "ens5_short": {"n_estimators": 5, "steps": 1000},
     "ens3_short": {"n_estimators": 3, "steps": 1500},
+    "ens3_trim": {"n_estimators": 3, "steps": 1500, "trim": 0.1},
     "code2": {"code_dim": 2},
     "denoising": {"variant": "denoising"},
     "vae": {"variant": "vae"},
@@ -266,7 +267,7 @@ def cache_key(method: str, config: dict[str, Any], name: str, seed: int, version
 
 
 #: Parameters added after results were cached, at the values that reproduce the detector before them.
-ADDED_AT = {"n_estimators": 1, "steps": None, "criterion": None}
+ADDED_AT = {"n_estimators": 1, "steps": None, "criterion": None, "trim": 0.0}
 
 
 def canonical(config: dict[str, Any]) -> dict[str, Any]:

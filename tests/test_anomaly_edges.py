@@ -119,3 +119,19 @@ def test_criterion_is_a_deprecated_name_of_method_and_older_files_load(tmp_path)
     again = aekit.AnomalyDetector.load(path)
     assert again.method_ == "combined_knn"
     np.testing.assert_array_equal(again.anomaly_score(X), det.anomaly_score(X))
+
+
+def test_trim_trains_later_members_on_the_rows_the_earlier_ones_find_normal():
+    rng = np.random.default_rng(4)
+    normal = (rng.normal(size=(180, 3)) @ rng.normal(size=(3, 8))).astype(np.float32)
+    outliers = rng.normal(0, 6, size=(20, 8)).astype(np.float32)
+    x = np.concatenate([normal, outliers])
+    det = aekit.AnomalyDetector(n_estimators=2, trim=0.1, epochs=20, code_dim=3).fit(x)
+    first, second = det.members_
+    assert len(first.knn_reference) == 200 and len(second.knn_reference) == 180
+    # The second member never saw most of the outliers, and every row still sets the threshold.
+    codes = second.terms(outliers)[1]
+    assert np.isin(codes, second.knn_reference).all(1).sum() <= 5
+    assert abs((det.predict(x) == -1).mean() - 0.1) < 0.01
+    with pytest.raises(ConfigError, match=r"trim=0.5 must be a number in \[0, 0.5\)"):
+        aekit.AnomalyDetector(trim=0.5).fit(x)

@@ -45,7 +45,7 @@ from aekit.io import CONFIG, WEIGHTS
 
 FORMAT = "aekit-score-progress-1"
 OUTPUT_VERSION = 1  # the CSV layout `aekit score` writes; bump it when that changes, so no rerun mixes two
-MODEL_FILES = (CONFIG, WEIGHTS, DETECTOR_FILE)  # what AnomalyDetector.load reads
+MODEL_FILES = (CONFIG, WEIGHTS, DETECTOR_FILE)  # what AnomalyDetector.load reads (and member-*/ CONFIG, WEIGHTS)
 _NAMES = {
     "output_version": "aekit's output format",
     "aekit": "the aekit version",
@@ -73,7 +73,8 @@ def fingerprint(model: str | os.PathLike, data: str | os.PathLike, stream: RowSt
     import torch
 
     model_dir = Path(model)
-    files = {name: _sha256(model_dir / name) for name in MODEL_FILES if (model_dir / name).is_file()}
+    names = [*MODEL_FILES, *(f"{d.name}/{n}" for d in sorted(model_dir.glob("member-*")) for n in MODEL_FILES[:2])]
+    files = {name: _sha256(model_dir / name) for name in names if (model_dir / name).is_file()}
     path = Path(data).expanduser().resolve()
     stat = path.stat()
     return {

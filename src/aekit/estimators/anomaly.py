@@ -79,6 +79,12 @@ class AnomalyDetector(DetectorFilesMixin, OutlierMixin, BaseEstimator):
         times as wide (tables and vectors; images keep their layers). Each member's
         score is divided by its median on the training data before the mean, so
         no member dominates by its units. Fit and score time grow with it.
+    trim : float, default 0.0
+        A robust objective for contaminated training data, in [0, 0.5): each member
+        after the first trains (and takes its statistics) only on the rows the members
+        before it score below their ``1 - trim`` quantile, so the rows most likely
+        to be anomalies stop shaping the later networks. Every row still sets the
+        threshold. Needs ``n_estimators >= 2`` to act.
     variant : str, default "plain"
         The autoencoder's preset (see ``aekit.registry.VARIANTS``).
     contamination : float, default 0.1
@@ -150,6 +156,7 @@ class AnomalyDetector(DetectorFilesMixin, OutlierMixin, BaseEstimator):
         *,
         method: str = "combined_knn",
         n_estimators: int = 1,
+        trim: float = 0.0,
         variant: str = "plain",
         contamination: float = 0.1,
         holdout_quantile: float | None = None,
@@ -165,6 +172,7 @@ class AnomalyDetector(DetectorFilesMixin, OutlierMixin, BaseEstimator):
         self.code_dim = code_dim
         self.method = method
         self.n_estimators = n_estimators
+        self.trim = trim
         self.variant = variant
         self.contamination = contamination
         self.holdout_quantile = holdout_quantile
@@ -198,10 +206,16 @@ class AnomalyDetector(DetectorFilesMixin, OutlierMixin, BaseEstimator):
             held_out, X = _rows(X, np.sort(order[:n_out])), _rows(X, np.sort(order[n_out:]))
         members, scores = [], []
         for i in range(self.n_estimators):
-            ae = self._member_autoencoder(X, i, members[0].autoencoder if members else None).fit(X)
+            rows = X
+            if i and self.trim > 0:  # the rows the members so far find most normal
+                so_far = np.mean(scores, axis=0)
+                rows = _rows(X, np.flatnonzero(so_far <= np.quantile(so_far, 1.0 - self.trim)))
+            ae = self._member_autoencoder(rows, i, members[0].autoencoder if members else None).fit(rows)
             if i == 0:
                 self._resolve_window(ae)
-            member, train_scores = Member.fit(ae, X, self.method_, self.residual_window_, self.random_state + i)
+            member, train_scores = Member.fit(ae, rows, self.method_, self.residual_window_, self.random_state + i)
+            if rows is not X:
+                train_scores = member.score(X)
             if self.n_estimators > 1:  # each member's score in units of its own training median
                 member.score_scale = positive_median(train_scores)
                 train_scores = train_scores / member.score_scale
@@ -269,6 +283,9 @@ class AnomalyDetector(DetectorFilesMixin, OutlierMixin, BaseEstimator):
         n = self.n_estimators
         if isinstance(n, bool) or not isinstance(n, int) or not 1 <= n <= 100:
             raise ConfigError(f"n_estimators={n!r} must be an integer from 1 to 100")
+        t = self.trim
+        if isinstance(t, bool) or not isinstance(t, (int, float)) or not 0 <= t < 0.5:
+            raise ConfigError(f"trim={t!r} must be a number in [0, 0.5), e.g. 0.1")
         w = self.residual_window
         if w != "auto" and (isinstance(w, bool) or not isinstance(w, int) or w < 1 or w % 2 == 0):
             raise ConfigError(f"residual_window={w!r} must be 'auto' or an odd positive integer (1, 3, 5, ...)")
