@@ -77,7 +77,7 @@ def explore(model: str | None, data: str | None):
         lines = []
         for line in proc.stdout:  # training the default models on a first run takes a few seconds
             lines.append(line)
-            found = re.search(r"(http://\S+/)", line)
+            found = re.search(r"(http://\S+)", line)
             if found:
                 yield found.group(1), "".join(lines)
                 return

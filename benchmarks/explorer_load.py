@@ -10,7 +10,12 @@ Starts ``aekit explore [MODEL]`` in its own process, as a user does (uvicorn on
   wrong length, wrong content type, deep nesting, unknown fields), each of which must
   get its documented 4xx JSON error;
 * ``drag``: ``--drags`` positions over ``--sockets`` WebSockets (/ws/drag), each sent
-  once the previous one's image came back.
+  once the previous one's image came back;
+* ``idle sockets``: ``--idle-sockets`` WebSockets opened and left idle (the server keeps
+  its per-client cap and closes the rest with code 1013), then ``--idle-requests`` fresh
+  GETs of the page and of /api/meta, each on a new connection, timed.
+
+Every request carries the token the server printed (``Authorization: Bearer``).
 
 An error is a transport failure, a timeout, an unexpected status or a malformed
 answer; the run must have none. Every 1,000 requests (and at each phase's end) the
@@ -19,6 +24,7 @@ leak shows as growth after the warm-up. The count and the time are bounded
 (``--max-seconds``); the script exits 1 on any error or when it runs out of time.
 
 Run:  .venv/bin/python benchmarks/explorer_load.py [--requests 10000] [--clients 4] [--model DIR --data SPEC]
+      [--idle-sockets 300]
 Prints Markdown tables; writes benchmarks/out/explorer_load.json.
 """
 
@@ -42,7 +48,9 @@ import numpy as np
 # -- the server -----------------------------------------------------------------------------
 @contextmanager
 def explore(model: str | None = None, data: str | None = None, timeout: float = 120.0):
-    """Run ``aekit explore`` in a child process; yield ``(url, pid)``, then stop it and check it exited."""
+    """Run ``aekit explore`` in a child process; yield ``(url, pid, token)``, then stop it.
+
+    ``url`` is the page's address without the token, e.g. ``http://127.0.0.1:40123/``."""
     cmd = [sys.executable, "-m", "aekit", "explore", *([model] if model else []), *(["--data", data] if data else [])]
     env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONUNBUFFERED": "1"}
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env)
@@ -50,14 +58,14 @@ def explore(model: str | None = None, data: str | None = None, timeout: float = 
         lines, deadline = [], time.monotonic() + timeout  # training the default models first takes seconds
         for line in proc.stdout:
             lines.append(line)
-            found = re.search(r"(http://127\.0\.0\.1:\d+/)", line)
+            found = re.search(r"(http://127\.0\.0\.1:\d+/)\?token=([\w.~-]+)", line)
             if found:
                 break
             if time.monotonic() > deadline:
                 raise RuntimeError("aekit explore printed no URL in time:\n" + "".join(lines))
         else:
             raise RuntimeError("aekit explore exited before printing its URL:\n" + "".join(lines))
-        yield found.group(1), proc.pid
+        yield found.group(1), proc.pid, found.group(2)
     finally:
         proc.terminate()
         proc.wait(timeout=10)
@@ -96,12 +104,22 @@ class Recorder:
             self.memory.append((self.done, rss_mb(self.pid)[0]))
         a = np.asarray(self.ms or [np.nan])
         half = next(mb for n, mb in self.memory if n >= self.done // 2)
-        return {"phase": self.name, "requests": self.done, "errors": len(self.errors),
-                "first_errors": self.errors[:5], "seconds": seconds, "per_second": self.done / seconds,
-                "p50_ms": float(np.percentile(a, 50)), "p95_ms": float(np.percentile(a, 95)),
-                "p99_ms": float(np.percentile(a, 99)), "max_ms": float(a.max()),
-                "rss_start_mb": self.memory[0][1], "rss_end_mb": self.memory[-1][1],
-                "rss_growth_second_half_mb": self.memory[-1][1] - half, "rss_samples": self.memory}
+        return {
+            "phase": self.name,
+            "requests": self.done,
+            "errors": len(self.errors),
+            "first_errors": self.errors[:5],
+            "seconds": seconds,
+            "per_second": self.done / seconds,
+            "p50_ms": float(np.percentile(a, 50)),
+            "p95_ms": float(np.percentile(a, 95)),
+            "p99_ms": float(np.percentile(a, 99)),
+            "max_ms": float(a.max()),
+            "rss_start_mb": self.memory[0][1],
+            "rss_end_mb": self.memory[-1][1],
+            "rss_growth_second_half_mb": self.memory[-1][1] - half,
+            "rss_samples": self.memory,
+        }
 
 
 def _codes(model: dict, n: int, seed: int) -> np.ndarray:
@@ -110,8 +128,9 @@ def _codes(model: dict, n: int, seed: int) -> np.ndarray:
     return np.random.default_rng(seed).uniform(low, high, size=(n, model["code_dim"])).astype(np.float32)
 
 
-async def decode_phase(url: str, pid: int, meta: dict, requests: int, warmup: int, clients: int,
-                       seed: int) -> dict:
+async def decode_phase(
+    url: str, pid: int, meta: dict, requests: int, warmup: int, clients: int, seed: int, headers: dict
+) -> dict:
     import httpx
 
     model = meta["models"][0]
@@ -135,7 +154,7 @@ async def decode_phase(url: str, pid: int, meta: dict, requests: int, warmup: in
                 rec.record(ms, problem)
 
     limits = httpx.Limits(max_connections=clients, max_keepalive_connections=clients)
-    async with httpx.AsyncClient(limits=limits, timeout=10.0) as http:
+    async with httpx.AsyncClient(limits=limits, timeout=10.0, headers=headers) as http:
         warm = iter(range(warmup))
         await asyncio.gather(*(client(http, warm, None) for _ in range(clients)))
         rec = Recorder("decode (1 code)", pid)
@@ -150,8 +169,10 @@ def bad_requests(meta: dict) -> list[tuple[dict, int]]:
     name, d, n = model["name"], model["code_dim"], meta["dataset"]["n_features"]
     ok = [0.0] * d
     js = {"Content-Type": "application/json"}
-    post = lambda body, status, headers=js: ({"method": "POST", "path": "api/decode", "content": body,  # noqa: E731
-                                             "headers": headers}, status)
+
+    def post(body: bytes, status: int, headers: dict = js) -> tuple[dict, int]:
+        return {"method": "POST", "path": "api/decode", "content": body, "headers": headers}, status
+
     return [
         post(b"{not json", 400),
         post(b'{"model": "%s", "codes": [[NaN' % name.encode() + b", 0]]}", 400),
@@ -168,7 +189,7 @@ def bad_requests(meta: dict) -> list[tuple[dict, int]]:
     ]
 
 
-async def bad_phase(url: str, pid: int, meta: dict, requests: int, clients: int) -> dict:
+async def bad_phase(url: str, pid: int, meta: dict, requests: int, clients: int, headers: dict) -> dict:
     import httpx
 
     cases = bad_requests(meta)
@@ -181,8 +202,9 @@ async def bad_phase(url: str, pid: int, meta: dict, requests: int, clients: int)
             t0 = time.perf_counter()
             ms, problem = None, None
             try:
-                response = await http.request(spec["method"], url + spec["path"], content=spec["content"],
-                                              headers=spec["headers"])
+                response = await http.request(
+                    spec["method"], url + spec["path"], content=spec["content"], headers=spec["headers"]
+                )
                 ms = (time.perf_counter() - t0) * 1000
                 if response.status_code != status:
                     problem = f"{spec['method']} {spec['path']}: status {response.status_code}, not {status}"
@@ -193,12 +215,12 @@ async def bad_phase(url: str, pid: int, meta: dict, requests: int, clients: int)
             rec.record(ms, problem)
 
     limits = httpx.Limits(max_connections=clients, max_keepalive_connections=clients)
-    async with httpx.AsyncClient(limits=limits, timeout=10.0) as http:
+    async with httpx.AsyncClient(limits=limits, timeout=10.0, headers=headers) as http:
         await asyncio.gather(*(client(http) for _ in range(clients)))
     return rec.summary()
 
 
-async def drag_phase(url: str, pid: int, meta: dict, drags: int, sockets: int, seed: int) -> dict:
+async def drag_phase(url: str, pid: int, meta: dict, drags: int, sockets: int, seed: int, headers: dict) -> dict:
     from websockets.asyncio.client import connect
 
     model = meta["models"][0]
@@ -207,14 +229,14 @@ async def drag_phase(url: str, pid: int, meta: dict, drags: int, sockets: int, s
     queue = iter(range(drags))
 
     async def socket() -> None:
-        async with connect(url.replace("http", "ws", 1) + "ws/drag", origin=url.rstrip("/"),
-                           max_size=2**22) as ws:
+        async with connect(
+            url.replace("http", "ws", 1) + "ws/drag", origin=url.rstrip("/"), max_size=2**22, additional_headers=headers
+        ) as ws:
             for i in queue:
                 t0 = time.perf_counter()
                 ms, problem = None, None
                 try:
-                    await ws.send(json.dumps({"type": "decode", "model": model["name"], "z": z[i].tolist(),
-                                              "seq": i}))
+                    await ws.send(json.dumps({"type": "decode", "model": model["name"], "z": z[i].tolist(), "seq": i}))
                     reply = json.loads(await asyncio.wait_for(ws.recv(), 10.0))
                     ms = (time.perf_counter() - t0) * 1000
                     if reply.get("type") != "decoded" or reply.get("seq") != i:
@@ -227,28 +249,71 @@ async def drag_phase(url: str, pid: int, meta: dict, drags: int, sockets: int, s
     return rec.summary()
 
 
-async def run(url: str, pid: int, args: argparse.Namespace) -> dict:
+async def idle_phase(url: str, pid: int, count: int, requests: int, headers: dict) -> dict:
+    """``count`` idle WebSockets, then ``requests`` fresh GETs each of the page and of /api/meta, timed."""
+    import httpx
+    from websockets.asyncio.client import connect
+    from websockets.exceptions import ConnectionClosed
+
+    sockets = []
+    for start in range(0, count, 50):
+        sockets += await asyncio.gather(
+            *(
+                connect(url.replace("http", "ws", 1) + "ws/drag", additional_headers=headers, ping_interval=None)
+                for _ in range(start, min(count, start + 50))
+            )
+        )
+    await asyncio.sleep(0.5)  # let the refused ones be closed
+    refused = 0
+    for ws in sockets:
+        try:
+            await asyncio.wait_for(ws.recv(), 0.001)
+        except ConnectionClosed as closed:
+            refused += closed.rcvd is not None and closed.rcvd.code == 1013
+        except TimeoutError:
+            pass
+    rec = Recorder(
+        f"page and /api/meta under {count} idle WebSockets ({count - refused} open, {refused} refused with 1013)", pid
+    )
+    for i in range(requests):
+        async with httpx.AsyncClient(timeout=10.0, headers=headers) as http:  # a new connection each time
+            path = "" if i % 2 == 0 else "api/meta"
+            t0 = time.perf_counter()
+            try:
+                response = await http.get(url + path)
+                ms = (time.perf_counter() - t0) * 1000
+                rec.record(ms, None if response.status_code == 200 else f"GET /{path}: {response.status_code}")
+            except Exception as exc:
+                rec.record(None, f"{type(exc).__name__}: {exc}")
+    await asyncio.gather(*(ws.close() for ws in sockets))
+    return rec.summary()
+
+
+async def run(url: str, pid: int, args: argparse.Namespace, token: str) -> dict:
     import httpx
 
-    async with httpx.AsyncClient(timeout=30.0) as http:
+    headers = {"Authorization": f"Bearer {token}"}
+    async with httpx.AsyncClient(timeout=30.0, headers=headers) as http:
         meta = (await http.get(url + "api/meta")).json()
     rss_ready, _ = rss_mb(pid)
-    rows = [await decode_phase(url, pid, meta, args.requests, args.warmup, args.clients, args.seed)]
+    rows = [await decode_phase(url, pid, meta, args.requests, args.warmup, args.clients, args.seed, headers)]
     if args.bad:
-        rows.append(await bad_phase(url, pid, meta, args.bad, args.clients))
+        rows.append(await bad_phase(url, pid, meta, args.bad, args.clients, headers))
     if args.drags:
-        rows.append(await drag_phase(url, pid, meta, args.drags, args.sockets, args.seed))
+        rows.append(await drag_phase(url, pid, meta, args.drags, args.sockets, args.seed, headers))
+    if args.idle_sockets:
+        rows.append(await idle_phase(url, pid, args.idle_sockets, args.idle_requests, headers))
     rss_end, rss_peak = rss_mb(pid)
     return {"meta": meta, "rows": rows, "rss_ready_mb": rss_ready, "rss_end_mb": rss_end, "rss_peak_mb": rss_peak}
 
 
 def load_test(args: argparse.Namespace) -> dict:
     """Start the server, run the phases within ``args.max_seconds``; the result with ``timed_out``."""
-    with explore(args.model, args.data) as (url, pid):
+    with explore(args.model, args.data) as (url, pid, token):
         try:
-            result = asyncio.run(asyncio.wait_for(run(url, pid, args), args.max_seconds))
+            result = asyncio.run(asyncio.wait_for(run(url, pid, args, token), args.max_seconds))
             result["timed_out"] = False
-        except asyncio.TimeoutError:
+        except TimeoutError:
             result = {"rows": [], "timed_out": True}
         result["url"] = url
     return result
@@ -262,6 +327,8 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--bad", type=int, default=2_000, help="malformed requests (0 skips the phase)")
     p.add_argument("--drags", type=int, default=2_000, help="WebSocket drag positions (0 skips the phase)")
     p.add_argument("--sockets", type=int, default=2, help="concurrent drag WebSockets")
+    p.add_argument("--idle-sockets", type=int, default=0, help="idle WebSockets opened (0 skips the phase)")
+    p.add_argument("--idle-requests", type=int, default=200, help="page and /api/meta GETs under the idle sockets")
     p.add_argument("--model", default=None, help="model directory (default: the explorer's default models)")
     p.add_argument("--data", default=None, help="data spec for --model (default: the one it records)")
     p.add_argument("--seed", type=int, default=0)
@@ -279,19 +346,27 @@ def main() -> None:
     meta, rows = result["meta"], result["rows"]
     first, ds = meta["models"][0], meta["dataset"]
     command = " ".join(["aekit explore", *([args.model] if args.model else [])])
-    setup = (f"`{command}` on 127.0.0.1, model {first['name']!r} ({first['variant']}, code {first['code_dim']}) "
-             f"on {ds['name']}, samples {tuple(ds['sample_shape'])}; {args.clients} HTTP clients; "
-             f"{platform.processor() or platform.machine()}, {os.cpu_count()} CPUs")
+    setup = (
+        f"`{command}` on 127.0.0.1, model {first['name']!r} ({first['variant']}, code {first['code_dim']}) "
+        f"on {ds['name']}, samples {tuple(ds['sample_shape'])}; {args.clients} HTTP clients; "
+        f"{platform.processor() or platform.machine()}, {os.cpu_count()} CPUs"
+    )
     print(f"Explorer load test, {setup}\n")
-    print("| phase | requests | errors | p50 (ms) | p95 (ms) | p99 (ms) | max (ms) | req/s | "
-          "RSS start (MiB) | RSS end (MiB) | growth, 2nd half (MiB) |")
+    print(
+        "| phase | requests | errors | p50 (ms) | p95 (ms) | p99 (ms) | max (ms) | req/s | "
+        "RSS start (MiB) | RSS end (MiB) | growth, 2nd half (MiB) |"
+    )
     print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     for r in rows:
-        print(f"| {r['phase']} | {r['requests']} | {r['errors']} | {r['p50_ms']:.2f} | {r['p95_ms']:.2f} | "
-              f"{r['p99_ms']:.2f} | {r['max_ms']:.2f} | {r['per_second']:.0f} | {r['rss_start_mb']:.1f} | "
-              f"{r['rss_end_mb']:.1f} | {r['rss_growth_second_half_mb']:+.1f} |")
-    print(f"\nServer RSS: {result['rss_ready_mb']:.1f} MiB ready, {result['rss_end_mb']:.1f} MiB at the end, "
-          f"peak {result['rss_peak_mb']:.1f} MiB (VmHWM)")
+        print(
+            f"| {r['phase']} | {r['requests']} | {r['errors']} | {r['p50_ms']:.2f} | {r['p95_ms']:.2f} | "
+            f"{r['p99_ms']:.2f} | {r['max_ms']:.2f} | {r['per_second']:.0f} | {r['rss_start_mb']:.1f} | "
+            f"{r['rss_end_mb']:.1f} | {r['rss_growth_second_half_mb']:+.1f} |"
+        )
+    print(
+        f"\nServer RSS: {result['rss_ready_mb']:.1f} MiB ready, {result['rss_end_mb']:.1f} MiB at the end, "
+        f"peak {result['rss_peak_mb']:.1f} MiB (VmHWM)"
+    )
     samples = rows[0]["rss_samples"]
     print("decode RSS every 1,000 requests (MiB): " + ", ".join(f"{mb:.1f}" for _, mb in samples))
     for r in rows:

@@ -20,7 +20,15 @@ from starlette.websockets import WebSocketDisconnect
 import aekit
 from aekit.explorer import app as app_module  # the routes read STATIC_TYPES, MAX_QUEUED_REPLIES there
 from aekit.explorer.openapi import build_spec, static_names
-from aekit.explorer.server import LOOPBACK_HOSTS, MAX_BODY_BYTES, MAX_CONNECTIONS, ServerThread, create_app, serve
+from aekit.explorer.server import (
+    LOOPBACK_HOSTS,
+    MAX_BODY_BYTES,
+    MAX_CONNECTIONS,
+    MAX_WEBSOCKETS,
+    ServerThread,
+    create_app,
+    serve,
+)
 
 
 @pytest.fixture(scope="module")
@@ -130,7 +138,7 @@ def test_real_answers_match_the_spec(client, spec, shapes):
         ({"model": "ae", "codes": [[0, 0]], "zz": 1}, 400),
         ({"model": "ae", "codes": [[True, 0]]}, 400),
         ({"model": "nope", "codes": [[0, 0]]}, 404),
-        ({"model": "ae", "codes": [[0, 0]] * 257}, 413),
+        ({"model": "ae", "codes": [[0, 0]] * 257}, 422),
         ({"codes": [[0, 0]]}, 400),
     ],
 )
@@ -364,7 +372,7 @@ def test_loopback_is_the_default_everywhere():
 
 @pytest.mark.parametrize(
     "host, warned, refuses_foreign_hosts",
-    [("127.0.0.1", False, True), ("localhost", False, True), ("0.0.0.0", True, False)],
+    [("127.0.0.1", False, True), ("localhost", False, True), ("0.0.0.0", True, True)],
 )
 def test_serve_warns_off_loopback(session, monkeypatch, capsys, host, warned, refuses_foreign_hosts):
     import torch
@@ -379,7 +387,9 @@ def test_serve_warns_off_loopback(session, monkeypatch, capsys, host, warned, re
     sockets[0].close()
     assert ("warning: serving on" in capsys.readouterr().err) is warned
     assert lines[0].startswith("aekit explorer: http://")
-    assert server.config.limit_concurrency == MAX_CONNECTIONS and server.config.server_header is False
+    # Open WebSockets count as uvicorn connections: the limit leaves MAX_CONNECTIONS above their cap.
+    assert server.config.limit_concurrency == MAX_CONNECTIONS + MAX_WEBSOCKETS
+    assert server.config.server_header is False
     with TestClient(server.config.app) as c:
         assert (c.get("/api/meta", headers={"host": "evil.example"}).status_code == 400) is refuses_foreign_hosts
 
@@ -388,16 +398,16 @@ def test_real_server_answers_in_json_over_http(session):
     """uvicorn itself: errors, 405s and host refusals stay JSON on the wire."""
     import httpx
 
-    with ServerThread(session) as server:
+    with ServerThread(session) as server, httpx.Client(headers=server.headers) as http:
         url = server.url
-        images = httpx.post(url + "api/decode", json={"model": "ae", "codes": [[0, 0]]}).json()["images"]
+        images = http.post(url + "api/decode", json={"model": "ae", "codes": [[0, 0]]}).json()["images"]
         assert np.asarray(images).shape == (1, 144)
         for response in (
-            httpx.get(url + "api/decode"),
-            httpx.get(url + "api/meta", headers={"host": "evil.example"}),
-            httpx.post(url + "api/decode", content=b"x", headers={"Content-Type": "text/plain"}),
-            httpx.get(url + "static/x.js"),
+            http.get(url + "api/decode"),
+            http.get(url + "api/meta", headers={"host": "evil.example"}),
+            http.post(url + "api/decode", content=b"x", headers={"Content-Type": "text/plain"}),
+            http.get(url + "static/x.js"),
         ):
             assert response.status_code in (400, 404, 405, 415) and response.json()["error"]
             assert "server" not in response.headers
-        assert httpx.get(url + "openapi.json").json()["paths"]["/api/decode"]
+        assert http.get(url + "openapi.json").json()["paths"]["/api/decode"]

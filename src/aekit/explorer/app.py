@@ -1,7 +1,8 @@
 """The explorer's ASGI application: one route per endpoint, each a few lines around a :class:`Session`.
 
 The endpoints, their answers and the hardening are listed in :mod:`aekit.explorer.server`;
-request parsing, JSON answers and the Host check are in :mod:`aekit.explorer.http_guards`.
+request parsing and JSON answers are in :mod:`aekit.explorer.http_guards`, the token, Host
+and Origin checks in :mod:`aekit.explorer.auth`.
 """
 
 from __future__ import annotations
@@ -22,11 +23,11 @@ from starlette.routing import Route, WebSocketRoute
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from aekit.errors import AekitError
+from aekit.explorer.auth import Guard, HostPolicy
 from aekit.explorer.http_guards import (
     _API_HEADERS,
+    SocketSlots,
     _check_query,
-    _HostCheck,
-    _hostname,
     _http_error,
     _int_param,
     _integral,
@@ -36,10 +37,16 @@ from aekit.explorer.http_guards import (
     _str_param,
 )
 from aekit.explorer.openapi import STATIC_TYPES, build_spec, static_names
-from aekit.explorer.session import RequestError, Session
+from aekit.explorer.session import MAX_DECODE, RequestError, Session
 
 #: Largest request body (and WebSocket message) accepted: 256 codes of 512 numbers fit easily.
 MAX_BODY_BYTES = 4 * 1024 * 1024
+#: Open drag WebSockets the server keeps at once; beyond, a new one is closed with code 1013 (try again later).
+MAX_WEBSOCKETS = 128
+#: Open drag WebSockets from one client address (a page holds one; every tab behind an SSH tunnel shares 127.0.0.1).
+MAX_WEBSOCKETS_PER_CLIENT = 32
+#: Seconds a drag WebSocket may stay silent before the server closes it (code 1000); the page reconnects.
+IDLE_SECONDS = 600.0
 #: Error replies a drag socket queues for a client that does not read them before it is closed.
 MAX_QUEUED_REPLIES = 64
 log = logging.getLogger("aekit.explorer")
@@ -51,7 +58,14 @@ _CSP = (
 
 
 def create_app(
-    session: Session, *, allowed_hosts: Sequence[str] | None = None, max_body_bytes: int = MAX_BODY_BYTES
+    session: Session,
+    *,
+    allowed_hosts: Sequence[str] | HostPolicy | None = None,
+    max_body_bytes: int = MAX_BODY_BYTES,
+    token: str | None = None,
+    max_websockets: int = MAX_WEBSOCKETS,
+    max_websockets_per_client: int = MAX_WEBSOCKETS_PER_CLIENT,
+    idle_seconds: float = IDLE_SECONDS,
 ) -> Starlette:
     """The ASGI application serving ``session``.
 
@@ -59,18 +73,37 @@ def create_app(
     ----------
     session : Session
         What every endpoint answers from.
-    allowed_hosts : sequence of str, optional
-        Host names the ``Host`` header (and a WebSocket's ``Origin``) may carry;
-        :func:`serve` passes the loopback names when bound to loopback, which
-        stops DNS-rebinding pages from reaching the server. None allows any.
+    allowed_hosts : sequence of str or HostPolicy, optional
+        What the ``Host`` header may name (a list of names, or
+        :meth:`HostPolicy.for_bind`, which :func:`~aekit.explorer.server.serve` passes):
+        it stops DNS-rebinding pages. None answers any (an application used in process).
     max_body_bytes : int
         Largest request body or WebSocket message, in bytes (413 beyond it).
+    token : str, optional
+        The token every route and the WebSocket require (:mod:`aekit.explorer.auth`);
+        None requires none. A state-changing request or WebSocket from another origin is
+        refused either way.
+    max_websockets, max_websockets_per_client : int
+        Open drag WebSockets, overall and per client address; a new one beyond is
+        accepted and closed at once with code 1013 and the reason.
+    idle_seconds : float
+        A drag WebSocket that sends nothing for this long is closed (code 1000).
 
     Returns
     -------
     starlette.applications.Starlette
+
+    Examples
+    --------
+    >>> from starlette.testclient import TestClient  # doctest: +SKIP
+    >>> client = TestClient(create_app(session, token="a-long-enough-token"))  # doctest: +SKIP
+    >>> client.get("/api/meta").status_code  # doctest: +SKIP
+    401
     """
-    api = _Api(session, max_body_bytes, allowed_hosts)
+    if idle_seconds <= 0:
+        raise ValueError(f"idle_seconds={idle_seconds!r} must be positive")
+    sockets = SocketSlots(max_websockets, max_websockets_per_client)
+    api = _Api(session, max_body_bytes, token_required=token is not None, sockets=sockets, idle_seconds=idle_seconds)
     routes = [
         Route("/", api.index),
         Route("/static/{name}", api.asset),
@@ -84,7 +117,10 @@ def create_app(
         Route("/api/grid", api.wrap(api.grid), methods=["POST"]),
         WebSocketRoute("/ws/drag", api.drag),
     ]
-    middleware = [Middleware(_HostCheck, allowed_hosts=api.allowed_hosts)] if allowed_hosts else []
+    hosts = allowed_hosts
+    if hosts is not None and not isinstance(hosts, HostPolicy):
+        hosts = HostPolicy(frozenset(h.strip("[]").lower() for h in hosts))
+    middleware = [Middleware(Guard, token=token, hosts=hosts)]
     handlers = {HTTPException: _http_error, Exception: _internal_error}
     return Starlette(routes=routes, middleware=middleware, exception_handlers=handlers)
 
@@ -92,10 +128,20 @@ def create_app(
 class _Api:
     """Request parsing around a :class:`Session`: every endpoint is a few lines."""
 
-    def __init__(self, session: Session, max_body_bytes: int, allowed_hosts: Sequence[str] | None):
+    def __init__(
+        self,
+        session: Session,
+        max_body_bytes: int,
+        *,
+        token_required: bool = False,
+        sockets: SocketSlots | None = None,
+        idle_seconds: float = IDLE_SECONDS,
+    ):
         self.session = session
         self.max_body_bytes = max_body_bytes
-        self.allowed_hosts = None if allowed_hosts is None else {h.strip("[]").lower() for h in allowed_hosts}
+        self.token_required = token_required
+        self.sockets = sockets or SocketSlots(MAX_WEBSOCKETS, MAX_WEBSOCKETS_PER_CLIENT)
+        self.idle_seconds = float(idle_seconds)
         self.assets = {name: name[name.rindex(".") :] for name in static_names()}  # name -> suffix
         self._spec: dict | None = None
 
@@ -153,7 +199,9 @@ class _Api:
 
     async def openapi(self, request: Request) -> Any:
         if self._spec is None:
-            self._spec = await run_in_threadpool(build_spec, self.session, self.max_body_bytes)
+            self._spec = await run_in_threadpool(
+                build_spec, self.session, self.max_body_bytes, token_required=self.token_required
+            )
         return self._spec
 
     async def meta(self, request: Request) -> Any:
@@ -176,6 +224,13 @@ class _Api:
 
     async def decode(self, request: Request) -> Any:
         body = await self._body(request, required=("model", "codes"), optional=("x",))
+        codes = body["codes"]
+        if isinstance(codes, list) and len(codes) > MAX_DECODE:
+            raise RequestError(
+                f"codes holds {len(codes)} codes; /api/decode decodes 1 to {MAX_DECODE} codes per request, "
+                "so send them in batches of at most that many",
+                422,
+            )
         return await run_in_threadpool(self.session.decode, body["model"], body["codes"], body.get("x"))
 
     async def grid(self, request: Request) -> Any:
@@ -185,12 +240,23 @@ class _Api:
         return await run_in_threadpool(self.session.grid, body["model"], n, dims, body.get("base"))
 
     async def drag(self, websocket: WebSocket) -> None:
-        """Decode drags, answering only the newest position when several wait (see :class:`_DragState`)."""
-        origin = websocket.headers.get("origin")
-        foreign = origin is not None and _hostname(origin.partition("://")[2]) not in (self.allowed_hosts or ())
-        if self.allowed_hosts is not None and foreign:
-            await websocket.close(code=1008)  # a page from another site: cross-site WebSocket hijacking
+        """Decode drags, answering only the newest position when several wait (see :class:`_DragState`).
+
+        Token, Host and Origin were checked by :class:`~aekit.explorer.auth.Guard`; here a socket
+        beyond the caps is accepted and closed at once with code 1013 and the reason.
+        """
+        client = websocket.client.host if websocket.client else ""
+        refused = self.sockets.take(client)
+        if refused is not None:
+            await websocket.accept()
+            await websocket.close(code=1013, reason=refused)
             return
+        try:
+            await self._drag(websocket)
+        finally:
+            self.sockets.release(client)
+
+    async def _drag(self, websocket: WebSocket) -> None:
         await websocket.accept()
         state = _DragState()
         reader = asyncio.create_task(self._read_drags(websocket, state))
@@ -203,6 +269,8 @@ class _Api:
                 if state.closed:
                     if state.refused:
                         await websocket.close(code=1008)
+                    elif state.idle:
+                        await websocket.close(code=1000, reason=f"idle for {self.idle_seconds:g} s")
                     break
                 msg, state.latest = state.latest, None
                 if msg is not None:
@@ -215,7 +283,11 @@ class _Api:
     async def _read_drags(self, websocket: WebSocket, state: _DragState) -> None:
         try:
             while True:
-                message = await websocket.receive()
+                try:
+                    message = await asyncio.wait_for(websocket.receive(), self.idle_seconds)
+                except TimeoutError:
+                    state.idle = True
+                    return
                 if message["type"] == "websocket.disconnect":
                     return
                 try:
@@ -311,6 +383,7 @@ class _DragState:
         self.x = None
         self.closed = False
         self.refused = False  # closed by the server: too many unread error replies
+        self.idle = False  # closed by the server: nothing received for idle_seconds
         self.wake = asyncio.Event()
 
 

@@ -1,5 +1,6 @@
 """What every request passes before a :class:`~aekit.explorer.session.Session` sees it, and the JSON that
-comes back: query parameters and JSON bodies parsed strictly, answers and errors as JSON, the Host check.
+comes back: query parameters and JSON bodies parsed strictly, answers and errors as JSON, the count of open
+WebSockets. Who may send a request at all (token, Host, Origin) is :mod:`aekit.explorer.auth`.
 """
 
 from __future__ import annotations
@@ -14,7 +15,6 @@ from typing import Any
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.types import ASGIApp, Receive, Scope, Send
 
 from aekit.explorer.session import RequestError
 
@@ -95,27 +95,44 @@ async def _internal_error(request: Request, exc: Exception) -> Response:
     return _json({"error": "internal error; the server's log has the details"}, 500)
 
 
-class _HostCheck:
-    """Answer only requests whose ``Host`` names an allowed host (400 JSON, or a refused WebSocket).
+class SocketSlots:
+    """Open WebSockets, counted overall and per client address, so a flood of idle sockets meets a cap and
+    never the HTTP routes (uvicorn's connection limit leaves room above the cap).
 
-    Starlette's ``TrustedHostMiddleware`` answers in plain text and reads ``[::1]:8000``
-    as host ``[``, refusing every request to a server bound to IPv6 loopback.
+    Examples
+    --------
+    >>> slots = SocketSlots(total=2, per_client=1)
+    >>> slots.take("10.0.0.1"), slots.take("10.0.0.1")
+    (None, 'too many WebSockets from 10.0.0.1 (1 open, the limit per client); close a tab or try again later')
+    >>> slots.release("10.0.0.1"); slots.open
+    0
     """
 
-    def __init__(self, app: ASGIApp, allowed_hosts: set[str]):
-        self.app, self.allowed_hosts = app, allowed_hosts
+    def __init__(self, total: int, per_client: int):
+        for name, value in (("max_websockets", total), ("max_websockets_per_client", per_client)):
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise ValueError(f"{name}={value!r} must be a positive integer")
+        self.total, self.per_client = total, per_client
+        self.open = 0
+        self.by_client: Counter[str] = Counter()
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] not in ("http", "websocket"):
-            return await self.app(scope, receive, send)
-        host = next((v.decode("latin-1") for k, v in scope["headers"] if k == b"host"), "")
-        if _hostname(host) in self.allowed_hosts:
-            return await self.app(scope, receive, send)
-        if scope["type"] == "websocket":
-            return await send({"type": "websocket.close", "code": 1008})
-        allowed = ", ".join(sorted(self.allowed_hosts))
-        refusal = _json({"error": f"Host {host[:64]!r} is not served here; use one of {allowed}"}, 400)
-        await refusal(scope, receive, send)
+    def take(self, client: str) -> str | None:
+        """Count one more socket from ``client``; the reason it is refused instead (a WebSocket close reason)."""
+        if self.open >= self.total:
+            return f"too many WebSockets ({self.total} open, the server's limit); try again later"
+        if self.by_client[client] >= self.per_client:
+            reason = f"too many WebSockets from {client[:40]} ({self.per_client} open, the limit per client)"
+            return reason + "; close a tab or try again later"
+        self.open += 1
+        self.by_client[client] += 1
+        return None
+
+    def release(self, client: str) -> None:
+        """A socket counted by :meth:`take` closed."""
+        self.open -= 1
+        self.by_client[client] -= 1
+        if self.by_client[client] <= 0:
+            del self.by_client[client]
 
 
 #: A Host header (or an Origin's netloc): a name or an IPv4 address, or an IPv6 one in brackets, and a port.

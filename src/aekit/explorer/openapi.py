@@ -26,15 +26,18 @@ _ERROR_JSON = {"application/json": {"schema": {"$ref": "#/components/schemas/Err
 _WHY = {
     400: "A malformed request: not JSON, a missing or unknown field or query parameter, a value of the "
     "wrong type or out of range, or a Host header the server does not answer to.",
+    401: "No token, or a wrong one: send Authorization: Bearer TOKEN, the cookie the page's first load "
+    "sets, or ?token=TOKEN.",
+    403: "A request from another origin (its Origin header is not this page's).",
     404: "An unknown model name.",
-    413: "A body over the size limit, more codes than max_decode, or a grid over the value limit.",
+    413: "A body over the size limit, or a grid over the value limit.",
     415: "A body that is not sent as application/json.",
-    422: "The model returned non-finite numbers for a valid request.",
+    422: "More codes than max_decode in one request, or the model returned non-finite numbers for a valid request.",
     500: "An internal error; the message is generic and the server's log has the details.",
 }
 
 
-def build_spec(session: Session, max_body_bytes: int) -> dict[str, Any]:
+def build_spec(session: Session, max_body_bytes: int, *, token_required: bool = False) -> dict[str, Any]:
     """The OpenAPI 3.1 document of every HTTP endpoint serving ``session``.
 
     Parameters
@@ -43,11 +46,20 @@ def build_spec(session: Session, max_body_bytes: int) -> dict[str, Any]:
         Its models, data set and limits fix the enums, lengths and ranges.
     max_body_bytes : int
         The request body limit (413 beyond it).
+    token_required : bool, default False
+        The server requires its token (as ``aekit explore`` does): the document then lists
+        the ways to send it and every operation's 401 (and a POST's 403).
 
     Returns
     -------
     dict
         JSON-ready; served at ``/openapi.json``.
+
+    Examples
+    --------
+    >>> spec = build_spec(session, 4 * 1024 * 1024, token_required=True)  # doctest: +SKIP
+    >>> sorted(spec["components"]["securitySchemes"])  # doctest: +SKIP
+    ['bearer', 'query']
     """
     from aekit._version import __version__
 
@@ -269,7 +281,7 @@ def build_spec(session: Session, max_body_bytes: int) -> dict[str, Any]:
         "/api/decode": _post("decode", f"Decode 1 to {limits['max_decode']} codes.", decode, "Decoded"),
         "/api/grid": _post("grid", "The decoded n x n manifold over the latent range.", grid, "Grid"),
     }
-    return {
+    out: dict[str, Any] = {
         "openapi": "3.1.0",
         "info": {
             "title": "aekit explorer",
@@ -283,6 +295,25 @@ def build_spec(session: Session, max_body_bytes: int) -> dict[str, Any]:
         "paths": paths,
         "components": {"schemas": schemas},
     }
+    if token_required:
+        _require_token(out)
+    return out
+
+
+def _require_token(spec: dict[str, Any]) -> None:
+    """Add the token's carriers and the 401 (and a POST's 403) to every operation of ``spec``."""
+    spec["components"]["securitySchemes"] = {
+        "bearer": {"type": "http", "scheme": "bearer", "description": "The token aekit explore printed."},
+        "query": {"type": "apiKey", "in": "query", "name": "token", "description": "The printed URL's ?token=."},
+    }
+    spec["security"] = [{"bearer": []}, {"query": []}]
+    spec["info"]["description"] += (
+        " Every route requires the server's token (401 without it): as a bearer token, as ?token=, or in the "
+        "HttpOnly cookie the page's first load (/?token=...) sets. POSTs from another origin get 403."
+    )
+    for operations in spec["paths"].values():
+        for method, operation in operations.items():
+            operation["responses"].update(_errors(401, *((403,) if method == "post" else ())))
 
 
 def static_names() -> list[str]:
