@@ -66,7 +66,7 @@ def test_contamination_sets_the_share_flagged_on_the_training_data():
 
 def test_explain_points_at_the_broken_column():
     x, _ = plane_data(500, 0)
-    det = AnomalyDetector(code_dim=2, epochs=30).fit(x)
+    det = AnomalyDetector(code_dim=2, epochs=30, n_estimators=1).fit(x)
     broken = x[:10].copy()
     broken[:, 4] += 3.0
     per_feature = det.explain(broken)
@@ -150,12 +150,12 @@ def _box_mean(r: np.ndarray, w: int) -> np.ndarray:
 
 
 def test_image_residuals_are_averaged_over_the_window_before_they_are_squared(images):
-    det = AnomalyDetector(epochs=2).fit(images)
+    det = AnomalyDetector(epochs=2, n_estimators=1).fit(images)
     assert det.residual_window_ == 3  # "auto" on images
     residual = det.autoencoder_.reconstruct(images[:3]) - images[:3]  # pixels in [0, 1]: no scaling
     expected = np.stack([_box_mean(r[0], 3) ** 2 for r in residual])[:, None]
     np.testing.assert_allclose(det.explain(images[:3]), expected, rtol=1e-4, atol=1e-9)
-    raw = AnomalyDetector(epochs=2, residual_window=1).fit(images)
+    raw = AnomalyDetector(epochs=2, residual_window=1, n_estimators=1).fit(images)
     np.testing.assert_allclose(
         raw.explain(images[:3]), (raw.autoencoder_.reconstruct(images[:3]) - images[:3]) ** 2, rtol=1e-4, atol=1e-9
     )

@@ -108,7 +108,7 @@ def test_criterion_is_a_deprecated_name_of_method_and_older_files_load(tmp_path)
     with pytest.warns(FutureWarning, match="criterion='reconstruction' is deprecated: use method='reconstruction'"):
         det = aekit.AnomalyDetector(criterion="reconstruction", epochs=2).fit(X)
     assert det.method_ == "reconstruction"
-    det = aekit.AnomalyDetector(epochs=2).fit(X)
+    det = aekit.AnomalyDetector(epochs=2, n_estimators=1).fit(X)
     path = det.save(tmp_path / "d")
     # The first format: one autoencoder, its statistics at the top level, the method called criterion.
     state = json.loads((path / "detector.json").read_text())

@@ -371,8 +371,9 @@ def test_a_tampered_detector_json_is_a_clear_error(model_copy, detector_dir, edi
     elif edit == "huge-threshold":
         text = json.dumps({**state, "threshold": 10**400})
     else:
-        k = len(state["code_location"])
-        text = json.dumps({**state, "code_precision": [[float("nan")] * k] * k})
+        member = state["members"][0]
+        k = len(member["code_location"])
+        text = json.dumps({**state, "members": [{**member, "code_precision": [[float("nan")] * k] * k}]})
     (model_copy / "detector.json").write_text(text)
     with pytest.raises(ModelFileError, match="detector.json"):
         aekit.AnomalyDetector.load(model_copy)

@@ -72,19 +72,25 @@ class AnomalyDetector(DetectorFilesMixin, OutlierMixin, BaseEstimator):
         chosen by the leave-sets-out protocol of ``benchmarks/adbench_lso.py``: every
         fold of the 17 ADBench sets picked it on the other folds (out-of-fold mean
         ROC-AUC 82.8 against 82.0 for "combined" and 79.1 for an IsolationForest).
-    n_estimators : int, default 1
-        Autoencoders trained and averaged. Member 0 is the single detector's; member
+    n_estimators : int, default 3
+        Autoencoders trained and averaged (1: a single detector). Member 0 is the single detector's; member
         ``i`` is seeded ``random_state + i`` and has a code ``(1, 0.5, 1.5, 0.75,
         1.25)[i % 5]`` times as wide behind hidden layers ``(1, 2, 0.5, 1, 2)[i % 5]``
         times as wide (tables and vectors; images keep their layers). Each member's
         score is divided by its median on the training data before the mean, so
         no member dominates by its units. Fit and score time grow with it.
-    trim : float, default 0.0
+    trim : float, default 0.1
         A robust objective for contaminated training data, in [0, 0.5): each member
         after the first trains (and takes its statistics) only on the rows the members
         before it score below their ``1 - trim`` quantile, so the rows most likely
         to be anomalies stop shaping the later networks. Every row still sets the
         threshold. Needs ``n_estimators >= 2`` to act.
+
+        The defaults (3 members of 1,500 steps, ``trim=0.1``) were chosen by the
+        leave-sets-out protocol of ``benchmarks/adbench_lso.py``: every fold of the 17
+        ADBench sets picked them on the other folds, out-of-fold mean ROC-AUC 83.7
+        against 82.8 for one member of 4,000 steps and 79.1 for an IsolationForest,
+        13 of 17 sets won against it.
     variant : str, default "plain"
         The autoencoder's preset (see ``aekit.registry.VARIANTS``).
     contamination : float, default 0.1
@@ -107,11 +113,11 @@ class AnomalyDetector(DetectorFilesMixin, OutlierMixin, BaseEstimator):
         (then ``code_dim``, ``variant``, ``epochs``, ``steps``, ``batch_size`` and
         ``random_state`` are ignored; ensemble members differ only in their seed,
         the estimator's ``random_state + i``).
-    epochs, steps, batch_size : int or None, default None
-        Training length of each member. None takes the AutoEncoder's step budget
-        (:mod:`aekit.train.budget`: 4,000 optimiser steps, the batch the power of two
-        nearest rows / 40 in [32, 512]), so a 478-row table and a 95,000-row one
-        both train in bounded time. The detector used 50 epochs of 64 rows before,
+    epochs, steps, batch_size : int or None, default None, 1500, None
+        Training length of each member: ``steps`` optimiser steps (``epochs``, when
+        given, wins), the batch the power of two nearest rows / 40 in [32, 512]
+        (:mod:`aekit.train.budget`), so a 478-row table and a 95,000-row one both
+        train in bounded time; ``steps=None`` is the AutoEncoder's 4,000. The detector used 50 epochs of 64 rows before,
         which took up to 307 s on 22_magic.gamma.
     random_state : int, default 0
         Seeds the autoencoders' training and the sample of the kNN reference.
@@ -155,15 +161,15 @@ class AnomalyDetector(DetectorFilesMixin, OutlierMixin, BaseEstimator):
         code_dim: int | None = None,
         *,
         method: str = "combined_knn",
-        n_estimators: int = 1,
-        trim: float = 0.0,
+        n_estimators: int = 3,
+        trim: float = 0.1,
         variant: str = "plain",
         contamination: float = 0.1,
         holdout_quantile: float | None = None,
         residual_window: int | str = "auto",
         estimator: AutoEncoder | None = None,
         epochs: int | None = None,
-        steps: int | None = None,
+        steps: int | None = 1500,
         batch_size: int | None = None,
         random_state: int = 0,
         verbose: bool = False,
