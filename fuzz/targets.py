@@ -28,9 +28,9 @@ import signal
 import tempfile
 import traceback
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 from hypothesis import strategies as st
@@ -46,6 +46,7 @@ __all__ = ["TARGETS", "Case", "Outcome", "Target", "attempt"]
 # -- the property ----------------------------------------------------------------------------
 class Hang(BaseException):
     """Raised by the per-input alarm; a BaseException so no ``except Exception`` swallows it."""
+
 
 @dataclass
 class Outcome:
@@ -111,7 +112,7 @@ def _load_data(path: Path, case: Case) -> str | None:
     x = ds.x
     if x.dtype != np.float32 or not x.flags.c_contiguous:
         return f"x is {x.dtype}, contiguous={x.flags.c_contiguous}"
-    if x.ndim != (4 if ds.kind == "image" else 2) or len(x) < 1 or x.size == 0:
+    if x.ndim != {"image": 4, "sequence": 3}.get(ds.kind, 2) or len(x) < 1 or x.size == 0:
         return f"x has shape {x.shape} for kind {ds.kind}"
     masked = case.options.get("missing") == "mask" and ds.kind == "table"
     if not (np.isfinite(x).all() or (masked and not np.isinf(x).any())):

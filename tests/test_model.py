@@ -17,12 +17,14 @@ from aekit.model import Autoencoder, map_batches
 from aekit.nn.conv import token_grid
 from aekit.registry import ARCHITECTURES, BOTTLENECKS, LOSSES
 
-SHAPES = [(1, 8, 8), (1, 12, 12), (1, 28, 28), (3, 32, 32), (2, 7, 9), (10,)]
+SHAPES = [(1, 8, 8), (1, 12, 12), (1, 28, 28), (3, 32, 32), (2, 7, 9), (10,), (13, 3)]
+#: One sample shape per rank an architecture may take: flat, sequence (length, channels), image.
+SHAPE_OF_RANK = {1: (10,), 2: (13, 3), 3: (1, 8, 8)}
 
 
 def _cases():
     for arch, loss, bottleneck, shape in itertools.product(ARCHITECTURES, LOSSES, BOTTLENECKS, SHAPES):
-        if arch == "conv" and len(shape) != 3:
+        if len(shape) not in ARCHITECTURES.get(arch).input_ranks:
             continue
         if loss == "ce" and len(shape) != 1:  # one-hot table columns only
             continue
@@ -63,7 +65,7 @@ def test_contract(arch, loss, bottleneck, shape):
 
 @pytest.mark.parametrize("arch", ARCHITECTURES.names())
 def test_same_seed_same_model(arch):
-    shape = (1, 8, 8)
+    shape = SHAPE_OF_RANK[max(ARCHITECTURES.get(arch).input_ranks)]
     weights = []
     for seed in (0, 0, 1):
         torch.manual_seed(seed)
@@ -116,7 +118,7 @@ def test_wrong_input_shape_is_named():
         ({"arch": "transformer"}, "unknown architecture 'transformer'; choose one of: mlp, conv, linear"),
         ({"loss": "huber"}, "unknown loss 'huber'"),
         ({"activation": "swish2"}, "activation='swish2' is not one of"),
-        ({"input_shape": (8, 8)}, "input_shape=.* must be"),
+        ({"input_shape": (2, 8, 8, 8)}, "input_shape=.* must be"),
     ],
 )
 def test_bad_options_are_named(options, match):

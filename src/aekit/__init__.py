@@ -16,7 +16,8 @@ from __future__ import annotations
 
 from aekit import data  # noqa: E402
 from aekit._version import __version__
-from aekit.estimators import AnomalyDetector, AutoEncoder  # noqa: E402
+from aekit.estimators import AnomalyDetector, AutoEncoder, SeriesAnomalyDetector  # noqa: E402
+from aekit.estimators import explore as _explore_slot  # noqa: E402
 
 
 def load(path, trust_code=None) -> AutoEncoder:
@@ -36,4 +37,25 @@ def load(path, trust_code=None) -> AutoEncoder:
     return AutoEncoder.load(path, trust_code=trust_code)
 
 
-__all__ = ["AnomalyDetector", "AutoEncoder", "data", "load", "__version__"]
+def explore(model=None, X=None, *, dims=(0, 1), **options):
+    """The explorer, inline in a notebook: the default 2-D autoencoder and VAE, or your model.
+
+    Returns an object whose HTML output is the whole explorer page (decoder weights
+    embedded, decoded in the page's JavaScript, no server, no request leaving the
+    page). See :func:`aekit.explorer.inline.explore` for every option.
+
+    Examples
+    --------
+    >>> import aekit
+    >>> aekit.explore()  # doctest: +SKIP
+    >>> aekit.AutoEncoder(code_dim=4).fit(X).explore(X, dims=(0, 2))  # doctest: +SKIP
+    """
+    from aekit.explorer.inline import explore as explore_inline
+
+    return explore_inline(model, X, dims=dims, **options)
+
+
+# AutoEncoder.explore reaches the explorer (a higher layer) through this registration.
+_explore_slot.set_explorer(explore)
+
+__all__ = ["AnomalyDetector", "AutoEncoder", "SeriesAnomalyDetector", "data", "explore", "load", "__version__"]

@@ -1,7 +1,7 @@
 """The lesson tour (static/tour.js) in a real browser (Debian's Chromium driven by Playwright) against the
 real uvicorn server and the default models: every step renders and the keyboard moves through them, each
-experiment's numbers equal what the Python model computes, and each practice answer stays hidden until its
-experiment has run.
+step's claim shows the number the Python model gives (aekit.explorer.lesson), each experiment's numbers
+equal what the Python model computes, and each practice answer stays hidden until its experiment has run.
 
 Chromium is never downloaded: the tests use /usr/bin/chromium (``apt-get install chromium``).
 Without it they skip on a developer machine and fail when ``CI`` is set.
@@ -16,16 +16,17 @@ import pytest
 
 import aekit
 from aekit.explorer import Session, default_models
+from aekit.explorer.lesson import nearest_preset
 
 PRESETS = {name: x.astype(np.float32) for name, x in aekit.data.shapes12_presets().items()}  # (1, 12, 12) each
+STEPS = ["bottleneck", "latent", "blend", "holes", "denoise", "anomaly"]
 
 
 @pytest.fixture(scope="module")
 def session(tmp_path_factory):
-    """The models `aekit explore` serves without a model: a 2-D plain AE and a 2-D VAE on shapes12."""
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("AEKIT_CACHE", str(tmp_path_factory.mktemp("aekit-cache")))
-        models, ds = default_models()
+    """The models `aekit explore` serves without a model: a 2-D plain AE and a 2-D VAE on shapes12,
+    from the cache the other explorer tests share (trained here if none of them ran first)."""
+    models, ds = default_models(cache=tmp_path_factory.getbasetemp() / "aekit-cache" / "explorer")
     return Session(models, ds, max_points=1000)
 
 
@@ -54,7 +55,7 @@ def _state(page) -> dict:
 def _run(page, name: str, arg: str | None = None) -> dict:
     """Run one experiment with its button, as a reader would, and return what it measured."""
     selector = f"#tour .tour-step:not(#tour-practice) .tour-run[data-run='{name}'][data-arg='{arg or ''}']"
-    step = ["bottleneck", "latent", "holes", "denoise", "anomaly"].index(name)
+    step = STEPS.index(name)
     page.evaluate("([name, step]) => { delete window.tour.results[name]; window.tour.go(step); }", [name, step])
     page.locator(selector).first.click()
     page.wait_for_function(
@@ -78,11 +79,11 @@ def _mse(a, b) -> float:
 
 def test_every_step_renders_and_the_keyboard_moves_through_them(page):
     steps = page.locator("#tour .tour-step")
-    assert steps.count() == 6  # five steps and the practice questions
+    assert steps.count() == 7  # six steps and the practice questions
     titles = []
     page.focus("#tour .tour-next")
-    for i in range(6):
-        visible = [j for j in range(6) if steps.nth(j).is_visible()]
+    for i in range(7):
+        visible = [j for j in range(7) if steps.nth(j).is_visible()]
         assert visible == [i]
         section = steps.nth(i)
         titles.append(section.locator("h3").inner_text())
@@ -90,24 +91,96 @@ def test_every_step_renders_and_the_keyboard_moves_through_them(page):
         sentences = sum(len(re.findall(r"[.?!:](?:\s|$)", p)) for p in paragraphs)
         assert paragraphs and 2 <= sentences <= 6, (titles[-1], paragraphs)
         assert section.locator(".tour-run").count() >= 1
-        if i < 5:
+        if i < 6:
             page.keyboard.press("Enter" if i % 2 == 0 else "Space")  # the focused Next button
-    assert titles[:5] == ["1. The bottleneck", "2. The latent space", "3. The holes", "4. Denoising", "5. Anomalies"]
+    assert titles[:6] == [
+        "1. The bottleneck",
+        "2. The latent space",
+        "3. Blends",
+        "4. The holes",
+        "5. Denoising",
+        "6. Anomalies",
+    ]
     assert page.is_disabled("#tour .tour-next")
     assert page.evaluate("() => document.activeElement.closest('#tour') !== null")  # focus stayed in the tour
     # The live sizes are in the text: 144 numbers -> 2.
     assert "144 numbers and the code is 2" in steps.nth(0).inner_text()
     # Arrow keys inside the tour move between pages too; Shift+Tab reaches Previous.
     page.keyboard.press("ArrowLeft")
-    assert page.evaluate("() => window.tour.page") == 4 and steps.nth(4).is_visible()
+    assert page.evaluate("() => window.tour.page") == 5 and steps.nth(5).is_visible()
     page.keyboard.press("ArrowLeft")
     page.keyboard.press("ArrowLeft")
-    assert steps.nth(2).is_visible()
+    assert steps.nth(3).is_visible()
     page.focus("#tour .tour-prev")
     page.keyboard.press("Enter")
-    assert steps.nth(1).is_visible() and page.inner_text("#tour-counter").startswith("Step 2 of 5")
+    assert steps.nth(2).is_visible() and page.inner_text("#tour-counter").startswith("Step 3 of 6")
     page.keyboard.press("ArrowRight")
-    assert steps.nth(2).is_visible()
+    assert steps.nth(3).is_visible()
+
+
+def _claims(page) -> dict:
+    page.wait_for_function("() => document.getElementById('tour').classList.contains('tour-measured')", timeout=60000)
+    return page.evaluate("() => JSON.parse(JSON.stringify(window.tour.results.claims))")
+
+
+@pytest.mark.parametrize("name", ["ae", "vae"])
+def test_each_claim_shows_the_number_the_python_model_gives(page, session, name):
+    """The claims are measured on the live model: recomputed here with the estimator, they agree."""
+    from aekit.explorer.lesson import lesson_report
+
+    claims = _claims(page)
+    c = claims[name]
+    report = lesson_report(session, name)
+    est = session.models[name]
+    presets = np.float32([p["x"] for p in session.presets()])  # (6, 144)
+    assert c["self"] == report["self"] == report["presets"]  # every preset comes back as itself
+    assert page.inner_text(f"#tour [data-result='claim-self-{name}']") == "6 of 6"
+    # Codes apart: over the spread of the codes the page holds (the session's seeded subsample).
+    codes = est.transform(presets.reshape(6, 1, 12, 12))
+    data = np.float64(session.codes(name)["codes"])
+    spread = np.linalg.norm(data - data.mean(0), axis=1).mean()
+    gap = min(np.linalg.norm(codes[a] - codes[b]) for a in range(6) for b in range(a + 1, 6))
+    assert c["separation"] == pytest.approx(gap / spread, rel=1e-5) and c["separation"] >= 0.2
+    assert float(page.inner_text(f"#tour [data-result='claim-separation-{name}']")) == pytest.approx(
+        c["separation"], abs=0.006
+    )
+    assert c["grid"] == report["grid_classes"] == report["presets"]
+    assert c["blends"] == report["blends"] and c["blendsBoth"] == report["blends_both"]
+    assert page.inner_text(f"#tour [data-result='claim-blends-{name}']") == f"{report['blends']} of 15"
+    # Random codes decoded, against the data samples the page used.
+    decoded = est.inverse_transform(np.float32(c["randomCodes"])).reshape(len(c["randomCodes"]), -1)
+    samples = session.dataset.x[np.asarray(c["dataIndices"])].reshape(len(c["dataIndices"]), -1)
+    expected = np.median(nearest_preset(decoded, samples).min(1))
+    assert c["random"] == pytest.approx(expected, rel=1e-4)
+    # Inverted presets against the presets' own errors.
+    inverted = est.reconstruction_error((1.0 - presets).reshape(6, 1, 12, 12))
+    own = est.reconstruction_error(presets.reshape(6, 1, 12, 12))
+    assert c["anomaly"] == pytest.approx(np.median(inverted) / own.max(), rel=1e-4)
+
+
+def test_the_vae_fills_the_holes_by_the_numbers_shown(page):
+    claims = _claims(page)
+    ae, vae = claims["ae"]["random"], claims["vae"]["random"]
+    assert float(page.inner_text("#tour [data-result='claim-random-ae']")) == pytest.approx(ae, rel=1e-2)
+    assert float(page.inner_text("#tour [data-result='claim-random-vae']")) == pytest.approx(vae, rel=1e-2)
+    text = page.inner_text("#tour-claim-holes")
+    assert ("closer to the data" in text) == (vae < ae) and ("no closer" in text) == (vae >= ae)
+
+
+def test_blend_decodes_the_midpoint_of_two_presets(page, session):
+    claims = _claims(page)
+    r = _run(page, "blend")
+    est = session.models["ae"]
+    pair = next(p for p in claims["ae"]["pairs"] if p["a"] == r["a"] and p["b"] == r["b"])
+    assert r["both"] == any(p["both"] for p in claims["ae"]["pairs"])  # a real blend is shown first
+    np.testing.assert_array_equal(np.float32(r["code"]), np.float32(pair["code"]))
+    codes = est.transform(np.stack([PRESETS[r["a"]], PRESETS[r["b"]]]))
+    np.testing.assert_array_equal(np.float32(r["code"]), (codes[0] + codes[1]) / 2)
+    image = est.inverse_transform(np.float32(r["code"])[None]).reshape(1, -1)
+    np.testing.assert_array_equal(np.float32(_state(page)["reconstruction"]), image[0])
+    names = list(PRESETS)
+    nearest = names[int(nearest_preset(image, np.float32([x.ravel() for x in PRESETS.values()])).argmin())]
+    assert r["nearest"] == nearest == page.inner_text("#tour [data-result='blend-nearest']")
 
 
 def test_bottleneck_shows_the_live_error(page, session):
@@ -166,36 +239,36 @@ def test_holes_put_the_ae_dot_far_from_every_data_code_and_the_vae_samples_its_p
 
 
 def test_denoising_reports_errors_against_the_clean_input(page, session):
+    """Every preset with noise: the numbers equal the Python model's on the very noisy input the page used,
+    and the tour's sentences follow them, whichever way they come out."""
     est = session.models["ae"]
-    # "blob", which the 2-D code rebuilds well: its reconstruction of the noisy input is closer to the clean
-    # input than the noisy input itself. Checked against the Python model on the very noisy input the page used.
-    page.click("#presets button:text-is('blob')")
-    page.wait_for_function("() => window.explorer.state.inputName === 'blob' && window.explorer.state.pending === 0")
-    r = _run(page, "denoise")
-    clean = PRESETS["blob"].ravel()
-    noisy = np.float32(r["noisy"])
-    assert r["name"] == "blob" and _state(page)["inputName"] == "noisy blob"
-    assert noisy.min() >= 0 and noisy.max() <= 1 and 0.5 * 0.3**2 / 2 < _mse(noisy, clean) < 0.3**2
-    recon = est.reconstruct(noisy.reshape(1, 1, 12, 12)).ravel()
-    recon_clean = est.reconstruct(PRESETS["blob"][None]).ravel()
-    assert r["noiseIn"] == pytest.approx(_mse(noisy, clean), rel=1e-5)
-    assert r["errorVsClean"] == pytest.approx(_mse(recon, clean), rel=1e-5)
-    assert r["floor"] == pytest.approx(_mse(recon_clean, clean), rel=1e-5)
-    assert r["noiseOut"] == pytest.approx(_mse(recon, recon_clean), rel=1e-5)
-    assert r["errorVsClean"] < r["noiseIn"] and _mse(recon, clean) < _mse(noisy, clean)
-    assert _shown(page, "denoise-error") == pytest.approx(r["errorVsClean"], rel=1e-2)
-    assert _shown(page, "noise-in") == pytest.approx(r["noiseIn"], rel=1e-2)
-    # "bar", the default: the 2-D code's own error on it is about as large as the noise, so the tour must
-    # not claim a cleaner result than the numbers show; still, little of the noise reaches the output.
-    page.click("#presets button:text-is('bar')")
-    page.wait_for_function("() => window.explorer.state.inputName === 'bar' && window.explorer.state.pending === 0")
-    r = _run(page, "denoise")
-    assert r["name"] == "bar" and r["noiseOut"] < 0.5 * r["noiseIn"]
-    text = page.inner_text("#tour-out-denoise")
-    if r["errorVsClean"] < r["noiseIn"]:
-        assert "closer to the clean input than the noisy input is" in text
-    else:
-        assert "no closer to the clean input" in text
+    cleaned_any = False
+    for name in PRESETS:
+        page.click(f"#presets button:text-is('{name}')")
+        page.wait_for_function(
+            "(name) => window.explorer.state.inputName === name && window.explorer.state.pending === 0", arg=name
+        )
+        r = _run(page, "denoise")
+        clean = PRESETS[name].ravel()
+        noisy = np.float32(r["noisy"])
+        assert r["name"] == name and _state(page)["inputName"] == f"noisy {name}"
+        assert noisy.min() >= 0 and noisy.max() <= 1 and 0.5 * 0.3**2 / 2 < _mse(noisy, clean) < 0.3**2
+        recon = est.reconstruct(noisy.reshape(1, 1, 12, 12)).ravel()
+        recon_clean = est.reconstruct(PRESETS[name][None]).ravel()
+        assert r["noiseIn"] == pytest.approx(_mse(noisy, clean), rel=1e-5)
+        assert r["errorVsClean"] == pytest.approx(_mse(recon, clean), rel=1e-5)
+        assert r["floor"] == pytest.approx(_mse(recon_clean, clean), rel=1e-5)
+        assert r["noiseOut"] == pytest.approx(_mse(recon, recon_clean), rel=1e-5)
+        assert _shown(page, "denoise-error") == pytest.approx(r["errorVsClean"], rel=1e-2)
+        assert _shown(page, "noise-in") == pytest.approx(r["noiseIn"], rel=1e-2)
+        text = page.inner_text("#tour-out-denoise")
+        assert ("Only " in text) == (r["noiseOut"] < 0.5 * r["noiseIn"]), (name, text)
+        cleaned = "closer to the clean input than the noisy input is" in text
+        assert cleaned == (r["errorVsClean"] < r["noiseIn"]) and cleaned != ("no closer to the clean input" in text)
+        if not cleaned:
+            assert ("bottleneck's own error" in text) == (r["floor"] >= 0.5 * r["noiseIn"]), (name, text)
+        cleaned_any |= cleaned
+    assert cleaned_any  # the step has something to show: some preset comes back cleaner than its noisy input
 
 
 @pytest.mark.parametrize("kind", ["", "noise"])
@@ -214,11 +287,12 @@ def test_anomalies_reconstruct_worse_than_every_preset(page, session, kind):
 
 
 def test_each_practice_answer_is_hidden_until_its_experiment_has_run(page):
-    page.evaluate("() => window.tour.go(5)")
+    _claims(page)
+    page.evaluate("() => window.tour.go(6)")
     questions = page.locator("#tour .tour-question")
-    assert questions.count() == 4
-    order = ["bottleneck", "anomaly", "holes", "denoise"]
-    for i in range(4):
+    order = ["bottleneck", "latent", "blend", "anomaly", "holes", "denoise"]
+    assert questions.count() == len(order)
+    for i in range(len(order)):
         assert page.is_hidden(f"#tour-answer-{i}") and questions.nth(i).locator(".tour-reveal").is_disabled()
     for i, name in enumerate(order):
         questions.nth(i).locator(".tour-try").click()
@@ -227,7 +301,7 @@ def test_each_practice_answer_is_hidden_until_its_experiment_has_run(page):
             arg=name,
             timeout=15000,
         )
-        for j in range(4):  # only the questions whose experiment ran can be opened
+        for j in range(len(order)):  # only the questions whose experiment ran can be opened
             assert questions.nth(j).locator(".tour-reveal").is_disabled() == (j > i)
             assert page.is_hidden(f"#tour-answer-{j}") == (j >= i)
         reveal = questions.nth(i).locator(".tour-reveal")
@@ -238,4 +312,7 @@ def test_each_practice_answer_is_hidden_until_its_experiment_has_run(page):
         assert re.search(r"\d\.\d", answer), answer  # it quotes what the reader's run measured
     results = page.evaluate("() => JSON.parse(JSON.stringify(window.tour.results))")
     assert f"{results['bottleneck']['error']:.3g}" in page.inner_text("#tour-answer-0")
-    assert f"{results['anomaly']['error']:.3g}" in page.inner_text("#tour-answer-1")
+    claims = results["claims"]["ae"]
+    assert f"{claims['closest']['a']} and {claims['closest']['b']}" in page.inner_text("#tour-answer-1")
+    assert f"{claims['blends']} midpoints" in page.inner_text("#tour-answer-2")
+    assert f"{results['anomaly']['error']:.3g}" in page.inner_text("#tour-answer-3")

@@ -108,8 +108,8 @@ def test_encode_and_decode_equal_the_estimator(client, session, shapes):
             "post",
             "/api/decode",
             json.dumps({"model": "ae", "codes": [[0, 0]] * 257}).encode(),
-            413,
-            "1 to 256 codes, got 257",
+            422,
+            "codes holds 257 codes; /api/decode decodes 1 to 256 codes per request",
         ),
         ("post", "/api/encode", b'{"model": "ae", "x": [0.5]}', 400, "x must hold 144 numbers, got 1"),
         ("post", "/api/grid", b'{"model": "ae", "n": 1000}', 400, "n=1000 must be an integer in [2, 32]"),
@@ -195,7 +195,7 @@ def test_hosts_and_origins_outside_the_allowed_list_are_refused(session):
     with TestClient(app, base_url="http://127.0.0.1") as c:
         assert c.get("/api/meta").status_code == 200
         assert c.get("/api/meta", headers={"host": "evil.example"}).status_code == 400  # DNS rebinding
-        with c.websocket_connect("ws://127.0.0.1/ws/drag", headers={"origin": "http://127.0.0.1:8000"}) as ws:
+        with c.websocket_connect("ws://127.0.0.1/ws/drag", headers={"origin": "http://127.0.0.1"}) as ws:
             ws.send_json({"type": "decode", "model": "ae", "z": [0, 0], "seq": 1})
             assert ws.receive_json()["seq"] == 1
         with pytest.raises(WebSocketDisconnect) as info:
@@ -211,13 +211,15 @@ def test_real_server_on_a_free_loopback_port(session):
 
     with ServerThread(session) as server:
         assert re.fullmatch(r"http://127\.0\.0\.1:\d+/", server.url)
-        assert httpx.get(server.url + "api/meta").json()["models"][0]["name"] == "ae"
-        with connect(server.url.replace("http", "ws") + "ws/drag", origin=server.url.rstrip("/")) as ws:
+        assert server.token_url == f"{server.url}?token={server.token}" and len(server.token) == 43
+        assert httpx.get(server.url + "api/meta", headers=server.headers).json()["models"][0]["name"] == "ae"
+        ws_url = server.url.replace("http", "ws") + "ws/drag"
+        with connect(ws_url, origin=server.url.rstrip("/"), additional_headers=server.headers) as ws:
             ws.send(json.dumps({"type": "decode", "model": "vae", "z": [0.1, 0.2], "seq": 7}))
             reply = json.loads(ws.recv(timeout=5))
         expected = session.models["vae"].inverse_transform(np.float32([[0.1, 0.2]]))
         np.testing.assert_array_equal(np.float32(reply["image"]), expected.ravel())
-        assert httpx.get(server.url, headers={"host": "evil.example"}).status_code == 400
+        assert httpx.get(server.url, headers={"host": "evil.example", **server.headers}).status_code == 400
 
 
 def test_binding_and_hosts():
@@ -255,7 +257,8 @@ def test_cli_explore_serves_and_warns_off_loopback(session, monkeypatch):
     result = CliRunner().invoke(main, ["explore", "--host", "0.0.0.0"])
     assert result.exit_code == 0, result.output
     assert "warning: serving on 0.0.0.0 exposes the explorer" in result.output
-    assert re.search(r"aekit explorer: http://127\.0\.0\.1:\d+/", result.output) and ran.is_set()
+    assert re.search(r"aekit explorer: http://127\.0\.0\.1:\d+/\?token=[\w-]{43}  ", result.output) and ran.is_set()
+    assert re.search(r"from another machine: http://[^/]+:\d+/\?token=[\w-]{43}", result.output)
 
 
 def test_cli_explore_exports_one_page_and_refuses_conv_models(session, tmp_path, monkeypatch):

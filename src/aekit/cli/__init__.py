@@ -6,7 +6,7 @@ importing a command module registers its commands.
 
 from __future__ import annotations
 
-from aekit.cli import anomaly, explore, export, generate, model, report, sweep  # noqa: F401  (registers commands)
+from aekit.cli import anomaly, explore, export, generate, model, report, series, sweep  # noqa: F401  (registers commands)
 from aekit.cli.common import main
 
 __all__ = ["main"]

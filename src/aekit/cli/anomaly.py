@@ -153,14 +153,24 @@ def score(model: str, data: str, output: str, top: int, chunk_rows: int | None, 
     the last one is written; if the command is stopped (killed, Ctrl-C, a full
     disk), the same command again continues where it stopped.
 
+    A detector from `aekit detect-series` scores one recording instead: DATA is a
+    TimeEval CSV or a .npy series, and OUTPUT gets one row per step (step, the
+    timestamp, score, anomaly); --top and --chunk-rows do not apply.
+
     \b
     Example:
       aekit score fraud-detector new-transactions.csv -o scores.csv --top 5
       aekit score image-detector big-images.npy -o scores.csv
+      aekit score ecg-detector ecg_TEST.csv -o ecg-scores.csv
     """
     from aekit._atomic import atomic_path, make_dir
     from aekit.estimators.anomaly import AnomalyDetector
+    from aekit.estimators.series_files import is_series_detector
 
+    if is_series_detector(model):  # one recording: a score and a flag per step (aekit.cli.series)
+        from aekit.cli.series import score_series
+
+        return score_series(model, data, output, trust_code)
     out = Path(output)
     if out.suffix.lower() != ".csv":
         raise ConfigError(f"output {out} must end in .csv")

@@ -79,8 +79,9 @@ def fit(
 ) -> None:
     """Train an autoencoder on DATA and save it to a model directory.
 
-    DATA is a .npy/.npz/.csv file, a folder of images, IDX files or builtin:NAME
-    (shapes12, digits, fashion-mnist, mnist, swissroll). The source's own test
+    DATA is a .npy/.npz/.csv file, a UCR/UEA .ts file of sequences, a folder of
+    images, IDX files or builtin:NAME (shapes12, digits, fashion-mnist, mnist,
+    swissroll). The source's own test
     split (or a seeded 20 % of the rows) is held out and the test error is printed
     beside PCA's at the same code size.
 
@@ -89,6 +90,7 @@ def fit(
       aekit fit builtin:fashion-mnist -o fmnist-32 --code-dim 32
       aekit fit images/ -o faces --arch conv --code-dim 16 --epochs 30
       aekit fit builtin:digits -o den --variant denoising --set corruption_level=0.5
+      aekit fit GunPoint_TRAIN.ts -o gunpoint --code-dim 8
       aekit fit builtin:digits -o digits-vae --variant vae --code-dim 2 --report digits-vae.html
       aekit fit big-images.npy -o big-model --stream --epochs 5
       torchrun --nproc_per_node 4 -m aekit fit builtin:mnist -o mnist-32 --batch-size 1024

@@ -17,7 +17,12 @@ def load_reported_model(path: str, trust_code: tuple[str, ...] = ()):
     """A model directory as the report wants it: an AnomalyDetector when the directory
     holds one (its scores and threshold join the error histogram), else an AutoEncoder."""
     from aekit.estimators.anomaly import DETECTOR_FILE, AnomalyDetector
+    from aekit.estimators.series_files import is_series_detector
 
+    if is_series_detector(path):  # one recording's detector (aekit detect-series)
+        from aekit.estimators.series import SeriesAnomalyDetector
+
+        return SeriesAnomalyDetector.load(path, trust_code=list(trust_code))
     if (Path(path) / DETECTOR_FILE).is_file():
         return AnomalyDetector.load(path, trust_code=list(trust_code))
     return load_model(path, trust_code)
@@ -26,6 +31,10 @@ def load_reported_model(path: str, trust_code: tuple[str, ...] = ()):
 def load_report_data(est, data: str):
     """DATA for the report; a model ``aekit fit`` trained with ``--limit`` on this same
     spec gets the same first rows again, so its held-out rows can be found."""
+    if hasattr(est, "window_"):  # a series detector reports one recording, with its labels
+        from aekit.cli.series import labelled_series
+
+        return labelled_series(data)
     ae = getattr(est, "autoencoder_", est)
     record = getattr(ae, "data_", None) or {}
     limit = record.get("limit") if record.get("spec") == data else None

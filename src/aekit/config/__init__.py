@@ -48,6 +48,9 @@ def _int_tuple(name: str, values: Any) -> tuple[int, ...]:
         raise ConfigError(f"{name}={values!r} must be a list of positive integers, e.g. (256, 64)") from None
 
 
+_SHAPES = "(features,), (length, channels) or (channels, height, width)"
+
+
 def _choice(name: str, value: Any, allowed: tuple[str, ...] | list[str]) -> None:
     if value not in allowed:
         raise ConfigError(f"{name}={value!r} is not one of: {', '.join(map(str, allowed))}")
@@ -58,7 +61,10 @@ class ModelConfig:
     """What the network is: shapes, architecture and components by registry name."""
 
     input_shape: tuple[int, ...] = _f(
-        (784,), "shape of one sample: (features,) for tables, (channels, height, width) for images", internal=True
+        (784,),
+        "shape of one sample: (features,) for tables, (length, channels) for sequences, (channels, height, width) "
+        "for images",
+        internal=True,
     )
     code_dim: int = _f(32, "width of the bottleneck code z")
     variant: str = _f(
@@ -163,10 +169,8 @@ class ModelConfig:
     def __post_init__(self) -> None:
         shape = tuple(int(s) for s in self.input_shape)
         object.__setattr__(self, "input_shape", shape)
-        if len(shape) not in (1, 3) or any(s <= 0 for s in shape):
-            raise ConfigError(
-                f"input_shape={shape!r} must be (features,) or (channels, height, width) with positive sizes"
-            )
+        if len(shape) not in (1, 2, 3) or any(s <= 0 for s in shape):
+            raise ConfigError(f"input_shape={shape!r} must be {_SHAPES} with positive sizes")
         _positive_int("code_dim", self.code_dim)
         if self.hidden is not None:
             object.__setattr__(self, "hidden", _int_tuple("hidden", self.hidden))
@@ -318,7 +322,7 @@ class TrainConfig:
 
 
 SCALINGS = ("auto", "none", "minmax", "standard", "robust")
-KINDS = ("auto", "image", "table")
+KINDS = ("auto", "image", "table", "sequence")
 
 
 @dataclass(frozen=True)
@@ -328,7 +332,9 @@ class DataConfig:
     kind: str = _f(
         "auto",
         "what a sample is; auto decides from the shape and values (flat rows of intensities with a square "
-        "width are images); table keeps flat rows flat and scaled per column",
+        "width are images; (n, length, channels) arrays that are not grey images, and .ts files, are sequences); "
+        "table keeps flat rows flat and scaled per column; sequence reads (n, length, channels), or (n, length) "
+        "as one channel, scaled per channel",
         choices=KINDS,
     )
     scaling: str = _f(
@@ -339,7 +345,9 @@ class DataConfig:
         choices=SCALINGS,
     )
     input_shape: tuple[int, ...] | None = _f(
-        None, "shape of one sample, e.g. (1, 28, 28) to treat flat rows as images; None keeps the data's own shape"
+        None,
+        "shape of one sample, e.g. (1, 28, 28) to treat flat rows as images, (150, 1) as sequences; None keeps the "
+        "data's own shape",
     )
 
     def __post_init__(self) -> None:
@@ -347,11 +355,8 @@ class DataConfig:
         _choice("kind", self.kind, KINDS)
         if self.input_shape is not None:
             shape = _int_tuple("input_shape", self.input_shape)
-            if len(shape) not in (1, 3) or any(v <= 0 for v in shape):
-                raise ConfigError(
-                    f"input_shape={self.input_shape!r} must be (features,) or (channels, height, "
-                    "width) with positive sizes"
-                )
+            if len(shape) not in (1, 2, 3) or any(v <= 0 for v in shape):
+                raise ConfigError(f"input_shape={self.input_shape!r} must be {_SHAPES} with positive sizes")
             object.__setattr__(self, "input_shape", shape)
 
 

@@ -7,7 +7,7 @@ CLI, the explorer and the tests enumerate the same list.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from urllib.parse import parse_qsl
 
 import numpy as np
@@ -59,45 +59,69 @@ def _capsule(cx: _Param, cy: _Param, angle: _Param, half_length: _Param, half_wi
     return np.hypot(u - along, v) - half_width
 
 
+#: Each class's extent (half-length, radius, arm, half-side, inradius or sigma, in pixels) as
+#: ``base + per_size * size`` for a sample's size in [0, 1]. Ring and square differ in size as well
+#: as in corners, and the blob is small, so that a blurred decode of one class is still nearer its
+#: own preset than another's (with the ring and square the same size a blurred square is a ring).
+_EXTENT = {0: (2.6, 2.0), 1: (1.8, 1.4), 2: (2.2, 1.8), 3: (1.1, 0.8), 4: (2.6, 1.4), 5: (1.6, 1.0)}
+#: Position, tilt and stroke of a sample, drawn uniformly (the tilt from a normal): varied enough
+#: that no sample repeats a preset, small enough that a 2-D code can hold the class. With any
+#: rotation a square's average is a ring and a triangle's a blob, and a 2-D code spends itself on
+#: the angle. Crosses alone come upright (+) or turned (x), half each: upright only, a plain AE
+#: packed them into a spot between the points of a 10x10 grid on half the seeds tried (BENCHMARKS.md,
+#: "Explorer lesson"); their preset is the turned one.
+SHIFT = 1.0  # pixels each way from the centre
+TILT = 0.2  # radians, standard deviation
+STROKE = (0.55, 1.05)  # half-width of outlines and bars, pixels
+ASPECT = (0.5, 1.0)  # the blob's minor over major axis
+
+
+def _extent(label: int, size: _Param) -> _Param:
+    base, per_size = _EXTENT[label]
+    return base + per_size * size
+
+
 def _sdf(label: int, p: dict[str, NDArray[np.float64]]) -> _Grid:
     cx, cy, angle, size, width = p["cx"], p["cy"], p["angle"], p["size"], p["width"]
     if label == 0:  # bar
-        return _capsule(cx, cy, angle, 2.6 + 2.0 * size, width)
+        return _capsule(cx, cy, angle, _extent(0, size), width)
     if label == 1:  # ring
         u, v = _rotate(cx, cy, 0.0)
-        return np.abs(np.hypot(u, v) - (2.4 + 1.6 * size)) - width
+        return np.abs(np.hypot(u, v) - _extent(1, size)) - width
     if label == 2:  # cross: union of two perpendicular bars
-        arm = 2.2 + 1.8 * size
+        arm = _extent(2, size)
         return np.minimum(_capsule(cx, cy, angle, arm, width), _capsule(cx, cy, angle + np.pi / 2, arm, width))
     if label == 4:  # square outline
         u, v = _rotate(cx, cy, angle)
-        q = np.stack([np.abs(u), np.abs(v)]) - (2.2 + 1.6 * size)
+        q = np.stack([np.abs(u), np.abs(v)]) - _extent(4, size)
         box: _Grid = np.hypot(*np.maximum(q, 0.0)) + np.minimum(q.max(axis=0), 0.0)
         return np.abs(box) - width
     if label == 5:  # filled triangle: intersection of three half-planes
         u, v = _rotate(cx, cy, angle)
-        inradius = 1.6 + 1.0 * size
         normals = [np.pi / 2 + k * 2 * np.pi / 3 for k in range(3)]
         outside: _Grid = np.max([u * np.cos(a) + v * np.sin(a) for a in normals], axis=0)  # (m, 12, 12)
-        return outside - inradius
+        return outside - _extent(5, size)
     raise AssertionError(label)
 
 
 def _render(label: int, p: dict[str, NDArray[np.float64]]) -> _Grid:
     if label == 3:  # blob: an anisotropic Gaussian, soft by design (no edge)
         u, v = _rotate(p["cx"], p["cy"], p["angle"])
-        sigma = 1.5 + 1.0 * p["size"]
+        sigma = _extent(3, p["size"])
         return np.exp(-0.5 * ((u / sigma) ** 2 + (v / (sigma * p["aspect"])) ** 2))
     # 0.5 - distance covers a pixel by the fraction its centre is inside: cheap anti-aliasing.
     return np.clip(0.5 - _sdf(label, p), 0.0, 1.0)
 
 
 def make_shapes12(n: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
-    """Draw ``n`` 12x12 shapes with random position, size, angle and stroke width.
+    """Draw ``n`` 12x12 shapes with random position, size, tilt and stroke width.
 
-    Classes (see ``SHAPES12_CLASSES``): bar (horizontal, vertical or diagonal),
-    ring, cross (+ or x), blob (soft Gaussian), square outline, filled triangle.
-    Classes are balanced and shuffled; edges are anti-aliased.
+    Classes (see ``SHAPES12_CLASSES``): bar, ring, cross (+ or x), blob (soft Gaussian),
+    square outline, filled triangle. Each sample is its class's shape moved up to
+    :data:`SHIFT` pixels from the centre, sized uniformly over its class's range,
+    tilted by a normal angle of standard deviation :data:`TILT` radians, stroked
+    :data:`STROKE` pixels wide (the blob stretched by :data:`ASPECT`). Classes are
+    balanced and shuffled; edges are anti-aliased.
 
     Parameters
     ----------
@@ -121,18 +145,13 @@ def make_shapes12(n: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
         raise DataError(f"n={n} must be a positive integer")
     rng = np.random.default_rng(seed)
     y = rng.permutation(np.arange(n) % len(SHAPES12_CLASSES)).astype(np.int64)
-    quarter = rng.integers(0, 4, n) * (np.pi / 4)  # bars and crosses: 0, 45, 90, 135 degrees
     params = {
-        "cx": 6.0 + rng.uniform(-1.5, 1.5, n),
-        "cy": 6.0 + rng.uniform(-1.5, 1.5, n),
+        "cx": 6.0 + rng.uniform(-SHIFT, SHIFT, n),
+        "cy": 6.0 + rng.uniform(-SHIFT, SHIFT, n),
         "size": rng.uniform(0.0, 1.0, n),
-        "width": rng.uniform(0.55, 1.05, n),
-        "aspect": rng.uniform(0.5, 1.0, n),
-        "angle": np.where(
-            np.isin(y, (0, 2)),
-            quarter + rng.normal(0.0, 0.08, n),
-            rng.uniform(0.0, 2 * np.pi, n),
-        ),
+        "width": rng.uniform(*STROKE, n),
+        "aspect": rng.uniform(*ASPECT, n),
+        "angle": rng.normal(0.0, TILT, n) + np.where(y == 2, rng.integers(0, 2, n) * (np.pi / 4), 0.0),
     }
     x = np.empty((n, 1, SIZE, SIZE), dtype=np.float32)
     for label in range(len(SHAPES12_CLASSES)):
@@ -146,6 +165,10 @@ def make_shapes12(n: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
 def shapes12_presets() -> dict[str, np.ndarray]:
     """One clean, centred example per shapes12 class (the explorer's preset buttons).
 
+    Each preset is its class's middle: centred, middle size, middle stroke, no tilt.
+    No training sample equals one (the position, size, stroke and tilt are continuous
+    draws), so a model that rebuilds a preset has learned the class, not the picture.
+
     Returns
     -------
     dict
@@ -157,13 +180,14 @@ def shapes12_presets() -> dict[str, np.ndarray]:
     >>> list(presets) == SHAPES12_CLASSES, presets["ring"].shape
     (True, (1, 12, 12))
     """
-    p = {
-        key: np.array([[[value]]])
-        for key, value in {"cx": 6.0, "cy": 6.0, "size": 0.5, "width": 0.8, "aspect": 0.75, "angle": 0.0}.items()
-    }
+    middle = {"cx": 6.0, "cy": 6.0, "size": 0.5, "width": 0.8, "aspect": 0.75, "angle": 0.0}
     out = {}
     for label, name in enumerate(SHAPES12_CLASSES):
-        # Angle 0: horizontal bar, upright cross and square, triangle pointing up.
+        # Angle 0: horizontal bar, upright square, triangle pointing up. The cross is the turned one
+        # (x): an upright cross shares its strokes with the bar and the square, and a 2-D code
+        # confused it with the blob more often (BENCHMARKS.md, "Explorer lesson").
+        angle = np.pi / 4 if label == 2 else 0.0
+        p = {key: np.array([[[angle if key == "angle" else value]]]) for key, value in middle.items()}
         out[name] = _render(label, p).astype(np.float32)  # (1, 12, 12)
     return out
 
@@ -218,18 +242,38 @@ def _mnist_family(name: str, label_names: list[str]) -> Dataset:
     )
 
 
+#: Largest ``n`` of ``builtin:shapes12``: 200,000 images are 110 MiB of float32, about 0.5 GiB at the peak of
+#: drawing them (measured: 0.9 GiB above the interpreter for 400,000).
+MAX_SHAPES12 = 200_000
+#: Largest ``n`` of ``builtin:swissroll``: a million rows of 3 columns, under 0.1 GiB at the peak.
+MAX_SWISSROLL = 1_000_000
+#: Seeds: what numpy and scikit-learn accept everywhere.
+MAX_SEED = 2**32 - 1
+
+
 @dataclass(frozen=True)
 class Builtin:
-    """A builtin dataset: its loader, accepted options with their types, one line of help."""
+    """A builtin dataset: its loader, accepted options with their types, one line of help, and each option's
+    inclusive ``bounds`` ``(low, high)``, checked before the loader allocates anything.
+
+    Examples
+    --------
+    >>> REGISTRY["shapes12"].bounds["n"]
+    (1, 200000)
+    """
 
     make: Callable[..., Dataset]
     options: dict[str, type[int] | type[float]]
     help: str
+    bounds: dict[str, tuple[float, float]] = field(default_factory=dict)
 
 
 REGISTRY: dict[str, Builtin] = {
     "shapes12": Builtin(
-        _shapes12, {"n": int, "seed": int}, "12x12 bars, rings, crosses, blobs, squares, triangles; 20 % test split"
+        _shapes12,
+        {"n": int, "seed": int},
+        "12x12 bars, rings, crosses, blobs, squares, triangles; 20 % test split",
+        {"n": (1, MAX_SHAPES12), "seed": (0, MAX_SEED)},
     ),
     "digits": Builtin(_digits, {}, "1,797 8x8 handwritten digits from scikit-learn"),
     "fashion-mnist": Builtin(
@@ -246,6 +290,7 @@ REGISTRY: dict[str, Builtin] = {
         _swissroll,
         {"n": int, "seed": int, "noise": float},
         "a 3-D swiss roll table; labels bin the roll position into 6",
+        {"n": (1, MAX_SWISSROLL), "seed": (0, MAX_SEED), "noise": (0.0, 100.0)},
     ),
 }
 BUILTINS = tuple(REGISTRY)
@@ -254,11 +299,28 @@ BUILTINS = tuple(REGISTRY)
 def load_builtin(spec: str) -> Dataset:
     """Load ``NAME[?option=value&...]`` (the part after ``builtin:``).
 
+    Every option is checked against its documented bound before anything is allocated
+    (a spec may come from a model folder someone else wrote):
+
+    ===========  ==========  ==========================  ==============
+    dataset      option      bounds (inclusive)          default
+    ===========  ==========  ==========================  ==============
+    shapes12     n           1 to 200,000                3,000
+    shapes12     seed        0 to 2**32 - 1              0
+    swissroll    n           1 to 1,000,000              2,000
+    swissroll    seed        0 to 2**32 - 1              0
+    swissroll    noise       0.0 to 100.0                0.0
+    ===========  ==========  ==========================  ==============
+
     Examples
     --------
     >>> ds = load_builtin("shapes12?n=100&seed=1")
     >>> ds.x.shape, int(ds.is_test.sum())
     ((100, 1, 12, 12), 20)
+    >>> load_builtin("shapes12?n=50000000")
+    Traceback (most recent call last):
+    ...
+    aekit.errors.DataError: builtin:shapes12: n=50000000 is beyond its bounds; n must be in [1, 200000]
     """
     name, _, query = spec.partition("?")
     builtin = REGISTRY.get(name)
@@ -274,8 +336,10 @@ def load_builtin(spec: str) -> Dataset:
             kwargs[key] = kind(raw)
         except ValueError:
             raise DataError(f"builtin:{name}: {key}={raw!r} is not a valid {kind.__name__}") from None
-    if "n" in kwargs and kwargs["n"] < 1:
-        raise DataError(f"builtin:{name}: n={kwargs['n']} must be a positive integer")
+    for key, value in kwargs.items():
+        low, high = builtin.bounds.get(key, (-float("inf"), float("inf")))
+        if not low <= value <= high:  # NaN fails too
+            raise DataError(f"builtin:{name}: {key}={value!r} is beyond its bounds; {key} must be in [{low}, {high}]")
     dataset = builtin.make(**kwargs)
     dataset.name = "builtin:" + spec
     return dataset

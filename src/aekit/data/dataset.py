@@ -20,7 +20,15 @@ from aekit.errors import DataError
 if TYPE_CHECKING:
     import pandas as pd
 
-KINDS = ("image", "table")
+#: image (n, C, H, W); table (n, d); sequence (n, L, C): n sequences of L steps and C channels
+#: (channels last); series (T, C): one long recording, a row per time step (y per step).
+KINDS = ("image", "table", "sequence", "series")
+_LAYOUTS = {
+    "image": (4, "(n, channels, height, width)"),
+    "table": (2, "(n, features)"),
+    "sequence": (3, "(n, length, channels)"),
+    "series": (2, "(steps, channels)"),
+}
 
 
 def check_array(
@@ -39,7 +47,7 @@ def check_array(
         The samples. Images are ``(n, C, H, W)``, tables ``(n, d)``.
     name : str
         What to call the data in error messages (usually the file path).
-    kind : {"image", "table"} or None
+    kind : {"image", "table", "sequence", "series"} or None
         When given, the number of dimensions is checked against it, and images
         whose values exceed 1 trigger a ``UserWarning`` (they look like 0-255).
     columns : sequence of str, optional
@@ -85,9 +93,8 @@ def check_array(
             f"{name} is {raw.ndim}-D with shape {raw.shape}; expected (n_samples, n_features) "
             "or (n, channels, height, width); use reshape(-1, 1) for a single feature"
         )
-    expected_ndim = None if kind is None else {"image": 4, "table": 2}.get(kind)
+    expected_ndim, layout = _LAYOUTS[kind] if kind is not None else (None, "")
     if expected_ndim is not None and raw.ndim != expected_ndim:
-        layout = "(n, channels, height, width)" if kind == "image" else "(n, features)"
         raise DataError(f"{name} has shape {raw.shape}; {kind} data must be {layout}")
     if raw.shape[0] == 0:
         raise DataError(f"{name} holds no samples")
@@ -180,7 +187,11 @@ class Dataset:
         Images are ``(n, C, H, W)`` in [0, 1]; tables are ``(n, d)``.
     y : numpy.ndarray, shape (n,), int64, or None
         Labels, used only for colouring plots and for evaluation.
-    kind : {"image", "table"}
+    kind : {"image", "table", "sequence", "series"}
+        A sequence set is ``x`` (n, L, C) with one label per sequence (``.ts`` files,
+        3-D arrays); a series is one long recording ``x`` (T, C), a row per time step,
+        ``y`` (T,) the per-step labels (e.g. TimeEval's ``is_anomaly``) and
+        ``columns`` the channel names (``load(path, kind="series")``).
     name : str
         Where the data came from, e.g. ``"builtin:digits"`` or a file path.
     is_test : numpy.ndarray, shape (n,), bool, or None

@@ -28,6 +28,7 @@ from numpy.typing import NDArray
 
 from aekit.data.dataset import Dataset
 from aekit.data.samples import _CONTAINERS, _labels, _scale_images, array_to_samples  # noqa: F401
+from aekit.data.sequences import as_sequences, as_series, is_grey_images
 from aekit.data.tables import TableSchema
 from aekit.errors import DataError
 
@@ -99,8 +100,9 @@ def _npy_header(handle: IO[bytes], size: int, name: str) -> tuple[tuple[int, ...
     return shape, dtype
 
 
-def read_npy(path: Path, limit: int | None = None) -> Dataset:
-    """Read a ``.npy`` array; see :func:`array_to_samples` for the layouts.
+def read_npy(path: Path, limit: int | None = None, kind: str | None = None) -> Dataset:
+    """Read a ``.npy`` array; see :func:`array_to_samples` for the layouts, and
+    :func:`shape_samples` for 3-D arrays and ``kind`` ("sequence", "series").
 
     Examples
     --------
@@ -125,11 +127,11 @@ def read_npy(path: Path, limit: int | None = None) -> Dataset:
             arr = np.array(arr[:limit])
     except Exception as exc:  # the header was sound; numpy may still fail on the data
         raise DataError(f"{path}: not a readable .npy file ({type(exc).__name__}: {exc})") from None
-    x, kind = array_to_samples(arr, str(path))
-    return Dataset(x=x, y=None, kind=kind, name=str(path))
+    x, decided = shape_samples(arr, str(path), kind)
+    return Dataset(x=x, y=None, kind=decided, name=str(path))
 
 
-def read_npz(path: Path, limit: int | None = None) -> Dataset:
+def read_npz(path: Path, limit: int | None = None, kind: str | None = None) -> Dataset:
     """Read a ``.npz`` archive: samples under ``x``, ``X`` or ``data`` (else its only
     array), labels under ``y`` or ``labels`` when present.
 
@@ -172,14 +174,45 @@ def read_npz(path: Path, limit: int | None = None) -> Dataset:
             raise DataError(f"{path} holds arrays {sorted(arrays)}; name the samples 'x', 'X' or 'data'")
         data_key = others[0]
     arr = arrays[data_key][:limit] if limit and arrays[data_key].ndim else arrays[data_key]
-    x, kind = array_to_samples(arr, f"{path}[{data_key}]")
+    x, decided = shape_samples(arr, f"{path}[{data_key}]", kind)
     y = label_names = None
     if label_key is not None:
         labels = arrays[label_key][:limit] if limit else arrays[label_key]
         if len(labels) != len(x):
             raise DataError(f"{path}: '{label_key}' holds {len(labels)} labels but '{data_key}' holds {len(x)} samples")
         y, label_names = _labels(labels, f"{path}[{label_key}]")
-    return Dataset(x=x, y=y, kind=kind, name=str(path), label_names=label_names)
+    return Dataset(x=x, y=y, kind=decided, name=str(path), label_names=label_names)
+
+
+#: What ``kind=`` a reader of arrays takes: None decides from the array.
+ARRAY_KINDS = (None, "sequence", "series")
+
+
+def shape_samples(arr: np.ndarray, name: str, kind: str | None = None) -> tuple[np.ndarray, str]:
+    """An array's samples and kind: ``kind="sequence"`` reads (N, L, C) (or (N, L)),
+    ``"series"`` one recording (T, C) (or (T,)); None decides: a 3-D array is sequences
+    unless it is grey images (:func:`aekit.data.sequences.is_grey_images`), other shapes
+    as :func:`array_to_samples` says.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> shape_samples(np.full((3, 50, 2), -1.0), "demo")[1], shape_samples(np.zeros((3, 28, 28)), "demo")[1]
+    ('sequence', 'image')
+    >>> shape_samples(np.zeros(10), "demo", kind="series")[0].shape
+    (10, 1)
+    """
+    if kind not in ARRAY_KINDS:
+        raise DataError(f"kind={kind!r} is not one of: sequence, series (or None to decide from the array)")
+    if arr.dtype.kind in "mMV":  # dates, durations, records: refused by name, as for any array
+        array_to_samples(arr, name)
+    if kind == "series":
+        return as_series(arr, name), "series"
+    if kind == "sequence" or (arr.ndim == 3 and not is_grey_images(arr)):
+        if arr.ndim >= 2 and 0 in arr.shape[1:]:
+            raise DataError(f"{name} has shape {arr.shape}: its samples hold no values")
+        return as_sequences(arr, name), "sequence"
+    return array_to_samples(arr, name)
 
 
 def _is_number(text: str) -> bool:

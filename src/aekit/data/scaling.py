@@ -10,6 +10,12 @@ would scale them while a few extreme values (the anomalies a detector should
 flag) cannot shrink everyone else's scale; a column whose IQR is 0 (mostly one
 value) falls back to its standard deviation. Statistics skip missing (NaN)
 cells, and scaling leaves them NaN.
+
+Sequences ``(n, L, C)`` are scaled per *channel* (``channels=C``): each channel's
+statistics are taken over every sequence and every step, so a channel keeps its shape
+over time (a per-step scaling would flatten the very peaks a sequence model should
+see). The shift and scale are stored per feature as for any sample, the channel's
+values repeated at each of the L steps.
 """
 
 from __future__ import annotations
@@ -61,10 +67,18 @@ class Preprocessing:
 
     @classmethod
     def fit(
-        cls, x: np.ndarray, method: str, keep: np.ndarray | None = None, value_range: tuple[float, float] | None = None
+        cls,
+        x: np.ndarray,
+        method: str,
+        keep: np.ndarray | None = None,
+        value_range: tuple[float, float] | None = None,
+        channels: int | None = None,
     ) -> Preprocessing:
         """Learn the scaling of ``x`` (n, ...); ``keep`` (n_features,) bool marks
         features left as they are (one-hot columns, which are cross-entropy targets).
+        ``channels``: samples are sequences whose flat features are (step, channel)
+        pairs, channels last; each channel is scaled by its statistics over all samples
+        and steps (``x`` (n, L, C) with ``channels=C``).
 
         ``"minmax"`` maps one range, shared by every feature, onto [0, 1]: ``value_range``
         where given (e.g. (0, 255) for 8-bit intensities), else the smallest and largest
@@ -79,12 +93,23 @@ class Preprocessing:
         >>> robust = Preprocessing.fit(np.array([[0.0], [1.0], [2.0], [3.0], [1000.0]]), "robust")
         >>> float(robust.shift[0]), round(float(robust.scale[0]), 3)   # median 2, IQR 2 / 1.349
         (2.0, 1.483)
+        >>> seq = np.stack([np.zeros((3, 2)), np.tile([2.0, 10.0], (3, 1))])   # (2 sequences, 3 steps, 2 channels)
+        >>> Preprocessing.fit(seq, "standard", channels=2).shift.tolist()    # per channel, repeated per step
+        [1.0, 5.0, 1.0, 5.0, 1.0, 5.0]
         """
         if method not in METHODS:
             raise ConfigError(f"scaling method={method!r} is not one of: {', '.join(METHODS)}")
         if method == "none":
             return cls(method)
         flat = x.reshape(len(x), -1)
+        if channels is not None and method in ("standard", "robust"):
+            if flat.shape[1] % channels:
+                raise ConfigError(f"{flat.shape[1]} features per sample are not steps of {channels} channels")
+            steps = flat.shape[1] // channels
+            # Rows are (sample, step) pairs: the statistics of each channel over both.
+            per = cls.fit(flat.reshape(-1, channels), method)
+            assert per.shift is not None and per.scale is not None, "standard and robust set both"
+            return cls(method, np.tile(per.shift, steps), np.tile(per.scale, steps))
         if method == "minmax":
             return cls.shared_range(flat.shape[1], *(value_range or _finite_range(flat)), keep=keep)
         if np.isnan(flat).any():
@@ -122,7 +147,12 @@ class Preprocessing:
         if self.shift is None:
             return x
         assert self.scale is not None, "shift and scale are set together"
-        return ((x.reshape(len(x), -1) - self.shift) / self.scale).reshape(x.shape).astype(np.float32)
+        flat = x.reshape(len(x), -1)
+        with np.errstate(over="ignore"):
+            out = (flat - self.shift) / self.scale
+        if np.isinf(out).any():  # x - shift beyond float32 (values near its limit): the difference in float64
+            out = (flat.astype(np.float64) - self.shift) / self.scale
+        return out.reshape(x.shape).astype(np.float32)
 
     def inverse_transform(self, x: np.ndarray) -> NDArray[np.float32]:
         x = np.asarray(x, dtype=np.float32)

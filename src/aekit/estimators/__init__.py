@@ -8,5 +8,6 @@ from __future__ import annotations
 
 from aekit.estimators.anomaly import AnomalyDetector
 from aekit.estimators.autoencoder import AutoEncoder
+from aekit.estimators.series import SeriesAnomalyDetector
 
-__all__ = ["AnomalyDetector", "AutoEncoder"]
+__all__ = ["AnomalyDetector", "AutoEncoder", "SeriesAnomalyDetector"]

@@ -20,19 +20,21 @@ from sklearn.utils.validation import check_is_fitted
 from aekit.config import DataConfig, ModelConfig, TrainConfig
 from aekit.data.stream import RowStream
 from aekit.errors import DataError
+from aekit.estimators.explore import ExploreMixin
 from aekit.estimators.generate import GenerateMixin
 from aekit.estimators.inputs import as_samples, check_range
 from aekit.estimators.persistence import _MODEL_OPTIONS, ModelDirMixin
 from aekit.estimators.streaming import evaluate_stream
 from aekit.estimators.tables import TableMixin, _is_frame, _table_of
 from aekit.fitting import pipeline
+from aekit.fitting.decide import sequence_training
 from aekit.fitting.evaluate import evaluate, model_errors
 from aekit.fitting.sources import ArraySource, StreamSource
 from aekit.model import map_batches
-from aekit.registry import VARIANTS
+from aekit.registry import VARIANTS, default_model_options
 
 
-class AutoEncoder(ModelDirMixin, GenerateMixin, TableMixin, TransformerMixin, BaseEstimator):
+class AutoEncoder(ModelDirMixin, GenerateMixin, ExploreMixin, TableMixin, TransformerMixin, BaseEstimator):
     """An autoencoder with the scikit-learn estimator API.
 
     Parameters
@@ -49,11 +51,14 @@ class AutoEncoder(ModelDirMixin, GenerateMixin, TableMixin, TransformerMixin, Ba
         reason; ``encoder``/``decoder``: your own networks); None takes the variant's value, else the default.
     input_shape : tuple, optional
         Shape of one sample, e.g. ``(1, 28, 28)`` to treat flat rows as images.
-    kind : {"auto", "image", "table"}, default="auto"
+    kind : {"auto", "image", "table", "sequence"}, default="auto"
         What a sample is. "auto" decides from the shape and the values
         (:mod:`aekit.fitting.decide`): flat rows of intensities (values in [0, 1] or
         integers in [0, 255]) with a square width of at least 8x8 are images, e.g. 784
-        -> (1, 28, 28); "table" keeps flat rows flat and scaled per column.
+        -> (1, 28, 28); "table" keeps flat rows flat and scaled per column; 3-D arrays
+        that are not grey images, and ``.ts`` data, are sequences (n, length, channels):
+        scaled per channel, coded by ``arch="conv1d"`` unless told otherwise
+        (``aekit.registry.SEQUENCE_DEFAULTS``; few sequences: :func:`~aekit.fitting.decide.sequence_training`).
     scaling : {"auto", "none", "minmax", "standard", "robust"}, default="auto"
         "auto": intensities share one range (used as they are in [0, 1], divided by
         the largest value for integers), other tables are standardised per column;
@@ -225,7 +230,12 @@ class AutoEncoder(ModelDirMixin, GenerateMixin, TableMixin, TransformerMixin, Ba
         """The :class:`ModelConfig` this estimator builds for samples of ``input_shape``;
         ``overrides`` (what a table's schema dictates) win over everything."""
         preset = VARIANTS.get(self.variant)
-        options: dict[str, Any] = {"output_range": output_range, **preset.model}
+        arch = self.arch or preset.model.get("arch")
+        options: dict[str, Any] = {
+            "output_range": output_range,
+            **default_model_options(input_shape, arch),
+            **preset.model,
+        }
         for name in _MODEL_OPTIONS:
             value = getattr(self, name)
             if value is not None:
@@ -294,6 +304,8 @@ class AutoEncoder(ModelDirMixin, GenerateMixin, TableMixin, TransformerMixin, Ba
                 loss = overrides.get("loss", loss)
             else:
                 x, kind = self._as_samples(X, fitting=True)
+                if kind == "sequence" and self.kind != "table":
+                    train_config = sequence_training(train_config, len(x), given=(self.val_fraction, self.patience))
             self.data_config()  # refuses a bad kind, scaling or input_shape by name, before any work
             source = ArraySource(x, kind=kind, name=getattr(X, "name", "X"), missing=bool(overrides.get("missing")))
         fitted = pipeline.run(
@@ -402,7 +414,7 @@ class AutoEncoder(ModelDirMixin, GenerateMixin, TableMixin, TransformerMixin, Ba
     def _as_samples(self, X: Any, fitting: bool = False) -> tuple[np.ndarray, str]:
         """Validate ``X`` and return float32 samples (n, *sample_shape) and the kind."""
         shape = self.input_shape if fitting else getattr(self, "input_shape_", None)
-        return as_samples(X, shape, type(self).__name__)
+        return as_samples(X, shape, type(self).__name__, self.kind)
 
     def _model_input(self, X: Any) -> torch.Tensor:
         check_is_fitted(self, "model_")

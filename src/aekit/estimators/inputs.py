@@ -15,28 +15,46 @@ import numpy as np
 import torch
 
 from aekit.data import Dataset, check_array
+from aekit.data.sequences import is_grey_images
 from aekit.errors import DataError, DataTypeError
 
 
-def as_samples(X: Any, shape: tuple[int, ...] | None, owner: str = "AutoEncoder") -> tuple[np.ndarray, str]:
-    """Validate ``X`` and return float32 samples (n, *sample_shape) and the kind ("image" or "table").
+def as_samples(
+    X: Any, shape: tuple[int, ...] | None, owner: str = "AutoEncoder", kind: str = "auto"
+) -> tuple[np.ndarray, str]:
+    """Validate ``X`` and return float32 samples (n, *sample_shape) and the kind
+    ("image", "table" or "sequence").
 
     ``shape``: the sample shape the estimator expects (given at fit, or learned), or None.
+    ``kind``: the estimator's ``kind`` option. A 3-D array is sequences (n, length,
+    channels) for ``kind="sequence"``, grey images (n, H, W) for "image", and
+    otherwise as :func:`aekit.data.sequences.is_grey_images` decides. A series
+    Dataset (one long recording) is refused: it is cut into windows first.
 
     Examples
     --------
     >>> x, kind = as_samples(np.zeros((5, 64)), (1, 8, 8))
     >>> x.shape, x.dtype, kind
     ((5, 1, 8, 8), dtype('float32'), 'image')
+    >>> as_samples(np.full((5, 150, 2), -0.5), None)[0].shape
+    (5, 150, 2)
     """
     name = "X"
     if isinstance(X, Dataset):
         x, kind, name = X.x, X.kind, X.name
+        if kind == "series":
+            raise DataError(
+                f"{name} is one long recording of shape {x.shape} (steps, channels), not a set of samples: "
+                "cut it into windows (n, length, channels) first, or use aekit.SeriesAnomalyDetector"
+            )
     else:
         x = _to_numpy(X)
-        if x.ndim == 3:  # (n, H, W) grey images
-            x = x[:, None]
+        wanted = kind
         kind = "image" if x.ndim == 4 else "table"
+        if x.ndim == 3 and (wanted == "sequence" or (wanted != "image" and not is_grey_images(x))):
+            kind = "sequence"  # (n, length, channels)
+        elif x.ndim == 3:  # (n, H, W) grey images
+            x, kind = x[:, None], "image"
     if x.ndim < 2:
         raise DataError(
             f"{name} must have one row per sample, got an array of shape {x.shape}. Reshape your "
@@ -53,8 +71,7 @@ def as_samples(X: Any, shape: tuple[int, ...] | None, owner: str = "AutoEncoder"
                 f"got {x.shape[1:]})"
             )
         x = x.reshape(len(x), *shape)
-        if len(shape) == 3:
-            kind = "image"
+        kind = {2: "sequence", 3: "image"}.get(len(shape), kind)
     return check_array(x, name=name, kind=kind), kind
 
 

@@ -40,17 +40,23 @@ __all__ = [
 #: a few hundred kilobytes of 28x28 images.
 EXPORT_POINTS = 600
 
-#: The data set of the default models: small images with six well separated classes.
-DEFAULT_DATA = "builtin:shapes12"
+#: The data set of the default models: small images of six shape classes, each drawn at a varied
+#: position, size, tilt and stroke. 10,000 images (8,000 to train on) let a 2-D code learn the
+#: classes rather than the samples; 3,000 left the classes crowded (BENCHMARKS.md, "Explorer lesson").
+DEFAULT_DATA = "builtin:shapes12?n=10000"
 #: Default model names and their variants: the VAE toggle switches between them.
 DEFAULT_VARIANTS = {"ae": "plain", "vae": "vae"}
+#: Hidden widths of both default models: room for six regions of the plane, and light enough to
+#: embed in a page (about 54,000 weights, 0.29 MB as base64, per model).
+DEFAULT_HIDDEN = (128, 64)
 
 
 def default_models(
     *,
     data: str = DEFAULT_DATA,
     code_dim: int = 2,
-    epochs: int = 30,
+    hidden: tuple[int, ...] = DEFAULT_HIDDEN,
+    epochs: int = 50,
     batch_size: int = 128,
     seed: int = 0,
     cache: str | Path | None = None,
@@ -65,12 +71,14 @@ def default_models(
 
     Parameters
     ----------
-    data : str, default "builtin:shapes12"
+    data : str, default "builtin:shapes12?n=10000"
         Data spec (see :func:`aekit.data.load`).
     code_dim : int, default 2
         Code size of both models; 2 fills the latent plane exactly.
+    hidden : tuple of int, default (128, 64)
+        Hidden widths of both models' encoders (the decoders mirror them).
     epochs, batch_size, seed : int
-        Training settings (30 epochs of shapes12 take about 2 s per model on one core).
+        Training settings (BENCHMARKS.md, "Explorer lesson", times the first open).
     cache : path, optional
         Cache folder; ``aekit.data.download.cache_dir() / "explorer"`` by default.
     log : callable, optional
@@ -97,6 +105,7 @@ def default_models(
             "data": data,
             "variant": variant,
             "code_dim": code_dim,
+            "hidden": list(hidden),
             "epochs": epochs,
             "batch_size": batch_size,
             "seed": seed,
@@ -113,7 +122,12 @@ def default_models(
         if est is None:
             _say(log, f"{name}: training a {code_dim}-D {variant} model on {data} ({epochs} epochs) ...")
             est = AutoEncoder(
-                code_dim=code_dim, variant=variant, epochs=epochs, batch_size=batch_size, random_state=seed
+                code_dim=code_dim,
+                variant=variant,
+                hidden=tuple(hidden),
+                epochs=epochs,
+                batch_size=batch_size,
+                random_state=seed,
             ).fit(dataset.train())
             _save_atomically(est, path)
             _say(log, f"{name}: cached in {path}")
@@ -138,8 +152,9 @@ def open_session(
         ``"vae"``.
     data : str, optional
         Data spec for the scatter and presets; by default the one the model
-        directory records (``aekit fit`` records it), else shapes12 for the
-        default models.
+        directory records (``aekit fit`` records it) if it is a builtin set or a
+        path inside the directory (:func:`aekit.explorer.trust.recorded_data_spec`),
+        else shapes12 for the default models.
     seed : int, default 0
         Seed of the scatter's subsample.
     log : callable, optional
@@ -157,7 +172,8 @@ def open_session(
     Raises
     ------
     ConfigError
-        A model directory that records no data set, with no ``data`` given.
+        A model directory that records no data set, or one outside the directory,
+        with no ``data`` given.
     """
 
     from aekit.data import load as load_data
@@ -169,6 +185,10 @@ def open_session(
     spec = data or est.data_.get("spec")
     if not spec:
         raise ConfigError(f"model {model} records no data set; pass one, e.g. --data builtin:digits")
+    if data is None:  # the folder's record is data, not an instruction (aekit.explorer.trust)
+        from aekit.explorer.trust import recorded_data_spec
+
+        spec = recorded_data_spec(model, str(spec))
     dataset = load_data(spec)
     name = "".join(c if c.isalnum() or c in "_-" else "-" for c in Path(model).resolve().name)[:32] or "model"
     try:
@@ -207,37 +227,9 @@ def export_page(session: Session, out_path: str | Path, *, max_points: int = EXP
     ConfigError
         A model with no JavaScript mirror (a conv model), naming the model.
     """
-    import base64
+    from aekit.explorer.export import STATIC_DIR, page_payload, write_standalone_page
 
-    import numpy as np
-
-    from aekit.explorer.export import STATIC_DIR, model_spec, write_standalone_page
-
-    specs = {}
-    for name, est in session.models.items():
-        try:
-            specs[name] = model_spec(est)
-        except ConfigError as exc:
-            raise ConfigError(f"model {name!r}: {exc}") from None
-    meta = session.meta()
-    first = next(iter(session.models))
-    limit = max(1, min(int(max_points), meta["limits"]["max_points"]))
-    points = session.codes(first, limit)  # indices and labels of the seeded subsample
-    rows = np.asarray(points["indices"])
-    x = np.ascontiguousarray(session.dataset.x[rows].reshape(len(rows), -1), dtype="<f4")
-    meta["limits"]["max_points"] = limit
-    payload = {
-        "format": "aekit.explorer",
-        "version": 1,
-        "meta": meta,
-        "presets": session.presets(),
-        "models": specs,
-        "points": {
-            "indices": points["indices"],
-            "labels": points["labels"],
-            "x": base64.b64encode(x.tobytes()).decode("ascii"),
-        },
-    }
+    payload = page_payload(session, max_points)
     html = (STATIC_DIR / "index.html").read_text(encoding="utf-8")
     return write_standalone_page(html, payload, out_path, extra_scripts=("decoder.js",))
 

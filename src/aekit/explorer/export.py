@@ -57,7 +57,15 @@ from aekit.nn.mlp import MLPDecoder, MLPEncoder, TiedMLPDecoder
 from aekit.nn.vq import VQBottleneck
 from aekit.registry import own_networks
 
-__all__ = ["STATIC_DIR", "SPEC_VERSION", "decoder_spec", "encoder_spec", "model_spec", "write_standalone_page"]
+__all__ = [
+    "STATIC_DIR",
+    "SPEC_VERSION",
+    "decoder_spec",
+    "encoder_spec",
+    "model_spec",
+    "page_payload",
+    "write_standalone_page",
+]
 
 #: The format version decoder.js reads.
 SPEC_VERSION = 1
@@ -196,6 +204,66 @@ def model_spec(est) -> dict[str, Any]:
         "version": SPEC_VERSION,
         "decoder": decoder_spec(est),
         "encoder": encoder_spec(est),
+    }
+
+
+def page_payload(session, max_points: int, view: dict[str, Any] | None = None) -> dict[str, Any]:
+    """What a page that runs without a server carries: every model's spec, meta, presets and data rows.
+
+    Parameters
+    ----------
+    session : aekit.explorer.Session
+        The models and data the page shows.
+    max_points : int
+        Data points in the scatter and the hover (the first of the session's seeded
+        subsample), clipped to [1, the session's max_points].
+    view : dict, optional
+        The view the page opens on, e.g. ``{"dims": [0, 2]}``; stored as ``meta["view"]``.
+
+    Returns
+    -------
+    dict
+        ``{"format": "aekit.explorer", "version": 1, "meta", "presets", "models", "points"}``;
+        ``points`` holds ``indices``, ``labels`` and ``x``, the rows (m, n_features) as base64
+        float32, whose codes the page computes itself.
+
+    Raises
+    ------
+    ConfigError
+        A model with no JavaScript mirror (a conv model), naming the model.
+
+    Examples
+    --------
+    >>> import aekit
+    >>> from aekit.explorer import Session
+    >>> ds = aekit.data.load("builtin:shapes12?n=120")
+    >>> s = Session({"ae": aekit.AutoEncoder(code_dim=2, epochs=1, hidden=(16,)).fit(ds)}, ds)
+    >>> payload = page_payload(s, 50, view={"dims": [0, 1]})
+    >>> len(payload["points"]["indices"]), payload["meta"]["view"], list(payload["models"])
+    (50, {'dims': [0, 1]}, ['ae'])
+    """
+    specs = {}
+    for name, est in session.models.items():
+        try:
+            specs[name] = model_spec(est)
+        except ConfigError as exc:
+            raise ConfigError(f"model {name!r}: {exc}") from None
+    meta = session.meta()
+    first = next(iter(session.models))
+    limit = max(1, min(int(max_points), meta["limits"]["max_points"]))
+    points = session.codes(first, limit)  # indices and labels of the seeded subsample
+    rows = np.asarray(points["indices"])
+    x = session.dataset.x[rows].reshape(len(rows), -1)  # (m, n_features)
+    meta["limits"]["max_points"] = limit
+    if view is not None:
+        meta["view"] = dict(view)
+    return {
+        "format": "aekit.explorer",
+        "version": 1,
+        "meta": meta,
+        "presets": session.presets(),
+        "models": specs,
+        "points": {"indices": points["indices"], "labels": points["labels"], "x": _b64(x)},
     }
 
 

@@ -104,7 +104,8 @@ def run(
     keep = _one_hot_columns(config, low, high)
     # 3. scale
     minmax_range = decisions.value_range if decisions.scaling == "minmax" else None
-    preprocessing = source.scaling(decisions.scaling, keep, minmax_range)
+    channels = decisions.input_shape[-1] if decisions.kind == "sequence" else None  # (length, channels): per channel
+    preprocessing = source.scaling(decisions.scaling, keep, minmax_range, channels)
     _check_magnitude(preprocessing, low, high)
     # 4. warm-start
     pca = source.pca(preprocessing, min(config.code_dim, config.n_features))

@@ -133,8 +133,15 @@ class ArraySource:
                 return False
         return True
 
-    def scaling(self, method: str, keep: np.ndarray, value_range: tuple[float, float] | None = None) -> Preprocessing:
-        return Preprocessing.fit(self.x, method, keep=keep, value_range=value_range)
+    def scaling(
+        self,
+        method: str,
+        keep: np.ndarray,
+        value_range: tuple[float, float] | None = None,
+        channels: int | None = None,
+    ) -> Preprocessing:
+        """:meth:`Preprocessing.fit` on the rows; ``channels``: sequences, scaled per channel."""
+        return Preprocessing.fit(self.x, method, keep=keep, value_range=value_range, channels=channels)
 
     def pca(self, preprocessing: Preprocessing, k: int) -> PCABaseline:
         # PCA sees a missing cell as the column's (scaled) mean, 0, as the autoencoder's encoder does.
@@ -191,8 +198,18 @@ class StreamSource:
         """Whether every value in the file is a whole number."""
         return self._statistics().integers
 
-    def scaling(self, method: str, keep: np.ndarray, value_range: tuple[float, float] | None = None) -> Preprocessing:
+    def scaling(
+        self,
+        method: str,
+        keep: np.ndarray,
+        value_range: tuple[float, float] | None = None,
+        channels: int | None = None,
+    ) -> Preprocessing:
         """The scaling Preprocessing.fit would learn, from the streamed statistics (a sample for "robust")."""
+        if channels is not None:
+            raise DataError(
+                f"{self.name}: sequences are fitted in memory, not streamed; load the file (aekit.data.load) instead"
+            )
         moments = self._statistics()
         if method == "minmax":
             low, high = value_range or (float(moments.low.min()), float(moments.high.max()))

@@ -188,10 +188,10 @@ def load(path: str | Path, trust_code: TrustCode = None) -> SavedModel:
             raise ConfigError(f"{config_path}: {exc}") from None
     preprocessing = _preprocessing(config.get("preprocessing", {}), model_config.n_features, config_path)
     data = config.get("data", {})
-    if not isinstance(data, dict) or data.get("kind", "table") not in ("image", "table"):
+    if not isinstance(data, dict) or data.get("kind", "table") not in ("image", "table", "sequence"):
         raise ModelFileError(
-            f"{config_path}: the data record must be a JSON object whose kind is 'image' or "
-            f"'table', got {_short.repr(data)}"
+            f"{config_path}: the data record must be a JSON object whose kind is 'image', 'table' or "
+            f"'sequence', got {_short.repr(data)}"
         )
     checksums = _checksums(config, config_path)
 

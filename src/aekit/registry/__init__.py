@@ -26,6 +26,7 @@ from aekit.nn.losses import BCELoss, CategoricalLoss, MSELoss
 from aekit.nn.mlp import build_linear, build_mlp, default_hidden
 from aekit.nn.own import OwnDecoder, OwnEncoder
 from aekit.nn.penalties import ContractivePenalty, KLSparsity, L1Penalty
+from aekit.nn.sequence import build_conv1d, build_gru
 from aekit.nn.vq import VQBottleneck
 from aekit.registry.base import ArchitectureSpec, BottleneckSpec, Registry, Variant
 from aekit.registry.factories import TrustCode, check_trusted, factory_kwargs, factory_module, resolve_factory, trusted
@@ -46,6 +47,7 @@ __all__ = [
     "check_components",
     "check_token_grid",
     "check_trusted",
+    "default_model_options",
     "factory_kwargs",
     "factory_module",
     "grid_of",
@@ -71,7 +73,7 @@ def _conv_grid(config) -> tuple[int, int]:
 ARCHITECTURES: Registry[ArchitectureSpec] = Registry("architecture")
 ARCHITECTURES.add(
     "mlp",
-    ArchitectureSpec(build_mlp, (1, 3), can_tie=True, has_linear_path=True, describe=_mlp_widths),
+    ArchitectureSpec(build_mlp, (1, 2, 3), can_tie=True, has_linear_path=True, describe=_mlp_widths),
     "fully connected; a PCA-initialised linear path beside the MLP by default",
 )
 ARCHITECTURES.add(
@@ -81,9 +83,38 @@ ARCHITECTURES.add(
 )
 ARCHITECTURES.add(
     "linear",
-    ArchitectureSpec(build_linear, (1, 3), can_tie=True, linear=True),
+    ArchitectureSpec(build_linear, (1, 2, 3), can_tie=True, linear=True),
     "one linear layer each way: spans the PCA subspace",
 )
+ARCHITECTURES.add(
+    "conv1d",
+    ArchitectureSpec(build_conv1d, (2,), has_linear_path=True, describe=_conv_channels),
+    "sequences: stride-2 1-D convolutions, the code read from the mean and max over time; any length",
+)
+ARCHITECTURES.add(
+    "gru",
+    ArchitectureSpec(build_gru, (2,), describe=lambda c: f"GRU width {c.hidden[0] if c.hidden else 64}"),
+    "sequences: a bidirectional GRU reads them, a GRU unrolls the code back over every step",
+)
+
+#: The sequence defaults (``arch='conv1d'`` without a linear path), chosen on GunPoint by
+#: benchmarks/sequence_codes.py and reported on BasicMotions (BENCHMARKS.md).
+SEQUENCE_DEFAULTS: dict[str, Any] = {"arch": "conv1d", "channels": (32, 64, 64), "linear_path": False}
+
+
+def default_model_options(input_shape: tuple[int, ...], arch: str | None = None) -> dict[str, Any]:
+    """Model options a sample shape implies when the user names no other architecture
+    (``arch``): the sequence defaults for (length, channels) samples; nothing for tables
+    and images (ModelConfig's defaults) or where another architecture was chosen.
+
+    Examples
+    --------
+    >>> default_model_options((150, 1))["arch"], default_model_options((64,)), default_model_options((150, 1), "gru")
+    ('conv1d', {}, {})
+    """
+    if len(input_shape) != 2 or arch not in (None, SEQUENCE_DEFAULTS["arch"]):
+        return {}
+    return dict(SEQUENCE_DEFAULTS)
 
 
 def _gaussian(config) -> GaussianBottleneck:
@@ -128,7 +159,11 @@ BOTTLENECKS.add(
 
 # -- what a ModelConfig's components ask of each other ---------------------------------
 #: How an error names the samples of each rank.
-_RANK_NAMES = {1: "flat samples (features,)", 3: "image samples (channels, height, width)"}
+_RANK_NAMES = {
+    1: "flat samples (features,)",
+    2: "sequence samples (length, channels)",
+    3: "image samples (channels, height, width)",
+}
 
 
 def _spell(names: list[str]) -> str:

@@ -146,9 +146,11 @@ def build_report(
 
     Parameters
     ----------
-    est : AutoEncoder or AnomalyDetector
+    est : AutoEncoder, AnomalyDetector or SeriesAnomalyDetector
         A fitted (or loaded) model. A detector adds its anomaly scores and
-        threshold to the error histogram.
+        threshold to the error histogram; a series detector gets its own sections
+        (:mod:`aekit.report.series`: the series, its reconstruction, the score and the
+        flagged spans shaded) and ``data`` is one recording.
     data : Dataset or array-like
         The data to report on. With ``split="auto"`` a Dataset that is the one the
         model directory was fitted on is cut to its held-out rows (see
@@ -176,9 +178,17 @@ def build_report(
     """
     from aekit.report import figures
 
-    ae = _autoencoder(est)
     if split not in ("auto", "all"):
         raise ConfigError(f"split={split!r} is not one of: auto, all")
+    if callable(getattr(est, "spans", None)) and hasattr(est, "window_"):  # a series detector: one recording
+        from aekit.report.series import series_sections
+
+        t0 = time.perf_counter()
+        where, headings, parts = series_sections(est, data)
+        name = getattr(data, "name", "series")
+        heading = title or f"aekit report: series anomaly detector, window {est.window_}, on {name}"
+        return _page(heading, f"Figures and scores on {where} of {name}.", headings, parts, t0)
+    ae = _autoencoder(est)
     ds = _as_dataset(data)
     record = getattr(ae, "data_", None)
     rows, where = ds.held_out(record) if split == "auto" else (ds, f"all {len(ds)} rows")
@@ -197,6 +207,11 @@ def build_report(
     headings = dict(SECTIONS)
     if getattr(est, "threshold_", None) is not None:
         headings["errors"] = "Anomaly scores and threshold"
+    return _page(heading, f"Figures and metrics on {where} of {ds.name}.", headings, parts, t0)
+
+
+def _page(heading: str, note: str, headings: dict[str, str], parts: dict[str, str], t0: float) -> str:
+    """The HTML document around the sections ``parts`` (inner HTML by section id)."""
     nav = " ".join(f'<a href="#{name}">{_e(headings[name])}</a>' for name in parts)
     body = "\n".join(
         f'<section id="{name}">\n<h2>{_e(headings[name])}</h2>\n{content}\n</section>'
@@ -209,7 +224,7 @@ def build_report(
         f'<meta http-equiv="Content-Security-Policy" content="{CSP}">\n'
         '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
         f"<title>{_e(heading)}</title>\n<style>{_CSS}</style>\n</head>\n<body>\n"
-        f'<h1>{_e(heading)}</h1>\n<p class="note">Figures and metrics on {_e(where)} of {_e(ds.name)}.</p>\n'
+        f'<h1>{_e(heading)}</h1>\n<p class="note">{_e(note)}</p>\n'
         f"<nav>{nav}</nav>\n{body}\n"
         f"<footer>aekit {_e(__version__)}; built in {time.perf_counter() - t0:.1f} s; "
         "a single file with every image inline: it needs no network.</footer>\n</body>\n</html>\n"

@@ -544,6 +544,7 @@
     bindPlane();
     backend.connect();
     await setModel(aeName || vaeName);
+    if (meta.view && meta.view.dims) await setDims(meta.view.dims);  // the view a notebook asked for
     const first = presets[0] || { name: "sample #0", x: (await sample(0)).x };
     await selectInput(first.name, first.x);
     for (const fn of hooks.ready) await fn();

@@ -1,14 +1,19 @@
 // aekit explorer: the lesson tour beside the figure. Plain JavaScript, no dependencies, no build step.
 //
-// Five steps (the bottleneck, the latent space, the holes, denoising, anomalies), each a short text and a
-// live experiment that drives the page through window.explorer, then the lesson's four practice
-// questions, each answer revealed once the reader has run the experiment that answers it. Every number
-// the tour shows is measured on the live model. It registers as a plugin (window.AekitExplorer.plugins)
-// and asks the page's backend for meta and data codes, so an exported page (backend "local", data in
-// <script id="aekit-data">) makes no request. Without the plugin hook it reads /api/meta and /api/codes
-// from the server, and in a standalone page falls back to the presets' own codes.
+// Six steps (the bottleneck, the latent space, blends, the holes, denoising, anomalies). Each explains one
+// idea, states its claim with the number behind it measured on the live model as soon as the page is
+// ready (lesson.js: presets that come back as themselves, how far apart their codes land, midpoints that
+// decode to blends, random codes of the plain AE against the VAE's prior draws, inverted presets'
+// errors), and offers an experiment that drives the page through window.explorer. A claim the model does
+// not bear out is reported as such: no sentence of the tour asserts what the numbers do not show. The
+// practice questions at the end are answered from what the reader ran on the page. It registers as a
+// plugin (window.AekitExplorer.plugins) and asks the page's backend for meta and data codes, so an
+// exported or notebook page (backend "local", data in <script id="aekit-data">) makes no request.
+// Without the plugin hook it reads /api/meta and /api/codes from the server, and in a standalone page
+// falls back to the presets' own codes.
 //
-// window.tour = { results, go(i), run(name), page } exposes what the experiments measured, for tests.
+// window.tour = { results, go(i), run(name), page } exposes what the experiments measured (the claims in
+// results.claims, by model name and as .ae / .vae), for tests.
 "use strict";
 
 (function () {
@@ -268,8 +273,38 @@
              `${nameOf(to.label)} ${vec(to.code)} in ${WALK_STEPS} steps.`),
         line(`Class of the nearest ${data.from === "data" ? "data point" : "preset"} along the way: ` +
              runsOf.map(([label, count]) => `${nameOf(label)} ×${count}`).join(" → ") +
-             (switches.length ? `; it changed at step ${switches.join(", ")}, where the decode changes shape.` : ".")),
+             (switches.length ? `; it changed at step ${switches.join(", ")}: watch the reconstruction there.` : ".")),
         line("Press again to walk between another pair of classes."),
+      ];
+    },
+
+    async blend() {
+      const claims = await claimsReady();
+      const model = await useModel(false);
+      const measured = claims.byModel[model];
+      if (!measured || !measured.pairs.length) throw new Error("this page has fewer than two presets");
+      // Blends first (nearer both presets), then switches (nearest one of them), then the rest.
+      const order = measured.pairs.slice().sort((p, q) => (q.both - p.both) || (q.blend - p.blend));
+      const chosen = order[(runs.blend - 1) % order.length];
+      ex.setCode(chosen.code);
+      await settle();
+      const presets = core.presets;
+      const { index, d } = window.AekitLesson.nearestPreset(state.reconstruction, presets);
+      const names = presets.map((q) => q.name);
+      const ia = names.indexOf(chosen.a), ib = names.indexOf(chosen.b);
+      const others = Math.min(...d.filter((_, i) => i !== ia && i !== ib));
+      const r = { model, a: chosen.a, b: chosen.b, code: state.code.slice(), reconstruction: state.reconstruction.slice(),
+                  nearest: names[index], distances: Object.fromEntries(names.map((nm, i) => [nm, d[i]])),
+                  blend: Math.min(d[ia], d[ib]) < others, both: Math.max(d[ia], d[ib]) < others };
+      results.blend = r;
+      const verdict = r.both ? `nearer to both ${r.a} and ${r.b} than to any other preset: a blend of the two.`
+        : r.blend ? `nearest ${r.nearest}, one of the two: the decoder switches from one shape to the other here.`
+          : `nearest ${r.nearest}, a third preset: the straight line from ${r.a} to ${r.b} passes through its region.`;
+      return [
+        line(`The dot is at the midpoint of the codes of ${r.a} and ${r.b}, ${vec(r.code)}. Its decode is `,
+             num(r.nearest, "blend-nearest"), ` (${fmt(d[index])} from it) → ${verdict}`),
+        line(`Press again for the next of the ${measured.pairs.length} pairs.`),
+        pair([[r.a, presets[ia].x], ["midpoint decode", r.reconstruction], [r.b, presets[ib].x]]),
       ];
     },
 
@@ -298,7 +333,9 @@
         line(`Plain AE: the emptiest spot among its codes is ${vec(aeCode)}, `, num(fmt(aeD), "hole-distance"),
              ` from the nearest ${against}: ${(aeD / gap).toFixed(0)}× the typical gap between neighbouring codes (${fmt(gap, 2)}). Nothing trained the decoder there.`),
         line(`VAE: a draw from its prior N(0, I) lands at ${vec(results.holes.vaeCode)}, ${fmt(vaeD)} from the nearest ` +
-             `${against} (${(vaeD / vgap).toFixed(1)}× its typical gap): inside the region its decoder learned. The page now shows the VAE.`),
+             `${against} (${(vaeD / vgap).toFixed(1)}× its typical gap): ` +
+             (vaeD / vgap < aeD / gap ? "far nearer its data than the AE's hole, among the codes its decoder learned from."
+               : "no nearer its data than the AE's hole is to the AE's.") + " The page now shows the VAE."),
         pair([["AE, in a hole", aeImage], ["VAE, prior draw", results.holes.vaeImage]]),
       ];
     },
@@ -317,7 +354,7 @@
                   noiseIn: mse(noisy, clean.x), errorVsClean: mse(rec, clean.x), floor: mse(recClean, clean.x),
                   noiseOut: mse(rec, recClean) };
       results.denoise = r;
-      const kept = (100 * r.noiseOut / r.noiseIn).toFixed(0);
+      const kept = Math.round(100 * r.noiseOut / r.noiseIn);
       return [
         table([
           ["noisy input vs clean input", num(fmt(r.noiseIn), "noise-in")],
@@ -325,11 +362,15 @@
           ["reconstruction of the clean input vs clean input", num(fmt(r.floor), "denoise-floor")],
           ["noise that reached the output: reconstructions, noisy vs clean", num(fmt(r.noiseOut), "noise-out")],
         ], `MSE in data units, ${clean.name} with Gaussian noise σ = ${SIGMA}`),
-        line(`Only ${kept}% of the input's noise reached the reconstruction. ` +
+        line((kept < 50 ? `Only ${kept}% of the input's noise reached the reconstruction. `
+          : `${kept}% of the input's noise reached the reconstruction: the noise moved the code. `) +
              (r.errorVsClean < r.noiseIn
                ? "The reconstruction is closer to the clean input than the noisy input is: the model cleaned it."
-               : "It is still no closer to the clean input than the noisy input, because the bottleneck's own error " +
-                 "(third line) is already as large as the noise: the code is too small to rebuild this input sharply.")),
+               : r.floor >= 0.5 * r.noiseIn
+                 ? "It is still no closer to the clean input than the noisy input, because the bottleneck's own error " +
+                   "(third line) is about as large as the noise: the code is too small to rebuild this input sharply."
+                 : "It is no closer to the clean input than the noisy input: the noisy input encoded away from the " +
+                   "clean one's code (compare the last line with the third).")),
         pair([["noisy input", noisy], ["its reconstruction", rec], ["clean input", clean.x]]),
       ];
     },
@@ -391,45 +432,103 @@
   }
 
   // -- what the tour says --------------------------------------------------------------------
+  // Each step: its explanation (no claim the numbers could contradict), then `claim`, built from the
+  // measurements of lesson.js once they are in, saying whether this model bears the claim out.
   const STEPS = [
     { id: "bottleneck", title: "The bottleneck", run: "bottleneck", button: "Encode the next preset",
       text: (n, k) => [
         `An autoencoder squeezes each input through a narrow code and rebuilds the input from that code alone. ` +
         `Here each image is ${n} numbers and the code is ${k}, so the decoder must rebuild all ${n} from ${k}.`,
-        `Training lowers the reconstruction error, the mean squared difference between input and reconstruction, ` +
-        `so the code comes to hold what varies most across the data set (which shape, roughly where) and fine detail is lost.`] },
+        "Training lowers the reconstruction error, the mean squared difference between input and reconstruction. " +
+        "Whether the code kept which shape an input was shows in whether each preset comes back as itself, measured below."],
+      claim: (c) => perModel(c, (m) => [num(`${m.self.length} of ${m.names.length}`, `claim-self-${m.model}`),
+        ` presets come back as themselves on ${label(m).replace("The", "the")}` +
+        (m.self.length === m.names.length ? "" : ` (${Object.entries(m.wrong).map(([a, b]) => `${a} comes back nearest ${b}`).join(", ")})`)],
+        (ms) => (ms.every((m) => m.self.length === m.names.length)
+          ? "Every preset's reconstruction is nearer its own preset than any other: the code keeps which shape it was."
+          : "Where a preset comes back as another, the code lost which shape it was.")) },
     { id: "latent", title: "The latent space", run: "latent", button: "Walk between two classes",
       text: () => [
         "Every input lands at a point of the latent plane; the coloured scatter is the data set encoded, one colour per shape class.",
-        "The model was never told the classes, yet alike images land together: nearby codes decode to similar images, " +
-        "so the encoder does best by putting similar inputs close. Walk the dot from one cluster's middle to another's " +
-        "and watch the reconstruction change shape as it crosses the boundary."] },
+        "The model was never told the classes, so whether alike images land together and different shapes apart is " +
+        "something it learned, or not: the numbers below measure it. Walk the dot from one cluster's middle to another's " +
+        "and watch the reconstruction."] ,
+      claim: (c) => perModel(c, (m) => [`${label(m)}: the closest two presets' codes (${m.closest.a} and ${m.closest.b}) are `,
+        num(fmt(m.separation, 2), `claim-separation-${m.model}`), " of the codes' mean spread apart; the decoded " +
+        `${m.gridN}×${m.gridN} grid shows `, num(`${m.grid.length} of ${m.names.length}`, `claim-grid-${m.model}`), " preset classes"],
+        (ms) => (ms.every((m) => m.separation >= 0.2 && m.grid.length === m.names.length)
+          ? "The presets land apart, each with its own region of the plane."
+          : "Some presets land close together or have no region of the plane: this model mixes them up.")) },
+    { id: "blend", title: "Blends", run: "blend", button: "Decode the midpoint of two presets",
+      text: () => [
+        "Between two presets' codes lie codes no training image had. Their decodes show what the decoder does between " +
+        "shapes: a blend of the two, or a third shape on the way.",
+        "Below, for every pair of presets, the midpoint of their two codes is decoded and compared with all the presets."],
+      claim: (c) => perModel(c, (m) => [`${label(m)}: the midpoint decodes nearest one of its two presets for `,
+        num(`${m.blends} of ${m.pairs.length}`, `claim-blends-${m.model}`), " pairs, nearer to both than to any third for ",
+        num(String(m.blendsBoth), `claim-both-${m.model}`)],
+        (ms) => (ms.every((m) => m.blends >= 0.8 * m.pairs.length)
+          ? "Most midpoints decode to a blend of their two presets."
+          : "Not every midpoint is a blend: on a plane, the straight line between two far presets crosses the " +
+            "regions of others, and there the decode is a third shape.")) },
     { id: "holes", title: "The holes", run: "holes", button: "Jump into a hole, then sample the VAE",
       text: () => [
         "A plain autoencoder is trained only on the codes of real inputs, so nothing tells its decoder what to do in the " +
-        "empty space between clusters: a code there decodes to a smear or a blend of shapes. That is why random codes make poor samples.",
-        "A VAE encodes each input as a small cloud and its KL term pulls every cloud toward a standard normal prior, " +
-        "so the region where the prior puts its mass is filled with codes the decoder learned from, and a draw from the prior lands among them."] },
+        "empty space between clusters, and a random code can land there.",
+        "A VAE encodes each input as a small cloud and its KL term pulls every cloud toward a standard normal prior, to fill " +
+        "the region where the prior puts its mass. Below, random codes of both are decoded and compared with the data."],
+      claim: (c) => {
+        if (!c.ae || !c.vae) return [line(`This page has ${c.ae ? "no VAE" : "no plain autoencoder"} to compare; the holes step needs both.`)];
+        const ratio = c.ae.random / c.vae.random;
+        return [line(`Decoded random codes, median distance (MSE) to the nearest of ${c.ae.dataIndices.length} data samples: ` +
+          "plain AE, uniform over its plane: ", num(fmt(c.ae.random), "claim-random-ae"), "; VAE, drawn from its prior: ",
+          num(fmt(c.vae.random), "claim-random-vae"), "."),
+          line(ratio > 1 ? `The VAE's random decodes are ${ratio.toFixed(1)}× closer to the data: its prior's region is filled.`
+            : "Here the VAE's prior draws decode no closer to the data than the plain AE's random points.")];
+      } },
     { id: "denoise", title: "Denoising", run: "denoise", button: `Add noise (σ = ${SIGMA}) to the input`,
       text: () => [
-        "Add noise to the input and the reconstruction stays a clean shape: the small code has no room for the " +
-        "independent noise in every pixel, so the noisy image encodes to nearly the same code as the clean one.",
+        "Add noise to the input and see whether the reconstruction stays a clean shape: a small code has little room for " +
+        "independent noise in every pixel.",
         "The tour measures the reconstruction against the clean input you started from, which the model never sees. " +
         "A denoising autoencoder is trained for exactly this, on corrupted inputs; this one denoises only through its " +
         "bottleneck, so it can be no sharper than its own reconstruction of the clean input."] },
     { id: "anomaly", title: "Anomalies", run: "anomaly", button: "Feed an inverted shape", extra: ["noise", "Feed random noise"],
       text: () => [
-        "A model reconstructs well only inputs like those it was trained on. An input unlike all of them, such as a " +
-        "shape with its colours inverted or pure noise, has no good code, so its reconstruction error is far above that of typical inputs.",
+        "A model reconstructs well the inputs like those it was trained on; an input unlike all of them, such as a shape " +
+        "with its colours inverted or pure noise, has no good code.",
         "That is anomaly detection with an autoencoder: score each new input by its reconstruction error and flag " +
-        "those above a threshold set from the errors of normal data."] },
+        "those above a threshold set from the errors of normal data. Below, the inverted presets are scored."],
+      claim: (c) => perModel(c, (m) => [`${label(m)}: the inverted presets' median error is `,
+        num(`${fmt(m.anomaly, 2)}×`, `claim-anomaly-${m.model}`), " the largest preset's"],
+        (ms) => (ms.every((m) => m.anomaly > 1) ? "A threshold above the presets' errors flags them."
+          : "Their errors overlap the presets': the error alone would not flag them here.")) },
   ];
+
+  // One line per model (plain AE first), then the verdict over all of them.
+  function perModel(c, parts, verdict) {
+    const ms = [c.ae, c.vae, ...Object.values(c.byModel).filter((m) => m !== c.ae && m !== c.vae)].filter(Boolean);
+    return [...ms.map((m) => line(...parts(m), ".")), line(verdict(ms))];
+  }
+  function label(m) { return m.stochastic ? `The VAE (${m.model})` : `The plain AE (${m.model})`; }
 
   const PRACTICE = [
     { run: "bottleneck", question: "What does the bottleneck force the model to do?",
       answer: (r) => `Keep only what it needs to rebuild the whole data set: your ${r.name} became ${r.k} numbers instead ` +
-        `of ${r.n} and came back with error ${fmt(r.error)}. Those few numbers hold the shape class and its rough ` +
-        "placement, what varies most across the data; detail they cannot hold is lost, so the reconstruction is a blurred, typical version of the input." },
+        `of ${r.n} and came back with error ${fmt(r.error)}. ` + selfSummary() + " Detail those few numbers cannot " +
+        "hold is lost, so the reconstruction is a blurred, typical version of the input." },
+    { run: "latent", question: "Which two presets land closest together on the plain AE's plane, and what does that mean?",
+      answer: (r) => {
+        const m = (results.claims || {}).ae;
+        const close = m ? `${m.closest.a} and ${m.closest.b}, ${fmt(m.separation, 2)} of the codes' mean spread apart` : "(not measured)";
+        return `On this plane: ${close}. Codes close together decode to similar images, so the closer two presets land the ` +
+          `more alike the model finds them; your walk from ${r.from} to ${r.to} changed the nearest class at step ` +
+          `${r.switches.join(", ") || "none"}.`;
+      } },
+    { run: "blend", question: "What does the point halfway between two presets' codes decode to?",
+      answer: (r) => `The midpoint of ${r.a} and ${r.b} decoded nearest ${r.nearest} (${fmt(r.distances[r.nearest])}), ` +
+        (r.both ? "nearer to both than to any other preset: a blend." : r.blend ? "one of the two: the decoder switches shape there."
+          : "a third preset: the line between them crosses its region.") + " " + blendSummary() },
     { run: "anomaly", question: "What does the reconstruction error say about a new input?",
       answer: (r) => {
         const errors = Object.values(r.presets);
@@ -443,13 +542,55 @@
         `make sense there: the code you jumped to, ${fmt(r.aeDistance)} from every data code (${(r.aeDistance / r.aeGap).toFixed(0)}× ` +
         "the typical gap), decoded to whatever the decoder extrapolates, and a random code easily lands in such a hole, since " +
         "nothing says where the codes lie. The VAE's KL term packs its codes into the prior's region, so a prior draw lands among " +
-        `them: yours was ${fmt(r.vaeDistance)} from its nearest code (${(r.vaeDistance / r.vaeGap).toFixed(1)}× the typical gap).` },
+        `them: yours was ${fmt(r.vaeDistance)} from its nearest code (${(r.vaeDistance / r.vaeGap).toFixed(1)}× the typical gap). ` +
+        randomSummary() },
     { run: "denoise", question: "Name a use of an autoencoder beyond reconstruction.",
       answer: (r) => `Denoising: your noisy ${r.name} was ${fmt(r.noiseIn)} from the clean input, and only ${fmt(r.noiseOut)} ` +
         "of noise reached its reconstruction, because the code cannot hold the noise. The page shows others too: " +
-        "anomaly detection by reconstruction error (step 5), the codes as a 2-D embedding for plotting and " +
-        "clustering (step 2), and new samples drawn from a VAE's prior (step 3)." },
+        "anomaly detection by reconstruction error (step 6), the codes as a 2-D embedding for plotting and " +
+        "clustering (step 2), and new samples drawn from a VAE's prior (step 4)." },
   ];
+
+  // Sentences of the answers quoted from the claims' numbers (empty until they are measured).
+  function selfSummary() {
+    const m = (results.claims || {}).ae;
+    return m ? `On the plain AE ${m.self.length} of ${m.names.length} presets come back as themselves.` : "";
+  }
+  function blendSummary() {
+    const m = (results.claims || {}).ae;
+    return m ? `Over all ${m.pairs.length} pairs on the plain AE, ${m.blends} midpoints decode nearest one of their two presets.` : "";
+  }
+  function randomSummary() {
+    const c = results.claims || {};
+    return c.ae && c.vae ? `Random decodes: median distance to the data ${fmt(c.ae.random)} (plain AE) vs ${fmt(c.vae.random)} (VAE).` : "";
+  }
+
+  // Measure every model once the page is ready, then fill in each step's claim.
+  let claimsPromise = null;
+  function claimsReady() {
+    if (!claimsPromise) claimsPromise = measureClaims();
+    return claimsPromise;
+  }
+  async function measureClaims() {
+    const b = backend();
+    if (!b || !core.presets.length || !window.AekitLesson) throw new Error("this page has no presets to measure the claims on");
+    const m = core.meta, samples = new Map(), byModel = {};
+    for (const info of m.models) byModel[info.name] = await window.AekitLesson.measure(b, m, core.presets, info.name, samples);
+    const ae = m.models.find((info) => !info.stochastic), vae = m.models.find((info) => info.stochastic);
+    results.claims = { byModel, ae: ae ? byModel[ae.name] : null, vae: vae ? byModel[vae.name] : null };
+    return results.claims;
+  }
+  function showClaims() {
+    claimsReady().then((c) => {
+      for (const step of STEPS) if (step.claim) claimBoxes[step.id].replaceChildren(...step.claim(c));
+      root.classList.add("tour-measured");
+    }).catch((err) => {
+      for (const step of STEPS) {
+        if (step.claim) claimBoxes[step.id].replaceChildren(el("p", { className: "tour-error", text: `Not measured: ${err.message}` }));
+      }
+      root.classList.add("tour-measured");
+    });
+  }
 
   // -- building the tour ----------------------------------------------------------------------
   function el(tag, attrs = {}, children = []) {
@@ -496,6 +637,7 @@
   const sections = [];
   const runButtons = [];
   const outputs = {};
+  const claimBoxes = {};
   const reveals = [];
 
   function build() {
@@ -515,9 +657,13 @@
         runButtons.push(b);
         return b;
       });
+      const claim = step.claim ? el("div", { className: "tour-claim", id: `tour-claim-${step.id}`, "aria-live": "polite" },
+        el("p", { className: "tour-working", text: "Measuring this on the live model…" })) : null;
+      if (claim) claimBoxes[step.id] = claim;
       sections.push(el("section", { className: "tour-step", id: `tour-${step.id}`, "aria-labelledby": `tour-h-${step.id}`, hidden: true }, [
         el("h3", { id: `tour-h-${step.id}`, tabindex: "-1", text: `${i + 1}. ${step.title}` }),
         ...step.text(n, k).map((t) => el("p", { text: t })),
+        ...(claim ? [claim] : []),
         el("div", { className: "tour-actions" }, buttons),
         out,
       ]));
@@ -622,5 +768,6 @@
     remember();
     runButtons.forEach((b) => { b.disabled = false; });
     root.classList.add("tour-ready");
+    showClaims();
   }, 50);
 })();

@@ -20,9 +20,11 @@
     return p.toString();
   }
 
+  // A page inside an <iframe srcdoc> (a notebook's explorer) has no URL of its own to write to.
+  const writable = !location.href.startsWith("about:");
   // At most one write per 200 ms: browsers throttle (and warn about) faster history updates.
   function save() {
-    if (restoring || timer) return;
+    if (restoring || timer || !writable) return;
     timer = setTimeout(() => {
       timer = null;
       history.replaceState(history.state, "", `${location.pathname}${location.search}#${fragment()}`);
